@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODEL := models/geopolitics
+SEED := kazakhstan-geopolitical-conundrum
+
+.PHONY: demo test lint typecheck unit clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/recommender build corpus/geopolitics.jsonl -o $(MODEL)
+	$(BIN)/recommender export $(MODEL) -o out/related.json
+	$(BIN)/recommender export $(MODEL) -o out/related.csv
+	$(BIN)/recommender export $(MODEL) -o out/related.html
+	@echo
+	@echo "Similar posts for $(SEED):"
+	$(BIN)/recommender related $(MODEL) $(SEED) -k 8
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,285 @@
+"""Command-line front end: a thin skin over the library; the only module that prints.
+
+Library errors become one ``error: …`` line on stderr and exit code 1 (tracebacks with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .types import Neighbor, RecommenderError
+
+__all__ = ["main"]
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _number(text: str) -> int | float:
+    """An int when the text is integral ("2"), else a float ("0.8")."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            message = f"not a number: {text!r}"
+            raise argparse.ArgumentTypeError(message) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        message = f"must be a positive integer, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recommender",
+        description="Related-article engine: TF-IDF + cosine similarity, built once, served light.",
+        formatter_class=_Formatter,
+        epilog=(
+            "example:\n"
+            "  recommender build corpus/geopolitics.jsonl -o models/geopolitics\n"
+            "  recommender related models/geopolitics kazakhstan-geopolitical-conundrum -k 8"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"recommender {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    build = commands.add_parser(
+        "build",
+        help="index a corpus and save the model folder",
+        description="Index a corpus and save the model folder (with every article's top-k neighbours).",
+        formatter_class=_Formatter,
+        epilog="example:\n  recommender build corpus/geopolitics.jsonl -o models/geopolitics -k 20",
+    )
+    build.add_argument(
+        "corpus", metavar="CORPUS", help="JSONL, JSON, CSV or Parquet file (.gz ok), or a folder"
+    )
+    build.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
+    build.add_argument("-k", type=_positive, default=20, help="neighbours stored per article (default 20)")
+    build.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
+    build.add_argument("--title-weight", type=float, default=2.0, help="weight of title terms (default 2)")
+    build.add_argument(
+        "--min-df", type=_number, default=2, help="drop rarer terms: count or share (default 2)"
+    )
+    build.add_argument(
+        "--max-df", type=_number, default=1.0, help="drop commoner terms: count or share (default 1.0)"
+    )
+    build.add_argument("--bigrams", action="store_true", help="also index adjacent term pairs")
+    build.add_argument("--no-stem", action="store_true", help="do not stem words")
+    build.add_argument(
+        "--stop-words",
+        choices=("english", "nltk", "none"),
+        default="english",
+        help="stopword list (default english)",
+    )
+    build.add_argument(
+        "--memory-budget", type=_positive, default=256, metavar="MB", help="neighbour search block memory"
+    )
+    build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+
+    related = commands.add_parser(
+        "related",
+        help="similar posts for one article",
+        description="Print the similar posts of one article from a saved model.",
+        formatter_class=_Formatter,
+        epilog=(
+            "example:\n  recommender related models/geopolitics kazakhstan-geopolitical-conundrum -k 8 --json"
+        ),
+    )
+    related.add_argument("model", metavar="MODEL_DIR")
+    related.add_argument("article_id", metavar="ARTICLE_ID")
+    related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    related.add_argument("--json", action="store_true", help="print one JSON array of links")
+
+    query = commands.add_parser(
+        "query",
+        help="similar posts for a draft text",
+        description="Print the indexed articles most similar to a text that is not in the model.",
+        formatter_class=_Formatter,
+        epilog=(
+            "examples:\n"
+            "  recommender query models/geopolitics 'Kazakhstan oil exports and sanctions'\n"
+            "  recommender query models/geopolitics --file draft.txt --json\n"
+            "  cat draft.txt | recommender query models/geopolitics -"
+        ),
+    )
+    query.add_argument("model", metavar="MODEL_DIR")
+    query.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
+    query.add_argument("--file", metavar="PATH", help="read the text from a file")
+    query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
+    query.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    query.add_argument("--json", action="store_true", help="print one JSON array of links")
+
+    export = commands.add_parser(
+        "export",
+        help="related links for every article as JSON, CSV or HTML",
+        description="Write every article's similar posts from a saved model.",
+        formatter_class=_Formatter,
+        epilog="example:\n  recommender export models/geopolitics -o out/related.html --format html -k 8",
+    )
+    export.add_argument("model", metavar="MODEL_DIR")
+    export.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
+    export.add_argument(
+        "--format", choices=("json", "csv", "html"), help="default: from the file name, else json"
+    )
+    export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+
+    info = commands.add_parser(
+        "info",
+        help="describe a saved model",
+        description="Print a saved model's format, counts and build settings.",
+        formatter_class=_Formatter,
+        epilog="example:\n  recommender info models/geopolitics",
+    )
+    info.add_argument("model", metavar="MODEL_DIR")
+    info.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="warning: %(message)s")
+    try:
+        return int(_COMMANDS[args.command](args))
+    except RecommenderError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .corpus import read_articles
+    from .model import Recommender
+
+    started = time.perf_counter()
+    articles = read_articles(args.corpus, format=args.format, skip_invalid=args.skip_invalid)
+    skipped = articles.attrs.get("skipped", [])
+    for problem in skipped:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if skipped:
+        print(f"skipped {len(skipped)} invalid record(s)", file=sys.stderr)
+    model = Recommender(
+        k=args.k,
+        title_weight=args.title_weight,
+        min_df=args.min_df,
+        max_df=args.max_df,
+        ngrams=2 if args.bigrams else 1,
+        stem=not args.no_stem,
+        stop_words=None if args.stop_words == "none" else args.stop_words,
+        memory_budget=args.memory_budget * 2**20,
+    ).fit(articles)
+    path = model.save(args.output)
+    seconds = time.perf_counter() - started
+    print(
+        f"built {path}: {len(model)} articles, {len(model.vocabulary)} terms, "
+        f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"
+    )
+    return 0
+
+
+def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([link.to_dict() for link in links], ensure_ascii=False, indent=2))
+        return
+    if not links:
+        print("no similar posts")
+        return
+    for link in links:
+        print(f"{link.rank:>3}  {link.score:.3f}  {link.date or '':<10}  {link.article_id}  {link.title}")
+
+
+def _related(args: argparse.Namespace) -> int:
+    from .lookup import Index
+
+    index = Index.load(args.model)
+    _print_links(index.related(args.article_id, k=args.k), as_json=args.json)
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    from .model import Recommender
+    from .types import InvalidParameterError
+
+    if args.file and args.text:
+        message = "give the text or --file, not both"
+        raise InvalidParameterError(message)
+    if args.file:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            message = f"{args.file}: undecodable bytes at byte offset {error.start}; the file must be UTF-8"
+            raise InvalidParameterError(message) from None
+    elif args.text == "-":
+        text = sys.stdin.read()
+    elif args.text is not None:
+        text = args.text
+    else:
+        message = "give the query TEXT, --file PATH, or - to read standard input"
+        raise InvalidParameterError(message)
+    model = Recommender.load(args.model)
+    _print_links(model.query(text, k=args.k, title=args.title), as_json=args.json)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_links
+    from .lookup import Index
+
+    output = Path(args.output)
+    chosen = args.format or {".csv": "csv", ".html": "html", ".htm": "html"}.get(
+        output.suffix.lower(), "json"
+    )
+    index = Index.load(args.model)
+    export_links(index, output, format=chosen, k=args.k)
+    print(f"wrote {output} ({chosen}, {len(index)} articles, up to {args.k} links each)")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .format import open_model
+
+    folder = open_model(args.model)
+    manifest: dict[str, Any] = folder.manifest
+    if args.json:
+        print(json.dumps(manifest, ensure_ascii=False, indent=2))
+        return 0
+    print(f"model:    {folder.path}")
+    version = f"v{manifest['format_version']} (library {manifest.get('library_version')})"
+    print(f"format:   {manifest['format']} {version}")
+    for name, value in folder.counts.items():
+        print(f"{name + ':':<10}{value}")
+    for name, value in folder.parameters.items():
+        print(f"  {name} = {value!r}")
+    return 0
+
+
+_COMMANDS = {"build": _build, "related": _related, "query": _query, "export": _export, "info": _info}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Value types shared by every stage: the ``Neighbor`` result and the error hierarchy.
+
+Standard library only, so that the lightweight lookup can import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CorpusError",
+    "EmptyCorpusError",
+    "InvalidParameterError",
+    "ModelFormatError",
+    "Neighbor",
+    "RecommenderError",
+    "UnknownArticleError",
+]
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    """One similar article: who it is, how similar (cosine), and what a link needs to show it."""
+
+    article_id: str
+    score: float
+    rank: int
+    title: str = ""
+    date: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The link as a JSON-ready dict with the documented keys."""
+        return {
+            "article_id": self.article_id,
+            "rank": self.rank,
+            "score": self.score,
+            "title": self.title,
+            "date": self.date,
+            "url": self.url,
+        }
+
+
+class RecommenderError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class InvalidParameterError(RecommenderError, ValueError):
+    """A setting or argument is out of range (for example ``k < 1``)."""
+
+
+class CorpusError(RecommenderError):
+    """The articles given cannot be read or fail validation; the message names file, line or record."""
+
+
+class EmptyCorpusError(CorpusError):
+    """The source holds no articles at all."""
+
+
+class UnknownArticleError(RecommenderError, KeyError):
+    """An article id that the model does not know; ``suggestions`` lists close ids."""
+
+    def __init__(self, article_id: str, suggestions: list[str] | None = None) -> None:
+        self.article_id = article_id
+        self.suggestions = list(suggestions or [])
+        message = f"unknown article id {article_id!r}"
+        if self.suggestions:
+            message += "; did you mean " + ", ".join(repr(s) for s in self.suggestions) + "?"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return str(self.args[0])
+
+
+class ModelFormatError(RecommenderError):
+    """A model folder is missing, corrupt, or from an unknown format version."""

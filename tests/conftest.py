@@ -1,0 +1,111 @@
+"""Shared fixtures: a tiny corpus whose right answers are obvious, and the bundled corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "corpus" / "geopolitics.jsonl"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+
+TINY: list[dict[str, Any]] = [
+    {
+        "id": "oil-prices-rise",
+        "title": "Oil prices climb as OPEC trims output",
+        "body": "Crude oil prices rose after OPEC producers agreed to cut output. Brent crude traded higher "
+        "and refiners warned that fuel prices would follow the oil market upward.",
+        "date": "2024-01-05",
+        "url": "https://example.org/2024/01/oil-prices-rise",
+        "category": "Energy",
+        "tags": ["oil", "opec"],
+    },
+    {
+        "id": "opec-output-cut",
+        "title": "OPEC output cut lifts crude",
+        "body": "The OPEC cartel announced a further output cut. Crude oil and Brent futures gained while "
+        "refiners and fuel importers braced for dearer oil.",
+        "date": "2024-01-07",
+        "url": "https://example.org/2024/01/opec-output-cut",
+        "category": "Energy",
+        "tags": ["oil"],
+    },
+    {
+        "id": "cup-final-penalties",
+        "title": "Cup final decided on penalties",
+        "body": "The football cup final ended level and went to penalties. The goalkeeper saved two kicks "
+        "and the captain lifted the trophy before the fans.",
+        "date": "2024-02-01",
+        "url": "https://example.org/2024/02/cup-final-penalties",
+        "category": "Sport",
+        "tags": ["football"],
+    },
+    {
+        "id": "goalkeeper-hero",
+        "title": "Goalkeeper the hero of the football final",
+        "body": "A goalkeeper saved penalties in the football final, and fans cheered as the captain "
+        "raised the trophy after the cup match.",
+        "date": "2024-02-02",
+        "url": "https://example.org/2024/02/goalkeeper-hero",
+        "category": "Sport",
+        "tags": ["football"],
+    },
+    {
+        "id": "parliament-election-called",
+        "title": "Snap parliament election called",
+        "body": "The prime minister called a snap election. Parliament will be dissolved and voters will "
+        "choose a new government as parties publish manifestos.",
+        "date": "2024-03-01",
+        "url": "https://example.org/2024/03/parliament-election-called",
+        "category": "Politics",
+        "tags": ["election"],
+    },
+    {
+        "id": "voters-manifestos",
+        "title": "Voters weigh party manifestos before the election",
+        "body": "Ahead of the election, voters compared party manifestos. The prime minister and the "
+        "opposition campaigned to form the next government after parliament was dissolved.",
+        "date": "2024-03-04",
+        "url": "javascript:alert(1)",
+        "category": "Politics",
+        "tags": ["election"],
+    },
+]
+
+
+@pytest.fixture
+def tiny_records() -> list[dict[str, Any]]:
+    """Six articles in three obvious pairs (oil, football, election)."""
+    return [dict(record) for record in TINY]
+
+
+@pytest.fixture
+def tiny_jsonl(tmp_path: Path) -> Path:
+    """The tiny corpus as a JSON Lines file."""
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in TINY), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus built once per test session with default settings."""
+    from recommender import Recommender
+
+    path = tmp_path_factory.mktemp("models") / "geopolitics"
+    Recommender().fit(BUNDLED).save(path)
+    return path
+
+
+def refresh_checksums(model_dir: Path) -> None:
+    """Re-record sizes and checksums after a test edits a model file on purpose."""
+    from recommender import format as fmt
+
+    manifest_path = model_dir / fmt.MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["files"] = {name: fmt._describe(model_dir / name) for name in manifest["files"]}
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")

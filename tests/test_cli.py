@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recommender.cli import main
+
+from .conftest import BUNDLED, ROOT
+
+SEED = "kazakhstan-geopolitical-conundrum"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "model"
+    assert main(["build", str(BUNDLED), "-o", str(path), "-k", "10"]) == 0
+    return path
+
+
+def test_build_reports_counts(tmp_path: Path, tiny_jsonl: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(tiny_jsonl), "-o", str(tmp_path / "m"), "--min-df", "1", "--bigrams"]) == 0
+    out = capsys.readouterr().out
+    assert "6 articles" in out
+    assert (tmp_path / "m" / "manifest.json").is_file()
+
+
+def test_related_prints_eight_links(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["related", str(model_dir), SEED, "-k", "8"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 8
+    assert lines[0].split()[0] == "1"
+
+
+def test_related_json(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["related", str(model_dir), SEED, "-k", "3", "--json"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    assert [link["rank"] for link in links] == [1, 2, 3]
+    assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url"}
+
+
+def test_query_from_text_file_and_stdin(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draft = "Houthi missiles force container ships away from the Red Sea and the Suez Canal."
+    assert main(["query", str(model_dir), draft, "--json", "-k", "3"]) == 0
+    from_text = json.loads(capsys.readouterr().out)
+    (tmp_path / "draft.txt").write_text(draft, encoding="utf-8")
+    assert main(["query", str(model_dir), "--file", str(tmp_path / "draft.txt"), "--json", "-k", "3"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(draft))
+    assert main(["query", str(model_dir), "-", "--json", "-k", "3"]) == 0
+    from_stdin = json.loads(capsys.readouterr().out)
+    assert from_text == from_file == from_stdin
+    assert len(from_text) == 3
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "html"])
+def test_export_formats(
+    model_dir: Path, tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / f"related.{fmt}"
+    assert main(["export", str(model_dir), "-o", str(output), "-k", "4"]) == 0
+    assert output.stat().st_size > 0
+    assert f"({fmt}," in capsys.readouterr().out
+
+
+def test_info(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", str(model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "recommender-model v1" in out
+    assert "k = 10" in out
+    assert main(["info", str(model_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["k"] == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["related", "{model}", "kazakhstan-geopolitical"], "unknown article id .* did you mean"),
+        (["related", "{tmp}/missing", SEED], "no such model folder"),
+        (["related", "{tmp}", SEED], "not a recommender model"),
+        (["query", "{model}"], "give the query TEXT"),
+        (["query", "{model}", "x", "--file", "{tmp}/f.txt"], "not both"),
+        (["query", "{model}", "--file", "{tmp}/nope.txt"], "No such file"),
+        (["query", "{model}", "  "], "query text is empty"),
+        (["build", "{tmp}/bad.jsonl", "-o", "{tmp}/m"], r"bad\.jsonl:2: malformed JSON"),
+        (["build", "{tmp}/dup.jsonl", "-o", "{tmp}/m"], r"duplicate id\(s\): 'a'"),
+        (["build", "{tmp}/empty.jsonl", "-o", "{tmp}/m"], "no articles found"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_1(
+    args: list[str], match: str, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.jsonl").write_text('{"id": "a", "body": "x"}\n{"id": \n', encoding="utf-8")
+    (tmp_path / "dup.jsonl").write_text(
+        '{"id": "a", "body": "x"}\n{"id": "a", "body": "y"}\n', encoding="utf-8"
+    )
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    argv = [arg.format(model=model_dir, tmp=tmp_path) for arg in args]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert len(err.strip().splitlines()) == 1
+    import re
+
+    assert re.search(match, err), err
+
+
+def test_bad_k_is_a_usage_error(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["related", str(model_dir), SEED, "-k", "0"])
+    assert exit_info.value.code == 2
+    assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_skip_invalid_reports_each_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(
+        '{"id": "a", "body": "oil prices"}\n{"id": "b", "body": "oil markets"}\n{"id": "c"}\n{bad\n',
+        encoding="utf-8",
+    )
+    assert main(["build", str(corpus), "-o", str(tmp_path / "m"), "--min-df", "1", "--skip-invalid"]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped: {corpus}:3: article 'c' has no 'body'" in err
+    assert f"skipped: {corpus}:4: malformed JSON" in err
+    assert "skipped 2 invalid record(s)" in err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    from recommender.types import ModelFormatError
+
+    with pytest.raises(ModelFormatError):
+        main(["--debug", "related", str(tmp_path / "missing"), SEED])
+
+
+def test_module_entry_point_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "recommender", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert "recommender build corpus/geopolitics.jsonl" in result.stdout

@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from recommender.corpus import FIELDS, load_articles, read_articles
+from recommender.types import CorpusError, EmptyCorpusError
+
+
+def _write_jsonl(path: Path, records: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def test_reads_jsonl_with_known_columns_first(tiny_jsonl: Path) -> None:
+    frame = read_articles(tiny_jsonl)
+    assert list(frame.columns[: len(FIELDS)]) == list(FIELDS)
+    assert frame["id"].tolist()[:2] == ["oil-prices-rise", "opec-output-cut"]
+    assert frame.loc[0, "tags"] == ["oil", "opec"]
+    assert frame.attrs["skipped"] == []
+
+
+def test_keeps_unknown_fields_as_metadata(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "body": "text", "storyline": "x", "lang": "en"}])
+    frame = read_articles(path)
+    assert frame.loc[0, "storyline"] == "x"
+    assert frame.loc[0, "lang"] == "en"
+    assert frame.loc[0, "title"] == ""
+    assert frame.loc[0, "tags"] == []
+
+
+def test_reads_gzip_by_content(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    path = tmp_path / "tiny.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for record in tiny_records:
+            handle.write(json.dumps(record) + "\n")
+    assert read_articles(path)["id"].tolist() == [r["id"] for r in tiny_records]
+
+
+def test_reads_json_array(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(tiny_records, indent=2), encoding="utf-8")
+    frame = read_articles(path)
+    assert len(frame) == len(tiny_records)
+
+
+def test_json_array_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('[\n  {"id": "a", "body": "x"},\n  {"id": "b", "body": }\n]\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"bad\.json:3: malformed JSON"):
+        read_articles(path)
+
+
+def test_json_array_record_problems_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('[\n  {"id": "a", "body": "x"},\n\n  {"id": "b", "body": ""}\n]\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"bad\.json:4: article 'b' has an empty body"):
+        read_articles(path)
+
+
+def test_reads_csv_with_multiline_fields_and_tags(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "title", "body", "tags"])
+        writer.writerow(["a", "T", "line one\nline two", "x; y"])
+        writer.writerow(["b", "U", "body", '["p", "q"]'])
+        writer.writerow(["c", "V", "", ""])
+    with pytest.raises(CorpusError, match=r"a\.csv:5: article 'c' has an empty body"):
+        read_articles(path)
+    frame = read_articles(path, skip_invalid=True)
+    assert frame["tags"].tolist() == [["x", "y"], ["p", "q"]]
+    assert frame.loc[0, "body"] == "line one\nline two"
+
+
+def test_reads_parquet(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "tiny.parquet"
+    pd.DataFrame(tiny_records).to_parquet(path)
+    frame = read_articles(path)
+    assert frame.loc[0, "tags"] == ["oil", "opec"]
+    assert len(frame) == len(tiny_records)
+
+
+def test_reads_text_folder_with_front_matter(tmp_path: Path) -> None:
+    folder = tmp_path / "site"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "first-post.md").write_text(
+        '---\ntitle: "Front title"\ndate: 2024-01-02\ntags: [a, b]\ncategories:\n  - Europe\n---\n'
+        "Body of the first post.\n",
+        encoding="utf-8",
+    )
+    (folder / "sub" / "second.txt").write_text("# Plain title\n\nBody two.\n", encoding="utf-8")
+    (folder / ".hidden.md").write_text("ignored", encoding="utf-8")
+    (folder / "notes.pdf").write_bytes(b"%PDF")
+    frame = read_articles(folder)
+    assert frame["id"].tolist() == ["first-post", "second"]
+    assert frame["title"].tolist() == ["Front title", "Plain title"]
+    assert frame["body"].tolist() == ["Body of the first post.", "Body two."]
+    assert frame.loc[0, "tags"] == ["a", "b"]
+    assert frame.loc[0, "categories"] == ["Europe"]
+    assert frame.loc[0, "date"] == "2024-01-02"
+
+
+def test_unclosed_front_matter_is_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: x\nbody\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"a\.md: front matter .* never closed"):
+        read_articles(folder)
+
+
+def test_format_override(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "export.dat", [{"id": "a", "body": "x"}])
+    with pytest.raises(CorpusError, match="cannot tell the format"):
+        read_articles(path)
+    assert read_articles(path, format="jsonl")["id"].tolist() == ["a"]
+
+
+def test_skip_invalid_reports_each_record(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        '{"id": "a", "body": "fine"}\n{oops\n{"id": "a", "body": "again"}\n{"id": "c", "body": "  "}\n',
+        encoding="utf-8",
+    )
+    frame = read_articles(path, skip_invalid=True)
+    assert frame["id"].tolist() == ["a"]
+    skipped = frame.attrs["skipped"]
+    assert [s.location for s in skipped] == [f"{path}:2", f"{path}:3", f"{path}:4"]
+    assert "duplicate id 'a'" in skipped[1].reason
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b'{"id": "a", "body": "x"}\n{"id": "b", "body": "y"\n', r"x\.jsonl:2: malformed JSON"),
+        (b'{"title": "t", "body": "x"}\n', r"x\.jsonl:1: missing 'id'"),
+        (b'{"id": "", "body": "x"}\n', r"x\.jsonl:1: empty 'id'"),
+        (b'{"id": "a"}\n', r"x\.jsonl:1: article 'a' has no 'body'"),
+        (b'{"id": "a", "body": "   "}\n', r"x\.jsonl:1: article 'a' has an empty body"),
+        (b'{"id": "a", "body": 5}\n', r"'body' must be text"),
+        (b'{"id": ["a"], "body": "x"}\n', r"'id' must be a string"),
+        (b'{"id": "a", "body": "x", "tags": 3}\n', r"'tags' must be a list"),
+        (b'["a", "b"]\n', r"x\.jsonl:1: expected an article object"),
+        (
+            b'{"id": "a", "body": "x"}\n{"id": "a", "body": "y"}\n',
+            r"duplicate id\(s\): 'a' at .*x\.jsonl:1, .*:2",
+        ),
+        (b'{"id": "a", "body": "caf\xe9"}\n', r"x\.jsonl:1: undecodable bytes at byte offset 24"),
+        (b"", r"x\.jsonl: no articles found"),
+        (b"\n\n", r"no articles found"),
+    ],
+)
+def test_bad_jsonl_gets_clear_errors(tmp_path: Path, content: bytes, match: str) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(CorpusError, match=match):
+        read_articles(path)
+
+
+def test_undecodable_offset_counts_from_file_start(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    first = b'{"id": "a", "body": "x"}\n'
+    path.write_bytes(first + b'{"id": "b", "body": "\xff"}\n')
+    with pytest.raises(CorpusError, match=rf"x\.jsonl:2: undecodable bytes at byte offset {len(first) + 21}"):
+        read_articles(path)
+
+
+def test_many_problems_are_summarised(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "x.jsonl", [{"id": f"a{i}"} for i in range(8)])
+    with pytest.raises(
+        CorpusError, match=r"8 invalid records: .*and 3 more \(skip them with --skip-invalid\)"
+    ):
+        read_articles(path)
+
+
+def test_every_record_invalid_is_empty_corpus(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "x.jsonl", [{"id": "a"}])
+    with pytest.raises(EmptyCorpusError, match="every record was invalid"):
+        read_articles(path, skip_invalid=True)
+
+
+def test_missing_path_and_wrong_kind(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="no such file or folder"):
+        read_articles(tmp_path / "nope.jsonl")
+    with pytest.raises(CorpusError, match="format 'text' expects a folder"):
+        read_articles(_write_jsonl(tmp_path / "a.jsonl", [{"id": "a", "body": "x"}]), format="text")
+    with pytest.raises(CorpusError, match="unknown format"):
+        read_articles(tmp_path, format="docx")
+
+
+def test_load_articles_accepts_frames_dicts_and_paths(
+    tiny_records: list[dict[str, Any]], tiny_jsonl: Path
+) -> None:
+    from_dicts = load_articles(tiny_records)
+    from_frame = load_articles(pd.DataFrame(tiny_records))
+    from_path = load_articles(tiny_jsonl)
+    assert from_dicts["id"].tolist() == from_frame["id"].tolist() == from_path["id"].tolist()
+    assert from_frame.loc[0, "tags"] == ["oil", "opec"]
+
+
+def test_load_articles_names_the_record(tiny_records: list[dict[str, Any]]) -> None:
+    tiny_records[2]["body"] = ""
+    with pytest.raises(CorpusError, match="record 3: article 'cup-final-penalties' has an empty body"):
+        load_articles(tiny_records)
+    with pytest.raises(CorpusError, match="row 2: article 'cup-final-penalties'"):
+        load_articles(pd.DataFrame(tiny_records))
+
+
+def test_load_articles_rejects_non_collections() -> None:
+    with pytest.raises(CorpusError, match="not a single dict"):
+        load_articles({"id": "a", "body": "x"})
+    with pytest.raises(CorpusError, match="not int"):
+        load_articles(5)  # type: ignore[arg-type]
+
+
+def test_integer_ids_become_strings(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "a.jsonl", [{"id": 7, "body": "x"}])
+    assert read_articles(path)["id"].tolist() == ["7"]

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recommender import format as fmt
+from recommender.types import ModelFormatError
+
+from .conftest import refresh_checksums
+
+
+def _write(path: Path) -> Path:
+    return fmt.write_model(
+        path,
+        arrays={"numbers": np.arange(6, dtype=np.int32).reshape(2, 3)},
+        documents={"ids": ["a", "b"]},
+        parameters={"k": 3},
+        counts={"articles": 2},
+    )
+
+
+def test_writes_manifest_with_checksums(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m")
+    manifest = json.loads((path / fmt.MANIFEST).read_text())
+    assert manifest["format"] == fmt.FORMAT_NAME
+    assert manifest["format_version"] == fmt.FORMAT_VERSION
+    assert set(manifest["files"]) == {"numbers.npy", "ids.json"}
+    assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
+    folder = fmt.open_model(path)
+    assert folder.array("numbers").tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert isinstance(folder.array("numbers"), np.memmap)
+    assert folder.document("ids") == ["a", "b"]
+    assert folder.parameters == {"k": 3}
+    assert folder.counts == {"articles": 2}
+
+
+def test_replaces_a_model_and_leaves_no_temporary_folders(tmp_path: Path) -> None:
+    _write(tmp_path / "m")
+    (tmp_path / "m" / "stale.txt").write_text("old")
+    _write(tmp_path / "m")
+    assert not (tmp_path / "m" / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    assert oct((tmp_path / "m").stat().st_mode & 0o777) == oct(0o755)
+
+
+def test_failed_write_keeps_the_old_model(tmp_path: Path) -> None:
+    _write(tmp_path / "m")
+    before = (tmp_path / "m" / fmt.MANIFEST).read_bytes()
+    with pytest.raises(ValueError, match=r"allow_nan|Out of range"):
+        fmt.write_model(tmp_path / "m", arrays={}, documents={"bad": float("nan")}, parameters={}, counts={})
+    assert (tmp_path / "m" / fmt.MANIFEST).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_refuses_to_overwrite_other_folders_and_files(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("mine")
+    with pytest.raises(ModelFormatError, match="not empty and holds no model"):
+        _write(tmp_path / "docs")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ModelFormatError, match="not a folder"):
+        _write(tmp_path / "file")
+    (tmp_path / "empty").mkdir()
+    assert (_write(tmp_path / "empty") / fmt.MANIFEST).is_file()
+
+
+def _edit_manifest(path: Path, **changes: Any) -> None:
+    manifest = json.loads((path / fmt.MANIFEST).read_text())
+    manifest.update(changes)
+    (path / fmt.MANIFEST).write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda p: None, None),
+        (lambda p: os.remove(p / fmt.MANIFEST), "not a recommender model"),
+        (lambda p: (p / fmt.MANIFEST).write_text("{not json"), "corrupt manifest"),
+        (lambda p: _edit_manifest(p, format="annoy"), "not a recommender model"),
+        (lambda p: _edit_manifest(p, format_version=99), "format version 99 is not supported.*rebuild"),
+        (lambda p: _edit_manifest(p, files=None), "no file list"),
+        (lambda p: os.remove(p / "ids.json"), "ids.json: missing"),
+        (lambda p: (p / "ids.json").write_text('["x", "y"]\n'), "ids.json: checksum mismatch.*rebuild"),
+        (lambda p: (p / "ids.json").write_text("[]"), "ids.json: size differs"),
+    ],
+)
+def test_damaged_models_get_clear_errors(tmp_path: Path, damage: Any, match: str | None) -> None:
+    path = _write(tmp_path / "m")
+    damage(path)
+    if match is None:
+        fmt.open_model(path)
+        return
+    with pytest.raises(ModelFormatError, match=match):
+        fmt.open_model(path)
+
+
+def test_verify_false_skips_checksums_but_not_sizes(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m")
+    (path / "ids.json").write_text('["x", "y"]\n')
+    assert fmt.open_model(path, verify=False).document("ids") == ["x", "y"]
+
+
+def test_missing_folder_says_how_to_build(tmp_path: Path) -> None:
+    with pytest.raises(ModelFormatError, match="no such model folder; build one with: recommender build"):
+        fmt.open_model(tmp_path / "nothing")
+
+
+def test_unlisted_part_is_an_error(tmp_path: Path) -> None:
+    folder = fmt.open_model(_write(tmp_path / "m"))
+    with pytest.raises(ModelFormatError, match=r"lists no vocabulary\.json"):
+        folder.document("vocabulary")
+
+
+def test_pickled_arrays_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m")
+    np.save(path / "numbers.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    refresh_checksums(path)
+    folder = fmt.open_model(path, mmap=False)
+    with pytest.raises(ModelFormatError, match="unreadable array"):
+        folder.array("numbers")

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recommender import Index, Recommender
+from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
+
+from .conftest import GOLDEN, ROOT, refresh_checksums
+
+
+def test_importing_lookup_pulls_in_no_training_stack() -> None:
+    code = (
+        "import sys, recommender.lookup, recommender.export; "
+        "heavy = [m for m in ('sklearn', 'scipy', 'pandas', 'nltk', 'joblib') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_golden_model_keeps_loading_and_answering() -> None:
+    index = Index.load(GOLDEN)
+    expected = json.loads((GOLDEN.parent / "golden_expected.json").read_text(encoding="utf-8"))
+    assert list(index) == list(expected)
+    for article_id, links in expected.items():
+        assert [link.to_dict() for link in index.related(article_id, k=3)] == links
+
+
+def test_load_never_unpickles(monkeypatch: pytest.MonkeyPatch, bundled_model_dir: Path) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        message = "unpickling attempted"
+        raise AssertionError(message)
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    index = Index.load(bundled_model_dir)
+    assert len(index.related("kazakhstan-geopolitical-conundrum", k=8)) == 8
+
+
+def test_index_answers_like_the_recommender(bundled_model_dir: Path) -> None:
+    index = Index.load(bundled_model_dir)
+    model = Recommender.load(bundled_model_dir)
+    assert len(index) == len(model)
+    for article_id in index.ids:
+        assert index.related(article_id, k=8) == model.related(article_id, k=8)
+
+
+def test_index_basics(bundled_model_dir: Path) -> None:
+    index = Index.load(bundled_model_dir, verify=False)
+    assert "kazakhstan-geopolitical-conundrum" in index
+    assert "nope" not in index
+    assert index.k == 20
+    assert len(index.related("kazakhstan-geopolitical-conundrum", k=500)) == index.k
+    assert index.article("kazakhstan-geopolitical-conundrum")["date"] == "2024-07-24"
+    assert isinstance(index._neighbors, np.memmap)
+    assert "articles=" in repr(index)
+
+
+def test_unknown_id_and_bad_k(bundled_model_dir: Path) -> None:
+    index = Index.load(bundled_model_dir)
+    with pytest.raises(UnknownArticleError, match="did you mean 'kazakhstan-geopolitical-conundrum'"):
+        index.related("kazakhstan-geopolitical-conundrom")
+    with pytest.raises(UnknownArticleError, match=r"unknown article id 'zzz'$"):
+        index.related("zzz")
+    with pytest.raises(InvalidParameterError, match="k must be a positive integer"):
+        index.related("kazakhstan-geopolitical-conundrum", k=0)
+
+
+def test_parts_that_disagree_are_refused(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    path = Recommender(min_df=1).fit(tiny_records).save(tmp_path / "m")
+    ids_path = path / "ids.json"
+    ids_path.write_text(json.dumps(json.loads(ids_path.read_text())[:-1]))
+    refresh_checksums(path)
+    with pytest.raises(ModelFormatError, match="disagree in size"):
+        Index.load(path)

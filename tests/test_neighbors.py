@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from recommender.neighbors import block_rows, top_k, top_k_of
+from recommender.types import InvalidParameterError
+
+
+def _random_rows(n_rows: int, n_terms: int, density: float, seed: int) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(n_rows, n_terms, density=density, format="csr", random_state=rng, dtype=np.float64)
+    return sp.csr_matrix(normalize(matrix), dtype=np.float32)
+
+
+def _brute_force(vectors: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's top-k by dense scores, ties by row, zero scores dropped."""
+    dense = (vectors @ vectors.T).toarray().astype(np.float32)
+    n_rows = dense.shape[0]
+    width = min(k, n_rows - 1)
+    neighbors = np.full((n_rows, width), -1, dtype=np.int32)
+    scores = np.zeros((n_rows, width), dtype=np.float32)
+    for row in range(n_rows):
+        others = [col for col in range(n_rows) if col != row]
+        ranked = sorted(others, key=lambda col: (-dense[row, col], col))[:width]
+        for slot, col in enumerate(ranked):
+            if dense[row, col] > 0:
+                neighbors[row, slot] = col
+                scores[row, slot] = dense[row, col]
+    return neighbors, scores
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("budget", [1, 5_000, 10**9])
+def test_top_k_equals_brute_force(seed: int, budget: int) -> None:
+    vectors = _random_rows(120, 60, 0.05, seed)
+    expected = _brute_force(vectors, 7)
+    neighbors, scores = top_k(vectors, 7, memory_budget=budget)
+    np.testing.assert_array_equal(neighbors, expected[0])
+    np.testing.assert_allclose(scores, expected[1], atol=1e-6)
+
+
+def test_ties_are_broken_by_row() -> None:
+    # Rows 1..4 are identical, so row 0 ties with all of them.
+    dense = np.array([[1, 1, 0], [1, 0, 0], [1, 0, 0], [1, 0, 0], [1, 0, 0], [0, 0, 1]], dtype=np.float64)
+    vectors = sp.csr_matrix(normalize(dense), dtype=np.float32)
+    neighbors, _ = top_k(vectors, 3)
+    assert neighbors[0].tolist() == [1, 2, 3]
+    assert neighbors[4].tolist() == [1, 2, 3]
+    assert neighbors[5].tolist() == [-1, -1, -1]
+
+
+def test_zero_rows_get_no_neighbors_and_are_no_neighbors() -> None:
+    dense = np.array([[1, 0], [0, 0], [1, 1]], dtype=np.float64)
+    vectors = sp.csr_matrix(normalize(dense), dtype=np.float32)
+    neighbors, scores = top_k(vectors, 5)
+    assert neighbors.shape == (3, 2)
+    assert neighbors[1].tolist() == [-1, -1]
+    assert neighbors[0].tolist() == [2, -1]
+    assert scores[0, 1] == 0.0
+
+
+def test_single_row_has_no_neighbors() -> None:
+    neighbors, scores = top_k(sp.csr_matrix(np.ones((1, 3), dtype=np.float32)), 4)
+    assert neighbors.shape == scores.shape == (1, 0)
+
+
+def test_top_k_of_queries_without_exclusion() -> None:
+    vectors = _random_rows(30, 20, 0.2, 3)
+    neighbors, scores = top_k_of(vectors[:2], vectors.T.tocsr(), 3)
+    dense = (vectors[:2] @ vectors.T).toarray()
+    assert neighbors[0, 0] == 0  # a row is its own best match when not excluded
+    assert scores[1, 0] == pytest.approx(dense[1].max(), abs=1e-6)
+
+
+def test_block_rows_respects_budget() -> None:
+    assert block_rows(1000, 10**12) == 1000
+    assert block_rows(1000, 1) == 1
+    assert 1 < block_rows(1000, 1000 * 12 * 10) <= 10
+    with pytest.raises(InvalidParameterError, match="memory_budget"):
+        block_rows(10, 0)
