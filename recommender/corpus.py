@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import gzip
+import io
 import json
 import logging
 import math
@@ -250,24 +251,18 @@ def _skip_space(text: str, position: int) -> int:
 def _read_csv(source: Path) -> Located:
     text = _decode(_read_bytes(source), source).lstrip("\ufeff")
     csv.field_size_limit(2**31 - 1)
-    reader = csv.reader(text.splitlines(keepends=True))
-    try:
-        header = next(reader)
-    except StopIteration:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = _next_csv_row(reader, source)
+    if header is None:
         return
-    except csv.Error as error:
-        message = f"{source}:1: malformed CSV header: {error}"
-        raise CorpusError(message) from None
     names = [name.strip() for name in header]
+    absent = [name for name in ("id", "body") if name not in names]
+    if absent:
+        wanted = " or ".join(repr(name) for name in absent)
+        message = f"{source}:1: the header has no {wanted} column (found: {', '.join(names)})"
+        raise CorpusError(message)
     previous_end = reader.line_num
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            message = f"{source}:{reader.line_num}: malformed CSV: {error}"
-            raise CorpusError(message) from None
+    while (row := _next_csv_row(reader, source)) is not None:
         location = f"{source}:{previous_end + 1}"
         previous_end = reader.line_num
         if not any(cell.strip() for cell in row):
@@ -279,6 +274,17 @@ def _read_csv(source: Path) -> Located:
             location,
             {name: (value if value != "" else None) for name, value in zip(names, row, strict=True)},
         )
+
+
+def _next_csv_row(reader: Any, source: Path) -> list[str] | None:
+    try:
+        row: list[str] = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as error:
+        message = f"{source}:{reader.line_num}: malformed CSV: {error}"
+        raise CorpusError(message) from None
+    return row
 
 
 def _read_parquet(source: Path) -> Located:

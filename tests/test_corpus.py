@@ -79,6 +79,22 @@ def test_reads_csv_with_multiline_fields_and_tags(tmp_path: Path) -> None:
     assert frame.loc[0, "body"] == "line one\nline two"
 
 
+def test_csv_header_must_name_id_and_body(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("slug,text\na,b\n", encoding="utf-8")
+    with pytest.raises(
+        CorpusError, match=r"a\.csv:1: the header has no 'id' or 'body' column \(found: slug, text\)"
+    ):
+        read_articles(path)
+
+
+def test_csv_rows_with_wrong_column_count(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("id,body\na,b\nc,d,e\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"a\.csv:3: expected 2 columns as in the header, found 3"):
+        read_articles(path)
+
+
 def test_reads_parquet(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
     pytest.importorskip("pyarrow")
     path = tmp_path / "tiny.parquet"
