@@ -47,6 +47,68 @@ def _positive(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        message = f"must be a number between 0 and 1, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        message = f"must be a number >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def _add_controls(parser: argparse.ArgumentParser, *, batch: bool = False) -> None:
+    """The ranking-control and overrides flags, identical on every command that lists links."""
+    group = parser.add_argument_group("ranking controls")
+    group.add_argument("--max-age", metavar="AGE", help="drop links older than AGE before the article (365d)")
+    group.add_argument("--past-only", action="store_true", help="only link articles published before it")
+    group.add_argument("--half-life", metavar="AGE", help="decay scores by 0.5^(age/AGE), e.g. 180d")
+    group.add_argument("--same-category", action="store_true", help="only link the same category")
+    group.add_argument("--exclude-ids", metavar="IDS", help="comma-separated ids never linked")
+    group.add_argument("--exclude-categories", metavar="NAMES", help="categories never linked (a,b)")
+    group.add_argument("--exclude-tags", metavar="TAGS", help="never link articles with any of these tags")
+    group.add_argument("--include-tags", metavar="TAGS", help="only link articles with one of these tags")
+    group.add_argument("--min-score", type=_non_negative, metavar="S", help="drop links scoring below S")
+    group.add_argument("--min-relative", type=_share, metavar="R", help="drop links below R x the best score")
+    group.add_argument("--fill", action="store_true", help="fill short lists with recent articles")
+    group.add_argument("--mmr", type=_share, metavar="LAMBDA", help="diversify (MMR lambda, e.g. 0.7)")
+    group.add_argument(
+        "--max-exposure",
+        type=_positive,
+        metavar="N",
+        help="no article in more than N lists" + ("" if batch else " (across the ids given)"),
+    )
+    group.add_argument("--overrides", metavar="FILE", help="editorial overrides JSON (pins, blocks, ...)")
+    group.add_argument("--lenient", action="store_true", help="warn about unknown ids in --overrides")
+
+
+def _controls(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for ``related_many`` from the control flags (overrides included)."""
+    from .controls import CONTROL_NAMES
+    from .overrides import load_overrides
+
+    options: dict[str, Any] = {}
+    for name in CONTROL_NAMES:
+        value = getattr(args, name)
+        if value is not None and value is not False:
+            options[name] = value
+    if args.overrides:
+        options["overrides"] = load_overrides(args.overrides, lenient=args.lenient)
+    return options
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recommender",
@@ -101,13 +163,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the similar posts of one article from a saved model.",
         formatter_class=_Formatter,
         epilog=(
-            "example:\n  recommender related models/geopolitics kazakhstan-geopolitical-conundrum -k 8 --json"
+            "examples:\n"
+            "  recommender related models/geopolitics kazakhstan-geopolitical-conundrum -k 8 --json\n"
+            "  recommender related models/geopolitics kazakhstan-geopolitical-conundrum --past-only \\\n"
+            "      --half-life 365d --same-category --fill --mmr 0.7 --overrides overrides.json"
         ),
     )
     related.add_argument("model", metavar="MODEL_DIR")
-    related.add_argument("article_id", metavar="ARTICLE_ID")
+    related.add_argument("article_ids", metavar="ARTICLE_ID", nargs="+", help="one or more article ids")
     related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
-    related.add_argument("--json", action="store_true", help="print one JSON array of links")
+    related.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON (an array; an object id → links for several ids)",
+    )
+    _add_controls(related)
 
     query = commands.add_parser(
         "query",
@@ -130,17 +200,86 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="related links for every article as JSON, CSV or HTML",
-        description="Write every article's similar posts from a saved model.",
+        help="related links for every article: json, jsonl, csv, html, hugo or jekyll",
+        description=(
+            "Write every article's related links from a saved model.\n"
+            "hugo and jekyll write one data file per article under SITE/data/related/ or\n"
+            "SITE/_data/related/ (-o is the site root); html --per-article writes one fragment per\n"
+            "article into the folder -o. Per-article file names are made safe (an id never escapes)."
+        ),
         formatter_class=_Formatter,
-        epilog="example:\n  recommender export models/geopolitics -o out/related.html --format html -k 8",
+        epilog=(
+            "examples:\n"
+            "  recommender export models/geopolitics -o out/related.html -k 8\n"
+            "  recommender export models/geopolitics -o out/related.csv --fill --max-exposure 10\n"
+            "  recommender export models/geopolitics -o out/site --format hugo --overrides overrides.json\n"
+            "  recommender export models/geopolitics -o out/fragments --format html --per-article"
+        ),
     )
     export.add_argument("model", metavar="MODEL_DIR")
-    export.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
+    export.add_argument("-o", "--output", required=True, metavar="PATH", help="file (or folder) to write")
     export.add_argument(
-        "--format", choices=("json", "csv", "html"), help="default: from the file name, else json"
+        "--format",
+        choices=("json", "jsonl", "csv", "html", "hugo", "jekyll"),
+        help="default: from the file name (.jsonl, .csv, .html), else json",
     )
     export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    export.add_argument(
+        "--per-article", action="store_true", help="html: one fragment file per article in the folder -o"
+    )
+    export.add_argument("--template", metavar="FILE", help="string.Template file for the html block")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_controls(export, batch=True)
+
+    audit = commands.add_parser(
+        "audit",
+        help="audit the link graph: orphans, exposure, Gini, fill share, changes",
+        description=(
+            "Audit the lists a model gives (with the same controls and overrides as export): orphans\n"
+            "(never recommended), most exposed articles, in-degree distribution and Gini, share of\n"
+            "lists with a fill link; with --against, links added and removed per article."
+        ),
+        formatter_class=_Formatter,
+        epilog=(
+            "examples:\n"
+            "  recommender audit models/geopolitics\n"
+            "  recommender audit models/geopolitics-new --against models/geopolitics --json"
+        ),
+    )
+    audit.add_argument("model", metavar="MODEL_DIR")
+    audit.add_argument("--against", metavar="OLD_MODEL_DIR", help="compare with an older model's lists")
+    audit.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    audit.add_argument("--top", type=_positive, default=10, help="how many articles to list (default 10)")
+    audit.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_controls(audit, batch=True)
+
+    update = commands.add_parser(
+        "update",
+        help="add, edit and remove articles without a full rebuild",
+        description=(
+            "Add new articles (and replace edited ones: same id, new text) with the model's frozen\n"
+            "vocabulary and IDF, remove articles, and refresh every list a new article now belongs in.\n"
+            "Writes a complete model atomically and reports vocabulary drift."
+        ),
+        formatter_class=_Formatter,
+        epilog=(
+            "examples:\n"
+            "  recommender update models/geopolitics --add new.jsonl -o models/geopolitics-2\n"
+            "  recommender update models/geopolitics --remove gone.txt"
+        ),
+    )
+    update.add_argument("model", metavar="MODEL_DIR")
+    update.add_argument("--add", metavar="NEW_CORPUS", help="articles to add or replace (any corpus format)")
+    update.add_argument("--remove", metavar="IDS_FILE", help="a file of article ids to remove, one per line")
+    update.add_argument("-o", "--output", metavar="NEW_MODEL_DIR", help="default: replace MODEL_DIR")
+    update.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
+    update.add_argument(
+        "--max-unseen", type=float, default=0.2, help="recommend a rebuild past this unseen-token share"
+    )
+    update.add_argument(
+        "--max-added", type=float, default=0.3, help="recommend a rebuild past this share of added articles"
+    )
+    update.add_argument("--json", action="store_true", help="print the update report as JSON")
 
     info = commands.add_parser(
         "info",
@@ -210,14 +349,29 @@ def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
         print("no similar posts")
         return
     for link in links:
-        print(f"{link.rank:>3}  {link.score:.3f}  {link.date or '':<10}  {link.article_id}  {link.title}")
+        reason = "" if link.reason == "similar" else f"  [{link.reason}]"
+        date = link.date or ""
+        print(f"{link.rank:>3}  {link.score:.3f}  {date:<10}  {link.article_id}  {link.title}{reason}")
 
 
 def _related(args: argparse.Namespace) -> int:
     from .lookup import Index
 
     index = Index.load(args.model)
-    _print_links(index.related(args.article_id, k=args.k), as_json=args.json)
+    options = _controls(args)
+    overrides = options.get("overrides")
+    disabled = overrides.disable if overrides is not None else frozenset()
+    found = dict(index.related_many(args.article_ids, k=args.k, **options))
+    if len(args.article_ids) == 1:
+        _print_links(found.get(args.article_ids[0], []), as_json=args.json)
+        return 0
+    if args.json:
+        data = {a: [link.to_dict() for link in found.get(a, [])] for a in args.article_ids}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    for article_id in args.article_ids:
+        print(f"== {article_id}" + (" (disabled by overrides)" if article_id in disabled else ""))
+        _print_links(found.get(article_id, []), as_json=False)
     return 0
 
 
@@ -251,12 +405,66 @@ def _export(args: argparse.Namespace) -> int:
     from .lookup import Index
 
     output = Path(args.output)
-    chosen = args.format or {".csv": "csv", ".html": "html", ".htm": "html"}.get(
-        output.suffix.lower(), "json"
-    )
+    suffixes = {".csv": "csv", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+    chosen = args.format or ("html" if args.per_article else suffixes.get(output.suffix.lower(), "json"))
     index = Index.load(args.model)
-    export_links(index, output, format=chosen, k=args.k)
-    print(f"wrote {output} ({chosen}, {len(index)} articles, up to {args.k} links each)")
+    written = export_links(
+        index,
+        output,
+        format=chosen,
+        k=args.k,
+        per_article=args.per_article,
+        template=args.template,
+        progress=not args.quiet and sys.stderr.isatty(),
+        **_controls(args),
+    )
+    if not args.quiet:
+        print(f"wrote {written} ({chosen}, {len(index)} articles, up to {args.k} links each)")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import audit_links
+    from .lookup import Index
+
+    options = _controls(args)
+    report = audit_links(
+        Index.load(args.model),
+        against=Index.load(args.against) if args.against else None,
+        k=args.k,
+        top=args.top,
+        **options,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.to_text())
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    from .update import read_ids, update_model
+
+    if not args.add and not args.remove:
+        from .types import InvalidParameterError
+
+        message = "nothing to do: give --add NEW_CORPUS and/or --remove IDS_FILE"
+        raise InvalidParameterError(message)
+    started = time.perf_counter()
+    report = update_model(
+        args.model,
+        add=args.add,
+        remove=read_ids(args.remove) if args.remove else (),
+        output=args.output,
+        format=args.format,
+        max_unseen=args.max_unseen,
+        max_added=args.max_added,
+    )
+    seconds = time.perf_counter() - started
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.to_text() + f"\ntook {seconds:.2f} s")
     return 0
 
 
@@ -278,7 +486,15 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"build": _build, "related": _related, "query": _query, "export": _export, "info": _info}
+_COMMANDS = {
+    "build": _build,
+    "related": _related,
+    "query": _query,
+    "export": _export,
+    "audit": _audit,
+    "update": _update,
+    "info": _info,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

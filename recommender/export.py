@@ -1,51 +1,160 @@
-"""Related links for every article of a saved model, as JSON, CSV or HTML "Similar posts" blocks.
+"""Related links for every article of a saved model: JSON, JSON Lines, CSV, HTML and static-site data.
 
 Works from a loaded ``Index`` (numpy and stdlib only), so a publishing server can export without the
-training stack. Output is deterministic and written atomically.
+training stack. Output is deterministic (same model, settings and overrides give the same bytes) and
+written atomically; per-article files get safe names that never leave the output folder.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as _dt
+import hashlib
 import html
 import io
 import json
 import os
+import re
+import shutil
+import string
+import sys
 import tempfile
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .lookup import Index, check_k
+from .overrides import Overrides
 from .types import InvalidParameterError, Neighbor
 
-__all__ = ["EXPORT_FORMATS", "export_links", "iter_links", "render_html", "safe_url"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "EXPORT_FORMATS",
+    "export_links",
+    "iter_links",
+    "render_html",
+    "safe_file_name",
+    "safe_url",
+]
 
-EXPORT_FORMATS = ("json", "csv", "html")
-CSV_COLUMNS = ("article_id", "rank", "related_id", "score", "title", "date", "url")
+EXPORT_FORMATS = ("json", "jsonl", "csv", "html", "hugo", "jekyll")
+CSV_COLUMNS = ("article_id", "rank", "related_id", "score", "reason", "title", "url", "date")
+#: Data folder of each static-site generator, relative to the site root given as the output path.
+SITE_FOLDERS = {"hugo": Path("data") / "related", "jekyll": Path("_data") / "related"}
+#: The default "Similar posts" block; ``$article_id``, ``$title`` and ``$links`` are filled in.
+DEFAULT_TEMPLATE = """<section class="similar-posts" data-article-id="$article_id">
+  <!-- $title -->
+  <h2>Similar posts</h2>
+  <ul>
+$links
+  </ul>
+</section>"""
+TEMPLATE_FIELDS = ("article_id", "title", "url", "date", "links", "count")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def iter_links(index: Index, *, k: int = 8) -> Iterator[tuple[str, list[Neighbor]]]:
-    """Every article id with its related links, in model order."""
-    k = check_k(k)
-    for article_id in index:
-        yield article_id, index.related(article_id, k=k)
+def iter_links(
+    index: Index, *, k: int = 8, overrides: Overrides | None = None, **controls: Any
+) -> Iterator[tuple[str, list[Neighbor]]]:
+    """Every article id with its related links, in model order (disabled articles left out)."""
+    return index.related_many(k=check_k(k), overrides=overrides, **controls)
 
 
-def export_links(index: Index, path: str | os.PathLike[str], *, format: str = "json", k: int = 8) -> Path:
-    """Write every article's related links to ``path`` in ``format`` (json, csv or html)."""
+def export_links(
+    index: Index,
+    path: str | os.PathLike[str],
+    *,
+    format: str = "json",
+    k: int = 8,
+    overrides: Overrides | None = None,
+    per_article: bool = False,
+    template: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    **controls: Any,
+) -> Path:
+    """Write every article's related links to ``path`` and return it.
+
+    ``format`` is json (one object id → links), jsonl, csv (long), html (one page, or with
+    ``per_article`` one fragment per article in the folder ``path``), hugo or jekyll (``path`` is the
+    site root; files go to ``data/related/`` or ``_data/related/``). ``template`` is a
+    ``string.Template`` file for the HTML block. Ranking ``controls`` and ``overrides`` apply as in
+    ``Index.related``; ``progress`` shows a progress bar on standard error.
+    """
     if format not in EXPORT_FORMATS:
         message = f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}"
         raise InvalidParameterError(message)
-    links = list(iter_links(index, k=k))
+    if per_article and format != "html":
+        message = "per_article applies to the html format (hugo and jekyll always write one file per article)"
+        raise InvalidParameterError(message)
+    block = _load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
+    links = list(_progress(iter_links(index, k=k, overrides=overrides, **controls), len(index), progress))
+    target = Path(path)
+    if format in SITE_FOLDERS:
+        files = {f"{safe_file_name(a)}.json": _site_json(a, related) for a, related in links}
+        return _write_folder(target / SITE_FOLDERS[format], files, ".json")
+    if per_article:
+        files = {f"{safe_file_name(a)}.html": _block(index, a, related, block) + "\n" for a, related in links}
+        return _write_folder(target, files, ".html")
     if format == "json":
         text = _to_json(links)
+    elif format == "jsonl":
+        text = "".join(
+            json.dumps({"article_id": a, "links": [_link_dict(x) for x in related]}, ensure_ascii=False)
+            + "\n"
+            for a, related in links
+        )
     elif format == "csv":
         text = _to_csv(links)
     else:
-        text = render_html(index, links)
-    return _write_atomically(Path(path), text)
+        text = render_html(index, links, template=block)
+    return _write_atomically(target, text)
+
+
+def _progress(items: Iterator[Any], total: int, enabled: bool) -> Iterable[Any]:
+    if not enabled:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the progress bar is an optional extra: pip install 'recommender[progress]'
+        return items
+    bar: Iterable[Any] = tqdm(items, total=total, unit="article", file=sys.stderr, leave=False)
+    return bar
+
+
+def safe_file_name(article_id: str) -> str:
+    """A file name (no extension) for ``article_id`` that stays inside its folder.
+
+    Letters, digits, ``.``, ``_`` and ``-`` are kept; anything else (``/``, ``..``, spaces) is replaced,
+    and a changed name gets a short hash of the id so that distinct ids never share a file.
+    """
+    cleaned = _UNSAFE.sub("_", article_id).lstrip(".")[:100]
+    if cleaned == article_id and cleaned:
+        return cleaned
+    digest = hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:10]
+    return f"{cleaned or 'article'}-{digest}"
+
+
+def _load_template(path: str | os.PathLike[str]) -> string.Template:
+    file_path = Path(path)
+    try:
+        text = file_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        message = f"{file_path}: cannot read the template ({error})"
+        raise InvalidParameterError(message) from None
+    template = string.Template(text)
+    bad = sorted(set(template.get_identifiers()) - set(TEMPLATE_FIELDS)) if template.is_valid() else None
+    if bad is None or bad:
+        problem = f"unknown placeholder(s) ${', $'.join(bad)}" if bad else "invalid placeholder syntax"
+        message = f"{file_path}: {problem}; use $$ for a dollar sign and only ${', $'.join(TEMPLATE_FIELDS)}"
+        raise InvalidParameterError(message)
+    return template
+
+
+def _site_json(article_id: str, related: list[Neighbor]) -> str:
+    data = {"article_id": article_id, "links": [_link_dict(link) for link in related]}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _to_json(links: list[tuple[str, list[Neighbor]]]) -> str:
@@ -71,9 +180,10 @@ def _to_csv(links: list[tuple[str, list[Neighbor]]]) -> str:
                     link.rank,
                     link.article_id,
                     f"{link.score:.6f}",
+                    link.reason,
                     link.title,
-                    link.date or "",
                     link.url or "",
+                    link.date or "",
                 ]
             )
     return buffer.getvalue()
@@ -102,28 +212,33 @@ def _display_date(date: str | None) -> str:
         return date
 
 
-def render_html(index: Index, links: list[tuple[str, list[Neighbor]]]) -> str:
+def render_html(
+    index: Index, links: list[tuple[str, list[Neighbor]]], *, template: string.Template | None = None
+) -> str:
     """A standalone HTML page holding one "Similar posts" block per article, every text escaped."""
+    block = template or string.Template(DEFAULT_TEMPLATE)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><title>Similar posts</title></head>',
         "<body>",
     ]
-    for article_id, related in links:
-        title = index.article(article_id).get("title") or article_id
-        parts.append(
-            f'<section class="similar-posts" data-article-id="{html.escape(article_id, quote=True)}">'
-        )
-        parts.append(f"  <!-- {html.escape(title).replace('--', '- -')} -->")
-        parts.append("  <h2>Similar posts</h2>")
-        parts.append("  <ul>")
-        for link in related:
-            parts.append("    " + _html_item(link))
-        parts.append("  </ul>")
-        parts.append("</section>")
+    parts += [_block(index, article_id, related, block) for article_id, related in links]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def _block(index: Index, article_id: str, related: list[Neighbor], template: string.Template) -> str:
+    meta = index.article(article_id)
+    title = meta.get("title") or article_id
+    return template.substitute(
+        article_id=html.escape(article_id, quote=True),
+        title=html.escape(title).replace("--", "- -"),
+        url=html.escape(safe_url(meta.get("url")) or "", quote=True),
+        date=html.escape(meta.get("date") or "", quote=True),
+        links="\n".join("    " + _html_item(link) for link in related),
+        count=str(len(related)),
+    )
 
 
 def _html_item(link: Neighbor) -> str:
@@ -134,7 +249,10 @@ def _html_item(link: Neighbor) -> str:
     if link.date:
         shown = html.escape(_display_date(link.date))
         date = f' <time datetime="{html.escape(link.date, quote=True)}">{shown}</time>'
-    return f'<li data-article-id="{html.escape(link.article_id, quote=True)}">{anchor}{date}</li>'
+    return (
+        f'<li data-article-id="{html.escape(link.article_id, quote=True)}" '
+        f'data-reason="{html.escape(link.reason, quote=True)}">{anchor}{date}</li>'
+    )
 
 
 def _write_atomically(path: Path, text: str) -> Path:
@@ -154,3 +272,44 @@ def _write_atomically(path: Path, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _write_folder(folder: Path, files: dict[str, str], suffix: str) -> Path:
+    """Write ``files`` (name → text) as the whole content of ``folder``, swapped in atomically.
+
+    An existing folder is replaced only if it holds nothing but ``suffix`` files (a previous export).
+    """
+    if folder.exists() and not folder.is_dir():
+        message = f"{folder}: exists and is not a folder; choose another output path"
+        raise InvalidParameterError(message)
+    if folder.is_dir():
+        foreign = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.suffix == suffix))
+        if foreign:
+            message = (
+                f"{folder}: holds other files ({', '.join(foreign[:3])}); export into an empty folder "
+                f"or one holding only a previous export's {suffix} files"
+            )
+            raise InvalidParameterError(message)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        staging.chmod(0o755)
+        root = staging.resolve()
+        for name, text in files.items():
+            file_path = (staging / name).resolve()
+            if file_path.parent != root:  # safe_file_name guarantees this; never trust it blindly
+                message = f"refusing to write {name!r} outside {folder}"
+                raise InvalidParameterError(message)
+            file_path.write_text(text, encoding="utf-8", newline="")
+            file_path.chmod(0o644)
+        if folder.exists():
+            retired = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex}"
+            os.replace(folder, retired)
+            os.replace(staging, folder)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder

@@ -38,11 +38,13 @@ def write_model(
     documents: Mapping[str, Any],
     parameters: Mapping[str, Any],
     counts: Mapping[str, int],
+    extra: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a complete model folder at ``path`` atomically and return its path.
 
     ``arrays`` maps names to arrays saved as ``<name>.npy``; ``documents`` maps names to JSON data saved
-    as ``<name>.json``. An existing model folder at ``path`` is replaced whole; any other non-empty
+    as ``<name>.json``; ``extra`` adds keys to the manifest (such as ``lineage``). An existing model
+    folder at ``path`` is replaced whole; any other non-empty
     folder is refused rather than overwritten.
     """
     target = Path(path)
@@ -74,6 +76,7 @@ def write_model(
             "library_version": __version__,
             "parameters": dict(parameters),
             "counts": dict(counts),
+            **dict(extra or {}),
             "files": dict(sorted(files.items())),
         }
         _write_json(staging / MANIFEST, manifest, indent=2)

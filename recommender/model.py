@@ -22,8 +22,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 from . import format as fmt
 from .analyzer import Analyzer
 from .corpus import Articles, load_articles
-from .lookup import check_k, make_links, suggest
+from .lookup import Index, check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
+from .overrides import Overrides
 from .types import (
     CorpusError,
     InvalidParameterError,
@@ -204,14 +205,33 @@ class Recommender:
 
     # --- asking ------------------------------------------------------------------------------------
 
-    def related(self, article_id: str, *, k: int = 8) -> list[Neighbor]:
-        """The ``k`` articles most similar to ``article_id``, best first, as ``Neighbor`` objects."""
+    def related(
+        self, article_id: str, *, k: int = 8, overrides: Overrides | None = None, **controls: Any
+    ) -> list[Neighbor]:
+        """The ``k`` articles most similar to ``article_id``, best first, as ``Neighbor`` objects.
+
+        Ranking ``controls`` and editorial ``overrides`` work as in ``Index.related``.
+        """
         k = check_k(k)
         row = self._row(article_id)
+        if overrides is not None or controls:
+            return self.index().related(article_id, k=k, overrides=overrides, **controls)
         if k <= self.neighbors.shape[1]:
             return make_links(self.neighbors[row, :k], self.scores[row, :k], self.ids, self._metadata)
         rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
         return make_links(rows[0], scores[0], self.ids, self._metadata)
+
+    def index(self) -> Index:
+        """A numpy-only ``Index`` over this model's arrays (shares memory, no copy)."""
+        self._require_fitted()
+        vectors = self.vectors
+        return Index.from_arrays(
+            ids=self.ids,
+            metadata=self._metadata,
+            neighbors=self.neighbors,
+            scores=self.scores,
+            vectors=(vectors.data, vectors.indices, vectors.indptr),
+        )
 
     def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
         """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit)."""
@@ -275,8 +295,11 @@ class Recommender:
 
     # --- storage -----------------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model folder (atomically) for ``Index.load`` / ``Recommender.load``."""
+    def save(self, path: str | os.PathLike[str], *, lineage: dict[str, Any] | None = None) -> Path:
+        """Write the model folder (atomically) for ``Index.load`` / ``Recommender.load``.
+
+        ``lineage`` (base build and incremental updates, see ``recommender.update``) goes in the manifest.
+        """
         self._require_fitted()
         vectors = self.vectors
         return fmt.write_model(
@@ -302,6 +325,7 @@ class Recommender:
                 "k": int(self.neighbors.shape[1]),
                 "nonzeros": int(vectors.nnz),
             },
+            extra={"lineage": lineage} if lineage else None,
         )
 
     @classmethod

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidParameterError",
     "ModelFormatError",
     "Neighbor",
+    "OverridesError",
     "RecommenderError",
     "UnknownArticleError",
 ]
@@ -20,7 +21,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Neighbor:
-    """One similar article: who it is, how similar (cosine), and what a link needs to show it."""
+    """One related article: who it is, its score, why it is listed, and what a link needs to show it.
+
+    ``reason`` is ``similar``, ``pinned``, ``fill:recent-category`` or ``fill:recent``.
+    """
 
     article_id: str
     score: float
@@ -28,6 +32,7 @@ class Neighbor:
     title: str = ""
     date: str | None = None
     url: str | None = None
+    reason: str = "similar"
 
     def to_dict(self) -> dict[str, object]:
         """The link as a JSON-ready dict with the documented keys."""
@@ -38,6 +43,7 @@ class Neighbor:
             "title": self.title,
             "date": self.date,
             "url": self.url,
+            "reason": self.reason,
         }
 
 
@@ -74,3 +80,7 @@ class UnknownArticleError(RecommenderError, KeyError):
 
 class ModelFormatError(RecommenderError):
     """A model folder is missing, corrupt, or from an unknown format version."""
+
+
+class OverridesError(RecommenderError):
+    """An editorial overrides file is malformed or names articles the model does not hold."""

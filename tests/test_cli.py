@@ -40,7 +40,7 @@ def test_related_json(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["related", str(model_dir), SEED, "-k", "3", "--json"]) == 0
     links = json.loads(capsys.readouterr().out)
     assert [link["rank"] for link in links] == [1, 2, 3]
-    assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url"}
+    assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url", "reason"}
 
 
 def test_query_from_text_file_and_stdin(

@@ -27,7 +27,7 @@ def test_json_export_lists_every_article(tmp_path: Path, index: Index) -> None:
         assert links == [
             {**link.to_dict(), "score": round(link.score, 6)} for link in index.related(article_id, k=2)
         ]
-        assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url"}
+        assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url", "reason"}
 
 
 def test_csv_export_is_long_format(tmp_path: Path, index: Index) -> None:
