@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recommender import Index, Recommender
+from recommender.overrides import Overrides, load_overrides
+from recommender.types import OverridesError
+
+
+@pytest.fixture
+def index(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> Index:
+    return Index.load(Recommender(min_df=1).fit(tiny_records).save(tmp_path / "model"))
+
+
+def _ids(links: list[Any]) -> list[str]:
+    return [link.article_id for link in links]
+
+
+def test_pins_come_first_in_order_with_reason(index: Index) -> None:
+    overrides = Overrides.from_dict(
+        {"pins": {"oil-prices-rise": ["voters-manifestos", "cup-final-penalties"]}}
+    )
+    links = index.related("oil-prices-rise", k=3, overrides=overrides)
+    assert _ids(links) == ["voters-manifestos", "cup-final-penalties", "opec-output-cut"]
+    assert [link.reason for link in links] == ["pinned", "pinned", "similar"]
+    assert [link.rank for link in links] == [1, 2, 3]
+    # Pins are not repeated as similar links, and k still bounds the list.
+    assert _ids(index.related("oil-prices-rise", k=1, overrides=overrides)) == ["voters-manifestos"]
+    # Without two-way pins the pinned article's own list is untouched.
+    assert "oil-prices-rise" not in _ids(index.related("voters-manifestos", k=1, overrides=overrides))
+
+
+def test_two_way_pins(index: Index) -> None:
+    overrides = Overrides.from_dict(
+        {"pins": {"oil-prices-rise": ["voters-manifestos"]}, "two_way_pins": True}
+    )
+    links = index.related("voters-manifestos", k=2, overrides=overrides)
+    assert _ids(links)[0] == "oil-prices-rise"
+    assert links[0].reason == "pinned"
+
+
+def test_blocks_work_both_ways(index: Index) -> None:
+    overrides = Overrides.from_dict({"blocks": [["opec-output-cut", "oil-prices-rise"]]})
+    assert "opec-output-cut" not in _ids(index.related("oil-prices-rise", k=5, overrides=overrides))
+    assert "oil-prices-rise" not in _ids(index.related("opec-output-cut", k=5, overrides=overrides))
+    assert "opec-output-cut" in _ids(index.related("oil-prices-rise", k=5))
+
+
+def test_hidden_never_shown_and_disabled_get_no_list(index: Index) -> None:
+    overrides = Overrides.from_dict({"hide": ["goalkeeper-hero"], "disable": ["voters-manifestos"]})
+    lists = dict(index.related_many(k=5, overrides=overrides, fill=True))
+    assert "voters-manifestos" not in lists
+    assert len(lists) == 5
+    assert all("goalkeeper-hero" not in _ids(links) for links in lists.values())
+    assert index.related("voters-manifestos", k=3, overrides=overrides) == []
+    # Hidden beats pinned.
+    pinned = Overrides.from_dict(
+        {"pins": {"cup-final-penalties": ["goalkeeper-hero"]}, "hide": ["goalkeeper-hero"]}
+    )
+    assert "goalkeeper-hero" not in _ids(index.related("cup-final-penalties", k=5, overrides=pinned))
+
+
+def test_unknown_ids_are_listed(index: Index) -> None:
+    overrides = Overrides.from_dict(
+        {"pins": {"oil-prices-rise": ["ghost-1"]}, "hide": ["ghost-2"]}, source="o.json"
+    )
+    with pytest.raises(OverridesError, match=r"o\.json: 2 id\(s\) not in the model: 'ghost-1', 'ghost-2'"):
+        index.related("oil-prices-rise", overrides=overrides)
+
+
+def test_lenient_warns_and_skips_unknown_ids(index: Index, caplog: pytest.LogCaptureFixture) -> None:
+    overrides = Overrides.from_dict(
+        {"pins": {"oil-prices-rise": ["ghost", "cup-final-penalties"]}}, source="o.json", lenient=True
+    )
+    with caplog.at_level(logging.WARNING):
+        links = index.related("oil-prices-rise", k=2, overrides=overrides)
+    assert _ids(links) == ["cup-final-penalties", "opec-output-cut"]
+    assert "skipping 1 id(s) not in the model: 'ghost'" in caplog.text
+
+
+def test_load_overrides_from_file(tmp_path: Path, index: Index) -> None:
+    path = tmp_path / "overrides.json"
+    path.write_text(json.dumps({"pins": {"oil-prices-rise": ["voters-manifestos"]}}), encoding="utf-8")
+    overrides = load_overrides(path)
+    assert overrides.source == str(path)
+    assert _ids(index.related("oil-prices-rise", k=1, overrides=overrides)) == ["voters-manifestos"]
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ([], "top level must be a JSON object"),
+        ({"pin": {}}, "unknown key"),
+        ({"pins": ["a"]}, "pins must be an object"),
+        ({"pins": {"a": "b"}}, r"pins\['a'\] must be a list"),
+        ({"pins": {"a": ["a"]}}, "pins the article to itself"),
+        ({"blocks": [["a"]]}, "blocks must be a list of id pairs"),
+        ({"hide": "a"}, "hide must be a list"),
+        ({"disable": [1]}, "disable must be a list"),
+        ({"two_way_pins": "yes"}, "two_way_pins must be true or false"),
+        ({"pins": {"a": ["b"]}, "blocks": [["b", "a"]]}, "both pins and blocks"),
+    ],
+)
+def test_malformed_overrides(data: Any, match: str) -> None:
+    with pytest.raises(OverridesError, match=match):
+        Overrides.from_dict(data)
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(OverridesError, match="cannot read overrides"):
+        load_overrides(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    with pytest.raises(OverridesError, match=r"bad\.json: malformed JSON"):
+        load_overrides(bad)
+
+
+def test_overrides_survive_a_rebuild(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    overrides = Overrides.from_dict({"pins": {"oil-prices-rise": ["voters-manifestos"]}})
+    for name in ("one", "two"):
+        index = Index.load(Recommender(min_df=1).fit(tiny_records).save(tmp_path / name))
+        assert _ids(index.related("oil-prices-rise", k=1, overrides=overrides)) == ["voters-manifestos"]
