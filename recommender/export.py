@@ -88,6 +88,9 @@ def export_links(
     if per_article and format != "html":
         message = "per_article applies to the html format (hugo and jekyll always write one file per article)"
         raise InvalidParameterError(message)
+    if template is not None and format != "html":
+        message = "a template applies to the html format; add format='html' (--format html)"
+        raise InvalidParameterError(message)
     block = _load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
     links = list(_progress(iter_links(index, k=k, overrides=overrides, **controls), len(index), progress))
     target = Path(path)
