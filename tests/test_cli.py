@@ -143,3 +143,65 @@ def test_module_entry_point_runs() -> None:
         [sys.executable, "-m", "recommender", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert "recommender build corpus/geopolitics.jsonl" in result.stdout
+
+
+def test_related_with_controls_and_overrides(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps({"pins": {SEED: ["ghost", "ukraine-trek-to-peace"]}}), encoding="utf-8")
+    args = ["related", str(model_dir), SEED, "-k", "5", "--json", "--past-only", "--half-life", "365d"]
+    args += ["--exclude-tags", "russia", "--min-relative", "0.9", "--fill", "--mmr", "0.7"]
+    assert main([*args, "--overrides", str(overrides)]) == 1
+    assert "1 id(s) not in the model: 'ghost'" in capsys.readouterr().err
+    assert main([*args, "--overrides", str(overrides), "--lenient"]) == 0
+    assert "skipping 1 id(s) not in the model: 'ghost'" in caplog.text
+    links = json.loads(capsys.readouterr().out)
+    assert len(links) == 5
+    assert links[0]["article_id"] == "ukraine-trek-to-peace"
+    assert links[0]["reason"] == "pinned"
+    assert {link["reason"] for link in links[1:]} <= {"similar", "fill:recent-category", "fill:recent"}
+    assert all({"article_id", "rank", "score", "reason"} <= set(link) for link in links)
+
+
+def test_related_several_ids_with_max_exposure(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = [SEED, "sino-russian-partnership", "india-diplomatic-dance"]
+    assert main(["related", str(model_dir), *ids, "-k", "5", "--json", "--max-exposure", "1"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data) == ids
+    shown = [link["article_id"] for links in data.values() for link in links]
+    assert len(shown) == len(set(shown))
+    assert main(["related", str(model_dir), *ids[:2], "-k", "2"]) == 0
+    assert f"== {SEED}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "produced"),
+    [
+        (["-o", "out/related.jsonl"], "out/related.jsonl"),
+        (["-o", "site", "--format", "hugo"], "site/data/related/kazakhstan-geopolitical-conundrum.json"),
+        (["-o", "site", "--format", "jekyll"], "site/_data/related/kazakhstan-geopolitical-conundrum.json"),
+        (["-o", "fragments", "--per-article"], "fragments/kazakhstan-geopolitical-conundrum.html"),
+    ],
+)
+def test_export_cli_formats(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], produced: str
+) -> None:
+    args = [a if not a.startswith(("out", "site", "fragments")) else str(tmp_path / a) for a in args]
+    assert main(["export", str(model_dir), *args, "--fill", "--max-exposure", "20"]) == 0
+    assert (tmp_path / produced).is_file()
+    assert "wrote" in capsys.readouterr().out
+    assert main(["export", str(model_dir), *args, "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_audit_cli(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", str(model_dir), "--json", "-k", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["articles"] == report["lists"] == 136
+    assert report["links"] == 5 * 136
+    assert 0 <= report["gini"] < 1
+    assert main(["audit", str(model_dir), "--against", str(model_dir), "--max-exposure", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "Gini" in out
+    assert "0 links added" in out
