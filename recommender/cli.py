@@ -86,7 +86,7 @@ def _add_controls(parser: argparse.ArgumentParser, *, batch: bool = False) -> No
     group.add_argument("--mmr", type=_share, metavar="LAMBDA", help="diversify (MMR lambda, e.g. 0.7)")
     group.add_argument(
         "--max-exposure",
-        type=_positive,
+        type=int,
         metavar="N",
         help="no article in more than N lists" + ("" if batch else " (across the ids given)"),
     )
@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "corpus", metavar="CORPUS", help="JSONL, JSON, CSV or Parquet file (.gz ok), or a folder"
     )
     build.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
-    build.add_argument("-k", type=_positive, default=20, help="neighbours stored per article (default 20)")
+    build.add_argument("-k", type=int, default=20, help="neighbours stored per article (default 20)")
     build.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
     build.add_argument("--title-weight", type=float, default=2.0, help="weight of title terms (default 2)")
     build.add_argument(
@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stopword list (default english)",
     )
     build.add_argument(
-        "--memory-budget", type=_positive, default=256, metavar="MB", help="neighbour search block memory"
+        "--memory-budget", type=int, default=256, metavar="MB", help="neighbour search block memory"
     )
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
 
@@ -171,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     related.add_argument("model", metavar="MODEL_DIR")
     related.add_argument("article_ids", metavar="ARTICLE_ID", nargs="+", help="one or more article ids")
-    related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    related.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     related.add_argument(
         "--json",
         action="store_true",
@@ -195,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
     query.add_argument("--file", metavar="PATH", help="read the text from a file")
     query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
-    query.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    query.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
 
     export = commands.add_parser(
@@ -223,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=("json", "jsonl", "csv", "html", "hugo", "jekyll"),
         help="default: from the file name (.jsonl, .csv, .html), else json",
     )
-    export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    export.add_argument("-k", type=int, default=8, help="links per article (default 8)")
     export.add_argument(
         "--per-article", action="store_true", help="html: one fragment file per article in the folder -o"
     )
@@ -248,7 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("model", metavar="MODEL_DIR")
     audit.add_argument("--against", metavar="OLD_MODEL_DIR", help="compare with an older model's lists")
-    audit.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    audit.add_argument("-k", type=int, default=8, help="links per article (default 8)")
     audit.add_argument("--top", type=_positive, default=10, help="how many articles to list (default 10)")
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_controls(audit, batch=True)
