@@ -17,6 +17,7 @@ from .types import (
     InvalidParameterError,
     ModelFormatError,
     Neighbor,
+    OverridesError,
     RecommenderError,
     UnknownArticleError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidParameterError",
     "ModelFormatError",
     "Neighbor",
+    "OverridesError",
     "Recommender",
     "RecommenderError",
     "Settings",

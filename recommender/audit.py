@@ -14,6 +14,7 @@ import numpy as np
 
 from .lookup import Index
 from .overrides import Overrides
+from .types import InvalidParameterError
 
 __all__ = ["Audit", "ListChange", "audit_links", "gini"]
 
@@ -105,6 +106,9 @@ def audit_links(
     **controls: Any,
 ) -> Audit:
     """Audit the lists ``index`` gives (optionally compared with the older model ``against``)."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        message = f"top must be a positive integer, got {top!r}"
+        raise InvalidParameterError(message)
     lists = dict(index.related_many(k=k, overrides=overrides, **controls))
     degree: Counter[str] = Counter()
     reasons: Counter[str] = Counter()

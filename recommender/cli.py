@@ -36,39 +36,6 @@ def _number(text: str) -> int | float:
             raise argparse.ArgumentTypeError(message) from None
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        message = f"must be a positive integer, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return value
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        message = f"must be a number between 0 and 1, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        message = f"must be a number >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return value
-
-
 def _add_controls(parser: argparse.ArgumentParser, *, batch: bool = False) -> None:
     """The ranking-control and overrides flags, identical on every command that lists links."""
     group = parser.add_argument_group("ranking controls")
@@ -80,10 +47,10 @@ def _add_controls(parser: argparse.ArgumentParser, *, batch: bool = False) -> No
     group.add_argument("--exclude-categories", metavar="NAMES", help="categories never linked (a,b)")
     group.add_argument("--exclude-tags", metavar="TAGS", help="never link articles with any of these tags")
     group.add_argument("--include-tags", metavar="TAGS", help="only link articles with one of these tags")
-    group.add_argument("--min-score", type=_non_negative, metavar="S", help="drop links scoring below S")
-    group.add_argument("--min-relative", type=_share, metavar="R", help="drop links below R x the best score")
+    group.add_argument("--min-score", type=float, metavar="S", help="drop links scoring below S")
+    group.add_argument("--min-relative", type=float, metavar="R", help="drop links below R x the best score")
     group.add_argument("--fill", action="store_true", help="fill short lists with recent articles")
-    group.add_argument("--mmr", type=_share, metavar="LAMBDA", help="diversify (MMR lambda, e.g. 0.7)")
+    group.add_argument("--mmr", type=float, metavar="LAMBDA", help="diversify (MMR lambda, e.g. 0.7)")
     group.add_argument(
         "--max-exposure",
         type=int,
@@ -249,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("model", metavar="MODEL_DIR")
     audit.add_argument("--against", metavar="OLD_MODEL_DIR", help="compare with an older model's lists")
     audit.add_argument("-k", type=int, default=8, help="links per article (default 8)")
-    audit.add_argument("--top", type=_positive, default=10, help="how many articles to list (default 10)")
+    audit.add_argument("--top", type=int, default=10, help="how many articles to list (default 10)")
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_controls(audit, batch=True)
 

@@ -197,7 +197,8 @@ def choose(
 ) -> list[Pick]:
     """The final list for ``subject``: pins first, then similar articles, then fill, at most ``k``.
 
-    ``candidates()`` yields ``(row, cosine)`` best first; ``similarity(rows)`` gives the subject's
+    ``candidates()`` yields ``(row, cosine)`` best first, with a ``(-1, 0.0)`` marker where the stored
+    pool ends and a costlier search begins; ``similarity(rows)`` gives the subject's
     cosine with each row; ``pair_similarity(rows)`` the cosine matrix among rows (for MMR).
     """
     editorial = editorial or Editorial()
@@ -295,6 +296,10 @@ def _similar(
     rows: list[int] = []
     scores: list[float] = []
     for row, score in candidates():
+        if row < 0:  # the end of the stored pool: search further only when it came up short
+            if len(rows) >= need:
+                break
+            continue
         if score <= 0 or not eligible(row):
             continue
         rows.append(row)

@@ -137,6 +137,7 @@ class Index:
         self._load_vectors = vectors
         self._vectors: _Vectors | None = None
         self._entry_rows: np.ndarray | None = None
+        self._n_terms: int | None = None
         self._catalog: Catalog | None = None
 
     @classmethod
@@ -287,6 +288,7 @@ class Index:
                 yield other, float(score)
         if (stored and stored[-1] < 0) or self._vector_parts() is None:
             return  # the stored list already holds every article with a positive score
+        yield -1, 0.0  # end of the stored pool (see controls.choose)
         scores = self._scan(row)
         positive = np.flatnonzero(scores > 0)
         order = positive[np.lexsort((positive, -scores[positive]))]
@@ -311,8 +313,9 @@ class Index:
         if self._entry_rows is None:
             self._entry_rows = np.repeat(np.arange(len(self), dtype=np.int32), np.diff(np.asarray(indptr)))
         columns, values = self._row_vector(row)
-        width = int(indices.max()) + 1 if len(indices) else 0
-        weights = np.zeros(max(width, int(columns.max()) + 1 if len(columns) else 0), dtype=np.float64)
+        if self._n_terms is None:
+            self._n_terms = int(indices.max()) + 1 if len(indices) else 0
+        weights = np.zeros(self._n_terms, dtype=np.float64)
         weights[columns] = values
         contributions = np.asarray(data, dtype=np.float64) * weights[np.asarray(indices)]
         return np.bincount(self._entry_rows, weights=contributions, minlength=len(self))
