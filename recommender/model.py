@@ -201,6 +201,7 @@ class Recommender:
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
         self.scores = scores
+        self._lookup: Index | None = None
         self._fitted = True
 
     # --- asking ------------------------------------------------------------------------------------
@@ -224,14 +225,17 @@ class Recommender:
     def index(self) -> Index:
         """A numpy-only ``Index`` over this model's arrays (shares memory, no copy)."""
         self._require_fitted()
+        if self._lookup is not None:
+            return self._lookup
         vectors = self.vectors
-        return Index.from_arrays(
+        self._lookup = Index.from_arrays(
             ids=self.ids,
             metadata=self._metadata,
             neighbors=self.neighbors,
             scores=self.scores,
             vectors=(vectors.data, vectors.indices, vectors.indptr),
         )
+        return self._lookup
 
     def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
         """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit)."""
@@ -388,7 +392,12 @@ def _metadata(frame: pd.DataFrame) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     columns: Iterable[str] = [c for c in _METADATA_FIELDS if c in frame.columns]
     for row in frame[list(columns)].itertuples(index=False):
-        record = {name: getattr(row, name) for name in columns}
+        # pandas turns a missing value in a partly filled column into NaN; JSON needs None.
+        record = {name: None if _missing(getattr(row, name)) else getattr(row, name) for name in columns}
         record["tags"] = list(record.get("tags") or [])
         records.append(record)
     return records
+
+
+def _missing(value: object) -> bool:
+    return isinstance(value, float) and value != value  # NaN is the only value unequal to itself

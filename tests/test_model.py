@@ -8,7 +8,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.metrics.pairwise import cosine_similarity
 
-from recommender import Recommender
+from recommender import Index, Recommender
 from recommender.types import (
     CorpusError,
     InvalidParameterError,
@@ -201,3 +201,16 @@ def test_articles_without_terms_are_kept_with_no_links(caplog: pytest.LogCapture
 def test_bigrams_add_pair_terms(tiny_records: list[dict[str, Any]]) -> None:
     model = Recommender(min_df=1, ngrams=2).fit(tiny_records)
     assert "prime minist" in model.vocabulary
+
+
+def test_missing_dates_and_categories_save_as_null(tmp_path: Path) -> None:
+    records = [
+        {"id": "a", "title": "Oil", "body": "oil prices rise", "date": None, "category": None},
+        {"id": "b", "title": "Oil", "body": "oil prices fall", "date": "2024-01-01", "category": "Energy"},
+    ]
+    model = Recommender(min_df=1).fit(records)
+    assert model._metadata[0]["date"] is None
+    assert model._metadata[0]["category"] is None
+    index = Index.load(model.save(tmp_path / "model"))
+    assert index.article("a")["date"] is None
+    assert index.related("a", k=1)[0].date == "2024-01-01"
