@@ -328,7 +328,7 @@ def _read_jsonl(source: Path) -> Located:
             yield location, record
 
 
-_JSON_CHUNK = 1 << 20
+_JSON_CHUNK = 1 << 18
 
 
 def _read_json(source: Path) -> Located:
