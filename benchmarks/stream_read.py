@@ -50,9 +50,8 @@ def main() -> None:
         os.waitpid(child, 0)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"read {count} articles, {total / 2**30:.2f} GiB of text in {seconds:.1f} s; peak RSS {peak_mb:.0f} MB"
-    )
+    gigabytes = total / 2**30
+    print(f"read {count} articles, {gigabytes:.2f} GiB of text in {seconds:.1f} s; peak RSS {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def _body(number: int) -> str:
 
 def _jsonl() -> Iterator[bytes]:
     for number in range(ARTICLES):
-        yield (json.dumps({"id": f"a{number}", "title": f"Story {number}", "body": _body(number)}) + "\n").encode()
+        record = {"id": f"a{number}", "title": f"Story {number}", "body": _body(number)}
+        yield (json.dumps(record) + "\n").encode()
 
 
 def _json_array() -> Iterator[bytes]:
