@@ -105,6 +105,15 @@ def _parser() -> argparse.ArgumentParser:
         "--memory-budget", type=_positive, default=256, metavar="MB", help="neighbour search block memory"
     )
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    build.add_argument(
+        "--language",
+        default="auto",
+        metavar="CODE",
+        help="auto (each article's lang field, else detected; default) or one code for all: en, ru, fr…",
+    )
+    build.add_argument(
+        "--cross-language", action="store_true", help="let articles link to articles in other languages"
+    )
 
     related = commands.add_parser(
         "related",
@@ -136,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
     query.add_argument("--file", metavar="PATH", help="read the text from a file")
     query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
+    query.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
     query.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
 
@@ -201,11 +211,15 @@ def _build(args: argparse.Namespace) -> int:
         stem=not args.no_stem,
         stop_words=None if args.stop_words == "none" else args.stop_words,
         memory_budget=args.memory_budget * 2**20,
+        language=args.language,
+        cross_language=args.cross_language,
     ).fit(articles)
     path = model.save(args.output)
     seconds = time.perf_counter() - started
+    counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
+    languages = ", ".join(f"{lang} {count}" for lang, count in counts.items())
     print(
-        f"built {path}: {len(model)} articles, {len(model.vocabulary)} terms, "
+        f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
         f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"
     )
     return 0
@@ -267,7 +281,7 @@ def _query(args: argparse.Namespace) -> int:
         message = "give the query TEXT, --file PATH, or - to read standard input"
         raise InvalidParameterError(message)
     model = Recommender.load(args.model)
-    _print_links(model.query(text, k=args.k, title=args.title), as_json=args.json)
+    _print_links(model.query(text, k=args.k, title=args.title, lang=args.lang), as_json=args.json)
     return 0
 
 
