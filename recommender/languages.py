@@ -45,6 +45,7 @@ def _own_words() -> dict[str, frozenset[str]]:
 
 
 _OWN_WORDS = _own_words()
+_WORD_LANGUAGE = {word: code for code, words in _OWN_WORDS.items() for word in words}
 
 
 def language_code(value: str) -> str:
@@ -65,14 +66,15 @@ def detect_language(text: str, *, default: str = DEFAULT_LANGUAGE) -> str:
     cyrillic = len(_CYRILLIC.findall(sample))
     if cyrillic and cyrillic >= len(_LATIN.findall(sample)):
         return "ru"
-    counts: Counter[str] = Counter()
-    for word in _WORD.findall(sample.lower().replace("\u2019", "'")):
-        for code, words in _OWN_WORDS.items():
-            if word in words or word.split("'", 1)[0] in words:
-                counts[code] += 1
+    lookup = _WORD_LANGUAGE
+    counts: Counter[str | None] = Counter(
+        lookup.get(word) or lookup.get(word.split("'", 1)[0])
+        for word in _WORD.findall(sample.lower().replace("\u2019", "'"))
+    )
+    counts.pop(None, None)
     ranked = counts.most_common(2)
     if ranked and ranked[0][1] >= _MIN_HITS and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
-        return ranked[0][0]
+        return str(ranked[0][0])
     return _langid(sample) or default
 
 
