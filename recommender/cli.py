@@ -37,17 +37,6 @@ def _number(text: str) -> int | float:
             raise argparse.ArgumentTypeError(message) from None
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        message = f"must be a positive integer, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recommender",
@@ -83,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         "(text, scraped page text, HTML pages, Hugo/Jekyll Markdown)",
     )
     build.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
-    build.add_argument("-k", type=_positive, default=20, help="neighbours stored per article (default 20)")
+    build.add_argument("-k", type=int, default=20, help="neighbours stored per article (default 20)")
     build.add_argument("--format", choices=FORMATS, help="source format (default: guessed per source)")
     build.add_argument("--drafts", action="store_true", help="also read Markdown drafts")
     build.add_argument("--title-weight", type=float, default=2.0, help="weight of title terms (default 2)")
@@ -102,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stopword list (default english)",
     )
     build.add_argument(
-        "--memory-budget", type=_positive, default=256, metavar="MB", help="neighbour search block memory"
+        "--memory-budget", type=int, default=256, metavar="MB", help="neighbour search block memory"
     )
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
     build.add_argument(
@@ -126,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     related.add_argument("model", metavar="MODEL_DIR")
     related.add_argument("article_id", metavar="ARTICLE_ID")
-    related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    related.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     related.add_argument("--json", action="store_true", help="print one JSON array of links")
 
     query = commands.add_parser(
@@ -146,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--file", metavar="PATH", help="read the text from a file")
     query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
     query.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
-    query.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    query.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
 
     export = commands.add_parser(
@@ -161,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format", choices=("json", "csv", "html"), help="default: from the file name, else json"
     )
-    export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    export.add_argument("-k", type=int, default=8, help="links per article (default 8)")
 
     info = commands.add_parser(
         "info",
