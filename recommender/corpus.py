@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .sources import FORMATS
-from .sources._base import Located, Problem, Skip, decode, open_bytes, problem_text, read_bytes
+from .sources._base import Located, Problem, Skip, decode, open_bytes, per_file, problem_text
 from .types import CorpusError, EmptyCorpusError
 
 __all__ = ["FIELDS", "FORMATS", "SkippedRecord", "iter_articles", "load_articles", "read_articles"]
@@ -116,14 +116,10 @@ def read_articles(
         Naming the file and line (or record) and what is wrong.
     """
     sources = _sources(path)
-    kinds = [_resolve_format(source, format) for source in sources]
-    located = (
-        pair
-        for source, kind in zip(sources, kinds, strict=True)
-        for pair in _located(source, kind, include_drafts=include_drafts)
-    )
+    kinds = {source: _resolve_format(source, format) for source in sources}
+    located = _all_located(kinds, include_drafts=include_drafts)
     frame = _validate(located, ", ".join(map(str, sources)), skip_invalid=skip_invalid)
-    frame.attrs["formats"] = {str(source): kind for source, kind in zip(sources, kinds, strict=True)}
+    frame.attrs["formats"] = {str(source): kind for source, kind in kinds.items()}
     return frame
 
 
@@ -142,12 +138,8 @@ def iter_articles(
     :class:`CorpusError` listing the bad records is raised once the whole source has been read.
     """
     sources = _sources(path)
-    kinds = [_resolve_format(source, format) for source in sources]
-    located = (
-        pair
-        for source, kind in zip(sources, kinds, strict=True)
-        for pair in _located(source, kind, include_drafts=include_drafts)
-    )
+    kinds = {source: _resolve_format(source, format) for source in sources}
+    located = _all_located(kinds, include_drafts=include_drafts)
     yield from _validated(located, ", ".join(map(str, sources)), skip_invalid=skip_invalid, skipped=skipped)
 
 
@@ -181,9 +173,12 @@ def _sources(path: Sources) -> list[Path]:
     if not paths:
         message = "no corpus given: pass a file or folder"
         raise CorpusError(message)
-    for source in paths:
+    for number, source in enumerate(paths):
         if not source.exists():
             message = f"{source}: no such file or folder"
+            raise CorpusError(message)
+        if source in paths[:number]:
+            message = f"{source}: given twice; list each source once"
             raise CorpusError(message)
     return paths
 
@@ -196,10 +191,15 @@ def _resolve_format(source: Path, format: str | None) -> str:
     if source.is_dir() and kind not in _FILE_PER_ARTICLE:
         message = f"{source}: is a folder; format {kind!r} expects a file"
         raise CorpusError(message)
-    if kind == "text" and not source.is_dir():
-        message = f"{source}: format 'text' expects a folder of .txt/.md files"
+    if kind == "text" and not source.is_dir() and source.suffix.lower() not in _FILE_PER_ARTICLE["text"]:
+        message = f"{source}: format 'text' expects a folder of .txt/.md files (or one such file)"
         raise CorpusError(message)
     return kind
+
+
+def _all_located(kinds: dict[Path, str], *, include_drafts: bool) -> Located:
+    for source, kind in kinds.items():
+        yield from _located(source, kind, include_drafts=include_drafts)
 
 
 def _located(source: Path, kind: str, *, include_drafts: bool) -> Located:
@@ -481,17 +481,7 @@ def _read_parquet(source: Path) -> Located:
 
 
 def _read_text_files(files: list[Path]) -> Located:
-    for path in files:
-        location = str(path)
-        try:
-            text = decode(read_bytes(path), path).lstrip("\ufeff")
-        except CorpusError as error:
-            yield location, Problem(problem_text(error))
-            continue
-        try:
-            yield location, _parse_text_file(text, default_id=path.stem)
-        except ValueError as error:
-            yield location, Problem(str(error))
+    return per_file(files, lambda text, path: _parse_text_file(text, default_id=path.stem))
 
 
 def _parse_text_file(text: str, *, default_id: str) -> dict[str, Any]:

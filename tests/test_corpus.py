@@ -302,3 +302,13 @@ def test_large_json_array_is_read_in_chunks(tmp_path: Path) -> None:
     frame = read_articles(path, skip_invalid=True)
     assert frame["id"].tolist() == ["a0", "a1", "a2"]
     assert frame["body"].iloc[2].endswith("word 2")
+
+
+def test_one_text_file_and_a_source_given_twice(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("A plain title\n\nA plain body.\n", encoding="utf-8")
+    frame = read_articles(note)
+    assert frame.attrs["formats"] == {str(note): "text"}
+    assert frame["title"].tolist() == ["A plain title"]
+    with pytest.raises(CorpusError, match=r"note\.txt: given twice"):
+        read_articles([note, note])

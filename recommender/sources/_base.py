@@ -11,14 +11,17 @@ import gzip
 import html
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
 
 from ..types import CorpusError
 
-__all__ = ["Located", "Problem", "Skip", "decode", "html_to_text", "open_bytes", "problem_text"]
+__all__ = [
+    "Located", "Problem", "Skip", "decode", "html_to_text", "iter_xml", "open_bytes", "per_file",
+    "problem_text", "read_bytes",
+]  # fmt: skip
 
 Located = Iterator[tuple[str, Any]]
 
@@ -169,3 +172,17 @@ def iter_xml(source: Path, wanted: frozenset[str]) -> Iterator[tuple[str, Any]]:
         line, column = error.position
         message = f"{source}:{line}: malformed XML at column {column + 1}: {error.msg}"
         raise CorpusError(message) from None
+
+
+def per_file(files: Iterable[Path], parse: Callable[[str, Path], Any]) -> Located:
+    """One record per file: each file decoded as UTF-8 and given to ``parse(text, path)``; a file that
+    cannot be read, or whose ``parse`` raises ``ValueError``, becomes a :class:`Problem` at its path."""
+    for path in files:
+        location = str(path)
+        try:
+            text = decode(read_bytes(path), path).lstrip("\ufeff")
+            yield location, parse(text, path)
+        except CorpusError as error:
+            yield location, Problem(problem_text(error))
+        except ValueError as error:
+            yield location, Problem(str(error))

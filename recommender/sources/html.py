@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import CorpusError
-from ._base import Located, Problem, Skip, decode, problem_text, read_bytes
+from ._base import Located, Skip, per_file
 
 __all__ = ["extract_page", "read_html"]
 
@@ -100,16 +100,11 @@ def site_related(page: str) -> list[dict[str, str]]:
 
 def read_html(files: list[Path]) -> Located:
     """Articles from saved HTML pages, one per file, in the order given."""
-    for path in files:
-        location = str(path)
-        try:
-            page = decode(read_bytes(path), path)
-        except CorpusError as error:
-            yield location, Problem(problem_text(error))
-            continue
-        record = extract_page(page, article_id=path.stem)
-        if record is None:
-            reason = f"no article text found (under {MIN_WORDS} words: an index, tag or empty page?)"
-            yield location, Skip(reason)
-        else:
-            yield location, record
+    return per_file(files, _page_record)
+
+
+def _page_record(page: str, path: Path) -> dict[str, Any] | Skip:
+    record = extract_page(page, article_id=path.stem)
+    if record is None:
+        return Skip(f"no article text found (under {MIN_WORDS} words: an index, tag or empty page?)")
+    return record

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..types import CorpusError
-from ._base import Located, Problem, Skip, decode, html_to_text, problem_text, read_bytes
+from ._base import Located, Skip, html_to_text, per_file
 
 __all__ = ["markdown_to_text", "parse_front_matter", "parse_yaml_subset", "read_markdown"]
 
@@ -205,12 +205,6 @@ def _list(value: Any) -> list[str]:
 
 def read_markdown(files: list[Path], *, root: Path, include_drafts: bool = False) -> Located:
     """Articles from Markdown pages under ``root``, in the order given."""
-    for path in files:
-        location = str(path)
-        try:
-            text = decode(read_bytes(path), path)
-            yield location, page_record(text, path=path, root=root, include_drafts=include_drafts)
-        except CorpusError as error:
-            yield location, Problem(problem_text(error))
-        except ValueError as error:
-            yield location, Problem(str(error))
+    return per_file(
+        files, lambda text, path: page_record(text, path=path, root=root, include_drafts=include_drafts)
+    )

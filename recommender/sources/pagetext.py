@@ -24,8 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..types import CorpusError
-from ._base import Located, Problem, decode, problem_text, read_bytes
+from ._base import Located, per_file
 
 __all__ = ["clean_page_text", "looks_like_page_text", "read_page_text"]
 
@@ -147,14 +146,4 @@ def _related_block(lines: list[str]) -> list[dict[str, Any]]:
 
 def read_page_text(files: list[Path]) -> Located:
     """Articles from page text dumps, one per file, in the order given."""
-    for path in files:
-        location = str(path)
-        try:
-            text = decode(read_bytes(path), path)
-        except CorpusError as error:
-            yield location, Problem(problem_text(error))
-            continue
-        try:
-            yield location, clean_page_text(text, article_id=path.stem)
-        except ValueError as error:
-            yield location, Problem(str(error))
+    return per_file(files, lambda text, path: clean_page_text(text, article_id=path.stem))
