@@ -275,7 +275,7 @@ def _guess_folder(folder: Path) -> str:
     if text_files and not markdown_files:
         from .sources.pagetext import looks_like_page_text
 
-        if looks_like_page_text(_head(text_files[0])):
+        if any(looks_like_page_text(_head(path)) for path in text_files[:5]):
             return "page-text"
     return "text"
 

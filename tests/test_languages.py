@@ -133,3 +133,16 @@ def test_cli_build_and_query_in_russian(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["query", str(tmp_path / "m"), "зерно на баржах по Дунаю", "--json", "-k", "2"]) == 0
     links = json.loads(capsys.readouterr().out)
     assert {link["article_id"] for link in links} == {"ru-danube-ports", "ru-sulina-channel"}
+
+
+def test_cli_cross_language_and_lang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "x"
+    assert main(["build", str(MIXED), "-o", str(model), "--min-df", "1", "--cross-language"]) == 0
+    capsys.readouterr()
+    assert main(["related", str(model), "fr-danube-ports", "--json", "-k", "3"]) == 0
+    links = [link["article_id"] for link in json.loads(capsys.readouterr().out)]
+    assert links == ["fr-sulina-channel", "en-danube-ports", "en-sulina-channel"]
+    assert main(["query", str(model), "Danube Constanta", "--lang", "ru", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)  # analysed as Russian, matched across languages
+    assert main(["build", str(MIXED), "-o", str(tmp_path / "y"), "--language", "klingon!"]) == 1
+    assert "is not an ISO 639 code" in capsys.readouterr().err

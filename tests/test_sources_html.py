@@ -59,3 +59,15 @@ def test_page_without_article_text_is_reported(tmp_path: Path) -> None:
 def test_site_related_without_block() -> None:
     assert site_related("<html><body><p>Nothing related here.</p></body></html>") == []
     assert site_related("") == []
+
+
+def test_missing_trafilatura_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from recommender.types import CorpusError
+
+    monkeypatch.setitem(sys.modules, "trafilatura", None)
+    with pytest.raises(
+        CorpusError, match=r"^reading HTML pages needs trafilatura: pip install 'recommender\[html\]'$"
+    ):
+        read_articles(PAGES)

@@ -100,6 +100,7 @@ def site_related(page: str) -> list[dict[str, str]]:
 
 def read_html(files: list[Path]) -> Located:
     """Articles from saved HTML pages, one per file, in the order given."""
+    _trafilatura()  # fail once, with the install hint, rather than once per page
     return per_file(files, _page_record)
 
 
