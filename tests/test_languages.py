@@ -7,6 +7,7 @@ grain route), each told twice in English, Russian and French, written for these 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,26 @@ def mixed() -> Recommender:
         ("Tokayev Astana Baku", "en"),  # no evidence: the default
     ],
 )
-def test_detect_language(text: str, expected: str) -> None:
+@pytest.mark.parametrize("with_langid", [True, False])
+def test_detect_language(
+    text: str, expected: str, with_langid: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if with_langid:
+        pytest.importorskip("py3langid")
+    else:
+        monkeypatch.setitem(sys.modules, "py3langid.langid", None)  # as if the extra were not installed
     assert detect_language(text) == expected
+
+
+def test_langid_tells_languages_without_a_bundled_list() -> None:
+    pytest.importorskip("py3langid")
+    spanish = "Las sanciones contra Rusia fueron ampliadas por la Unión Europea en Bruselas."
+    assert detect_language(spanish) == "es"
+    model = Recommender(min_df=1).fit(
+        [{"id": "a", "body": spanish}, {"id": "b", "body": "Sanciones a Rusia."}]
+    )
+    assert model.languages == ["es", "es"]
+    assert model.analyzers["es"].to_dict()["stemmer"] == "snowball-spanish"
 
 
 @pytest.mark.parametrize(
@@ -112,6 +131,7 @@ def test_saved_model_keeps_per_language_analyzers(tmp_path: Path, mixed: Recomme
     assert document["languages"]["ru"]["stemmer"] == "snowball-russian"
     assert "против" in document["languages"]["ru"]["stop_words"]
     assert document["language"] == "en"  # the top level stays the English analyzer, as in version 1
+    assert document["detector"].endswith("function words")
     loaded = Recommender.load(path)
     assert loaded.languages == mixed.languages
     draft = "Вторичные санкции и экспорт электроники в Россию"
