@@ -242,8 +242,10 @@ class Recommender:
         row = self._row(article_id)
         if k <= self.neighbors.shape[1]:
             return make_links(self.neighbors[row, :k], self.scores[row, :k], self.ids, self._metadata)
-        rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
-        return make_links(rows[0], scores[0], self.ids, self._metadata)
+        if self.settings.cross_language or len(set(self.languages)) < 2:
+            rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
+            return make_links(rows[0], scores[0], self.ids, self._metadata)
+        return self._links_in(self.languages[row], self.vectors[row], k, exclude_row=row)
 
     def query(self, text: str, *, k: int = 8, title: str = "", lang: str | None = None) -> list[Neighbor]:
         """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit).
@@ -260,26 +262,33 @@ class Recommender:
         if self.settings.cross_language or len(set(self.languages)) < 2:
             rows, scores = top_k_of(vector, self._candidates(), k)
             return make_links(rows[0], scores[0], self.ids, self._metadata)
-        members, candidates = self._candidates_in(language)
-        found, scores = top_k_of(vector, candidates, k)
-        rows = np.where(found >= 0, members[np.where(found >= 0, found, 0)], -1)
-        return make_links(rows[0], scores[0], self.ids, self._metadata)
+        return self._links_in(language, vector, k)
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
-        """The language a query is analysed in: ``lang``, the model's one language, or detected."""
+        """The language a query is analysed in: ``lang``, else the model's only language, else detected."""
         if lang is not None:
             return language_code(lang)
         if self.settings.language != "auto":
             return self.settings.language
+        present = set(self.languages)
+        if len(present) == 1:
+            return present.pop()
         return detect_language(text)
 
-    def _candidates_in(self, language: str) -> tuple[np.ndarray, sp.csr_matrix]:
+    def _links_in(
+        self, language: str, vector: sp.csr_matrix, k: int, *, exclude_row: int | None = None
+    ) -> list[Neighbor]:
+        """The ``k`` articles in ``language`` most similar to ``vector`` (leaving out ``exclude_row``)."""
         cached = self._language_candidates.get(language)
         if cached is None:
             members = rows_in(self.languages, language)
             cached = (members, self.vectors[members].T.tocsr())
             self._language_candidates[language] = cached
-        return cached
+        members, candidates = cached
+        exclude = None if exclude_row is None else np.searchsorted(members, [exclude_row])
+        found, scores = top_k_of(vector, candidates, k, exclude=exclude)
+        rows = np.where(found >= 0, members[np.where(found >= 0, found, 0)], -1)
+        return make_links(rows[0], scores[0], self.ids, self._metadata)
 
     def vectorize(self, text: str, *, title: str = "", lang: str = "en") -> sp.csr_matrix:
         """The L2-normalised TF-IDF row vector of a text in language ``lang``, in this model's vocabulary."""

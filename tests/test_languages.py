@@ -166,3 +166,18 @@ def test_cli_cross_language_and_lang(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert json.loads(capsys.readouterr().out)  # analysed as Russian, matched across languages
     assert main(["build", str(MIXED), "-o", str(tmp_path / "y"), "--language", "klingon!"]) == 1
     assert "is not an ISO 639 code" in capsys.readouterr().err
+
+
+def test_related_beyond_the_stored_k_stays_within_the_language() -> None:
+    model = Recommender(min_df=1, k=1).fit(MIXED)
+    links = model.related("ru-danube-ports", k=10)
+    assert len(links) >= 2
+    assert {link.article_id[:2] for link in links} == {"ru"}
+    assert links[0].article_id == "ru-sulina-channel"
+
+
+def test_single_language_model_analyses_queries_in_its_language(mixed: Recommender) -> None:
+    english = Recommender(min_df=1).fit([r for r in _records() if r["id"].startswith("en-")])
+    assert english.query_language("Danube") == "en"
+    assert mixed.query_language("Дунай") == "ru"
+    assert english.query_language("Дунай", lang="ru") == "ru"
