@@ -162,9 +162,12 @@ def _ordinal(date: object) -> float:
 
 
 class Catalog:
-    """Per-article dates, categories and tags, pre-parsed once for fast filtering."""
+    """Per-article dates, categories, tags and languages, pre-parsed once for fast filtering."""
 
-    def __init__(self, metadata: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, metadata: Sequence[Mapping[str, Any]], *, same_language: bool = True) -> None:
+        self.languages = [str(meta.get("lang") or "") for meta in metadata]
+        # Lists stay within a language, as the build's neighbour search does, unless it was cross-language.
+        self.same_language = same_language and len(set(self.languages)) > 1
         self.days = np.array([_ordinal(meta.get("date")) for meta in metadata], dtype=np.float64)
         self.categories = [str(meta.get("category") or "").casefold() for meta in metadata]
         self.tags = [frozenset(str(tag).casefold() for tag in meta.get("tags") or []) for meta in metadata]
@@ -253,11 +256,14 @@ class _Eligibility:
         self.excluded = excluded
         self.exposure = exposure if controls.max_exposure is not None else None
         self.category = catalog.categories[subject]
+        self.language = catalog.languages[subject]
         self.day = catalog.days[subject]
 
     def __call__(self, row: int) -> bool:
         controls, catalog = self.controls, self.catalog
         if row in self.excluded:
+            return False
+        if catalog.same_language and catalog.languages[row] != self.language:
             return False
         if controls.same_category and self.category and catalog.categories[row] != self.category:
             return False

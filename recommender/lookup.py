@@ -95,13 +95,20 @@ class Index:
         scores: np.ndarray,
         vectors: _Vectors | None = None,
         path: str | os.PathLike[str] = "<memory>",
+        cross_language: bool = False,
     ) -> Index:
         """An index over in-memory arrays (``vectors`` is the CSR triple data, indices, indptr)."""
         index = cls.__new__(cls)
+        manifest = {"parameters": {"cross_language": cross_language}}
         index._setup(
-            path=Path(path), manifest={}, ids=ids, metadata=metadata, neighbors=neighbors, scores=scores,
+            path=Path(path),
+            manifest=manifest,
+            ids=ids,
+            metadata=metadata,
+            neighbors=neighbors,
+            scores=scores,
             vectors=lambda: vectors,
-        )  # fmt: skip
+        )
         return index
 
     def _setup(
@@ -242,7 +249,8 @@ class Index:
         exclude: list[int],
     ) -> list[Pick]:
         if self._catalog is None:
-            self._catalog = Catalog(self._metadata)
+            cross = bool(self.manifest.get("parameters", {}).get("cross_language", False))
+            self._catalog = Catalog(self._metadata, same_language=not cross)
         return choose(
             row,
             k=k,

@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
 from .corpus import Articles, load_articles, read_articles
+from .languages import article_languages, top_k_within
 from .model import Recommender, _identity, _metadata, _weigh
 from .neighbors import block_rows, top_k, top_k_of
 from .types import InvalidParameterError, UnknownArticleError
@@ -72,10 +73,23 @@ def read_ids(path: str | os.PathLike[str]) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def vectorize_frozen(model: Recommender, frame: pd.DataFrame) -> tuple[sp.csr_matrix, int, int]:
+def article_languages_of(model: Recommender, frame: pd.DataFrame) -> list[str]:
+    """The language of each article of ``frame``, decided as ``Recommender.fit`` decides it."""
+    declared = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
+    return article_languages(
+        declared if declared is not None else [None] * len(frame),
+        [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)],
+        language=model.settings.language,
+    )
+
+
+def vectorize_frozen(
+    model: Recommender, frame: pd.DataFrame, languages: Sequence[str]
+) -> tuple[sp.csr_matrix, int, int]:
     """TF-IDF rows of ``frame`` in the model's vocabulary and idf, plus (unseen, total) token counts."""
-    titles = [model.analyzer(title or "") for title in frame["title"]]
-    bodies = [model.analyzer(body) for body in frame["body"]]
+    analyzers = model.analyzers
+    titles = [analyzers[lang](title or "") for lang, title in zip(languages, frame["title"], strict=True)]
+    bodies = [analyzers[lang](body) for lang, body in zip(languages, frame["body"], strict=True)]
     counter = CountVectorizer(analyzer=_identity, vocabulary=model.vocabulary, dtype=np.float64)
     counts = counter.transform(bodies)
     if model.settings.title_weight:
@@ -86,26 +100,59 @@ def vectorize_frozen(model: Recommender, frame: pd.DataFrame) -> tuple[sp.csr_ma
     return _weigh(sp.csr_matrix(counts), model.idf), unseen, len(tokens)
 
 
+def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
+    """True when lists stay within each language (as ``fit`` does for a multi-language model)."""
+    return not model.settings.cross_language and len(set(languages)) > 1
+
+
+def _search(
+    model: Recommender, vectors: sp.csr_matrix, languages: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    settings = model.settings
+    if _grouped(model, languages):
+        return top_k_within(vectors, languages, settings.k, memory_budget=settings.memory_budget)
+    return top_k(vectors, settings.k, memory_budget=settings.memory_budget)
+
+
 def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     """A full rebuild of ``articles`` that keeps ``model``'s vocabulary, idf and settings (the reference)."""
     frame = load_articles(articles)
-    vectors, _, _ = vectorize_frozen(model, frame)
-    neighbors, scores = top_k(vectors, model.settings.k, memory_budget=model.settings.memory_budget)
+    languages = article_languages_of(model, frame)
+    vectors, _, _ = vectorize_frozen(model, frame, languages)
+    neighbors, scores = _search(model, vectors, languages)
+    return _assemble(
+        model, [str(a) for a in frame["id"]], _metadata(frame), languages, vectors, neighbors, scores
+    )
+
+
+def _assemble(
+    model: Recommender,
+    ids: list[str],
+    metadata: list[dict[str, Any]],
+    languages: list[str],
+    vectors: sp.csr_matrix,
+    neighbors: np.ndarray,
+    scores: np.ndarray,
+) -> Recommender:
     result = _copy_settings(model)
+    for record, lang in zip(metadata, languages, strict=True):
+        record["lang"] = lang
     result._set_state(
-        ids=[str(article_id) for article_id in frame["id"]],
-        metadata=_metadata(frame),
+        ids=ids,
+        metadata=metadata,
         vocabulary=list(model.vocabulary),
         idf=model.idf,
         vectors=vectors,
         neighbors=neighbors,
         scores=scores,
     )
+    result._set_languages(list(languages))
     return result
 
 
 def _copy_settings(model: Recommender) -> Recommender:
     result = Recommender(**{name: getattr(model.settings, name) for name in model.settings.to_dict()})
+    result.analyzers = model.analyzers
     result.analyzer = model.analyzer
     return result
 
@@ -146,40 +193,33 @@ def apply_update(
     old_to_new = np.full(n_old, -1, dtype=np.int64)
     old_to_new[survivors] = np.arange(len(survivors))
     unseen = tokens = 0
+    new_languages: list[str] = []
     if frame is not None:
-        added_vectors, unseen, tokens = vectorize_frozen(model, frame)
+        new_languages = article_languages_of(model, frame)
+        added_vectors, unseen, tokens = vectorize_frozen(model, frame, new_languages)
     else:
         added_vectors = sp.csr_matrix(np.zeros((0, len(model.vocabulary)), dtype=np.float32))
-    vectors = sp.csr_matrix(
-        sp.vstack([model.vectors[survivors], added_vectors], format="csr"), dtype=np.float32
-    )
+    stacked = sp.vstack([model.vectors[survivors], added_vectors], format="csr")
+    vectors = sp.csr_matrix(stacked, dtype=np.float32)
     vectors.sort_indices()
     n_new = vectors.shape[0]
+    old_languages = list(model.languages) or [model.analyzer.language] * n_old
+    languages = [old_languages[row] for row in survivors.tolist()] + new_languages
     width = min(model.settings.k, max(n_new - 1, 0))
-    old_width = model.neighbors.shape[1]
     ids = [model.ids[row] for row in survivors.tolist()] + new_ids
-    metadata = [model._metadata[row] for row in survivors.tolist()] + (
-        _metadata(frame) if frame is not None else []
-    )
-    result = _copy_settings(model)
-    budget = model.settings.memory_budget
-    if width != old_width or n_new == 0:
-        # The stored lists have the wrong width for the new size: nothing to reuse, search in full.
-        neighbors, scores = top_k(vectors, model.settings.k, memory_budget=budget)
+    metadata = [dict(model._metadata[row]) for row in survivors.tolist()]
+    metadata += _metadata(frame) if frame is not None else []
+    grouped = _grouped(model, languages)
+    if width != model.neighbors.shape[1] or n_new == 0 or grouped != _grouped(model, old_languages):
+        # The stored lists do not fit the new shape (size or language grouping): search in full.
+        neighbors, scores = _search(model, vectors, languages)
         refreshed, recomputed = 0, len(survivors)
     else:
+        labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
         neighbors, scores, refreshed, recomputed = _incremental(
-            model, vectors, survivors, old_to_new, width, budget
+            model, vectors, survivors, old_to_new, labels, width
         )
-    result._set_state(
-        ids=ids,
-        metadata=metadata,
-        vocabulary=list(model.vocabulary),
-        idf=model.idf,
-        vectors=vectors,
-        neighbors=neighbors,
-        scores=scores,
-    )
+    result = _assemble(model, ids, metadata, languages, vectors, neighbors, scores)
     counts = _Counts(
         len(new_ids) - len(edited), len(edited), len(removed), refreshed, recomputed, unseen, tokens
     )
@@ -191,9 +231,15 @@ def _incremental(
     vectors: sp.csr_matrix,
     survivors: np.ndarray,
     old_to_new: np.ndarray,
+    labels: np.ndarray,
     width: int,
-    budget: int,
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Exact lists for new rows and broken lists; a merge with the new rows' scores for all others.
+
+    ``labels`` groups rows (by language when lists stay within a language); candidates never cross
+    groups, exactly as the full search does.
+    """
+    budget = model.settings.memory_budget
     n_new = vectors.shape[0]
     n_kept = len(survivors)
     stored = np.asarray(model.neighbors)[survivors]
@@ -203,43 +249,63 @@ def _incremental(
     broken = ((stored >= 0) & (remapped < 0)).any(axis=1)
     neighbors = np.full((n_new, width), -1, dtype=np.int32)
     scores = np.zeros((n_new, width), dtype=np.float32)
-    transposed = vectors.T.tocsr()
-    exact_rows = np.concatenate([np.flatnonzero(broken), np.arange(n_kept, n_new)])
-    step = block_rows(n_new, budget)
-    for start in range(0, len(exact_rows), step):
-        rows = exact_rows[start : start + step]
-        found, found_scores = top_k_of(vectors[rows], transposed, width, exclude=rows)
-        neighbors[rows] = found
-        scores[rows] = found_scores
-    # Reverse refresh: every other surviving list is merged with its scores against the new articles.
-    keep = np.flatnonzero(~broken)
-    added = vectors[n_kept:]
-    added_transposed = added.T.tocsr()
+    exact = np.zeros(n_new, dtype=bool)
+    exact[np.flatnonzero(broken)] = True
+    exact[n_kept:] = True
     refreshed = 0
-    step = block_rows(max(n_new - n_kept, 1), budget)
-    for start in range(0, len(keep), step):
-        rows = keep[start : start + step]
-        old_rows = remapped[rows]
-        old_scores = np.where(old_rows >= 0, stored_scores[rows], 0.0).astype(np.float32)
-        if n_new > n_kept:
-            fresh = np.asarray((vectors[rows] @ added_transposed).toarray(), dtype=np.float32)
-            columns = np.broadcast_to(np.arange(n_kept, n_new), fresh.shape)
-            all_rows = np.concatenate([old_rows, columns], axis=1)
-            all_scores = np.concatenate([old_scores, fresh], axis=1)
-        else:
-            all_rows, all_scores = old_rows, old_scores
-        valid = (all_rows >= 0) & (all_scores > 0)
-        keys_score = np.where(valid, -all_scores, np.inf)
-        keys_row = np.where(valid, all_rows, np.iinfo(np.int64).max)
-        order = np.lexsort((keys_row, keys_score), axis=-1)[:, :width]
-        chosen = np.take_along_axis(all_rows, order, axis=1)
-        chosen_scores = np.take_along_axis(all_scores, order, axis=1)
-        chosen_valid = np.take_along_axis(valid, order, axis=1)
-        block_neighbors = np.where(chosen_valid, chosen, -1).astype(np.int32)
-        neighbors[rows] = block_neighbors
-        scores[rows] = np.where(chosen_valid, chosen_scores, 0.0)
-        refreshed += int((block_neighbors != np.where(old_rows >= 0, old_rows, -1)).any(axis=1).sum())
+    for label in sorted(set(labels.tolist())):
+        members = np.flatnonzero(labels == label)
+        group = vectors[members]
+        transposed = group.T.tocsr()
+        rows = members[exact[members]]
+        step = block_rows(len(members), budget)
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            local = np.searchsorted(members, chunk)
+            found, found_scores = top_k_of(vectors[chunk], transposed, width, exclude=local)
+            found = np.where(found >= 0, members[np.maximum(found, 0)], -1)
+            neighbors[chunk, : found.shape[1]] = found
+            scores[chunk, : found.shape[1]] = found_scores
+        # Reverse refresh: every other surviving list in the group is merged with the new rows' scores.
+        added = members[members >= n_kept]
+        added_transposed = vectors[added].T.tocsr()
+        keep = members[(members < n_kept) & ~exact[members]]
+        step = block_rows(max(len(added), 1), budget)
+        for start in range(0, len(keep), step):
+            chunk = keep[start : start + step]
+            block, changed = _merge(
+                vectors[chunk], added_transposed, added, remapped[chunk], stored_scores[chunk], width
+            )
+            neighbors[chunk], scores[chunk] = block
+            refreshed += changed
     return neighbors, scores, refreshed, int(broken.sum())
+
+
+def _merge(
+    queries: sp.csr_matrix,
+    added_transposed: sp.csr_matrix,
+    added: np.ndarray,
+    old_rows: np.ndarray,
+    old_scores: np.ndarray,
+    width: int,
+) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+    """Top ``width`` of each stored list together with the added rows, by ``(-score, row)``."""
+    old_scores = np.where(old_rows >= 0, old_scores, 0.0).astype(np.float32)
+    fresh = np.asarray((queries @ added_transposed).toarray(), dtype=np.float32)
+    columns = np.broadcast_to(added, fresh.shape)
+    all_rows = np.concatenate([old_rows, columns], axis=1)
+    all_scores = np.concatenate([old_scores, fresh], axis=1)
+    valid = (all_rows >= 0) & (all_scores > 0)
+    keys_score = np.where(valid, -all_scores, np.inf)
+    keys_row = np.where(valid, all_rows, np.iinfo(np.int64).max)
+    order = np.lexsort((keys_row, keys_score), axis=-1)[:, :width]
+    chosen = np.take_along_axis(all_rows, order, axis=1)
+    chosen_scores = np.take_along_axis(all_scores, order, axis=1)
+    chosen_valid = np.take_along_axis(valid, order, axis=1)
+    block_neighbors = np.where(chosen_valid, chosen, -1).astype(np.int32)
+    block_scores = np.where(chosen_valid, chosen_scores, 0.0).astype(np.float32)
+    changed = int((block_neighbors != old_rows[:, :width]).any(axis=1).sum())
+    return (block_neighbors, block_scores), changed
 
 
 def update_model(

@@ -244,3 +244,18 @@ def test_golden_plain_answers_are_untouched(index: Index) -> None:
     assert np.allclose(
         [link.score for link in stored], [link.score for link in index.related(SEED, k=8, mmr=1.0)]
     )
+
+
+def test_lists_stay_within_the_language_under_controls(tmp_path: Path) -> None:
+    mixed = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
+    index = Index.load(Recommender(min_df=1, k=2).fit(mixed).save(tmp_path / "mixed"))
+    for article_id in index:
+        language = index.article(article_id)["lang"]
+        links = index.related(article_id, k=6, fill=True, mmr=0.5)
+        assert links
+        assert all(index.article(link.article_id)["lang"] == language for link in links)
+    cross = Index.load(Recommender(min_df=1, k=2, cross_language=True).fit(mixed).save(tmp_path / "cross"))
+    languages = {
+        cross.article(link.article_id)["lang"] for link in cross.related(cross.ids[0], k=11, fill=True)
+    }
+    assert len(languages) > 1

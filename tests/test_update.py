@@ -112,3 +112,23 @@ def test_update_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "error:" in capsys.readouterr().err
     assert main(["update", str(tmp_path / "base")]) == 1
     assert "nothing to do" in capsys.readouterr().err
+
+
+MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
+
+
+def test_update_of_a_multilingual_model_keeps_lists_within_each_language() -> None:
+    records = [json.loads(line) for line in MIXED.read_text(encoding="utf-8").splitlines()]
+    base = Recommender(min_df=1, k=5).fit(records[::2])
+    updated, _ = apply_update(base, add=records[1::2])
+    _assert_same(updated, rebuild_frozen(base, [*records[::2], *records[1::2]]))
+    assert updated.languages == [r["id"][:2] for r in [*records[::2], *records[1::2]]]
+    for row, found in enumerate(updated.neighbors):
+        assert all(updated.languages[n] == updated.languages[row] for n in found if n >= 0)
+    # One language first, then others: the grouping changes and every list is searched again.
+    english = [r for r in records if r["id"].startswith("en")]
+    others = [r for r in records if not r["id"].startswith("en")]
+    single = Recommender(min_df=1, k=5).fit(english)
+    grown, counts = apply_update(single, add=others)
+    assert counts.recomputed == len(english)
+    _assert_same(grown, rebuild_frozen(single, [*english, *others]))
