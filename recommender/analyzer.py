@@ -19,6 +19,8 @@ __all__ = ["Analyzer", "resolve_stop_words"]
 
 # Letters and digits, with inner apostrophes kept (don't, o'neill); underscores never join tokens.
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Distinct tokens whose verdict is remembered; beyond this the cache restarts (bounded memory).
+_CACHE_LIMIT = 2_000_000
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'"})
 
 
@@ -118,23 +120,32 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The single terms of ``text`` in order: normalised, stop words removed, stemmed."""
-        stop = self._stop
-        cache = self._cache
-        min_length = self.min_length
-        out: list[str] = []
-        for token in _TOKEN.findall(_normalise(text)):
-            if token.endswith("'s"):
-                token = token[:-2]
-            if len(token) < min_length or token in stop or token.isdigit():
-                continue
-            if self._stemmer is not None:
-                stemmed = cache.get(token)
-                if stemmed is None:
-                    stemmed = self._stemmer.stem(token)
-                    cache[token] = stemmed
-                token = stemmed
-            out.append(token)
-        return out
+        # Every distinct token is judged once (stop word? digits? stem?) and the verdict cached, so the
+        # per-token work is one dict lookup; "" marks a token that is dropped.
+        verdicts = self._cache
+        tokens = _TOKEN.findall(_normalise(text))
+        try:
+            found = [verdicts[token] for token in tokens]
+        except KeyError:
+            judge = self._judge
+            if len(verdicts) >= _CACHE_LIMIT:
+                verdicts.clear()
+            for token in tokens:
+                if token not in verdicts:
+                    verdicts[token] = judge(token)
+            found = [verdicts[token] for token in tokens]
+        return [term for term in found if term]
+
+    def _judge(self, token: str) -> str:
+        """The term a token becomes, or "" when it is dropped."""
+        if token.endswith("'s"):
+            token = token[:-2]
+        if len(token) < self.min_length or token in self._stop or token.isdigit():
+            return ""
+        if self._stemmer is not None:
+            stemmed: str = self._stemmer.stem(token)
+            return stemmed
+        return token
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as JSON-ready data, with the full stopword list, so a saved model can rebuild it."""

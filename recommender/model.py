@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
 from .analyzer import Analyzer
 from .corpus import Articles, load_articles
+from .counting import count_terms
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .types import (
@@ -107,10 +107,6 @@ def _bad(name: str, value: object, expected: str) -> None:
     raise InvalidParameterError(message)
 
 
-def _identity(terms: list[str]) -> list[str]:
-    return terms
-
-
 class Recommender:
     """TF-IDF + cosine related-article engine: fit on a corpus, ask for related posts, save, load.
 
@@ -139,23 +135,21 @@ class Recommender:
         """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``)."""
         frame = load_articles(articles, skip_invalid=skip_invalid)
         settings = self.settings
-        titles = [self.analyzer(title or "") for title in frame["title"]]
-        bodies = [self.analyzer(body) for body in frame["body"]]
-        counter = CountVectorizer(
-            analyzer=_identity, min_df=settings.min_df, max_df=settings.max_df, dtype=np.float64
-        )
         try:
-            counter.fit(title + body for title, body in zip(titles, bodies, strict=True))
+            vocabulary, counts = count_terms(
+                frame["body"].tolist(),
+                [title or "" for title in frame["title"]],
+                self.analyzer,
+                title_weight=settings.title_weight,
+                min_df=settings.min_df,
+                max_df=settings.max_df,
+            )
         except ValueError as error:
             message = (
                 f"no terms left to index ({error}); the corpus has {len(frame)} article(s): "
                 f"lower min_df (now {settings.min_df}) or raise max_df (now {settings.max_df})"
             )
             raise CorpusError(message) from None
-        vocabulary = counter.get_feature_names_out().tolist()
-        counts = counter.transform(bodies)
-        if settings.title_weight:
-            counts = counts + settings.title_weight * counter.transform(titles)
         n_docs = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
         idf = np.log((1.0 + n_docs) / (1.0 + document_frequency)) + 1.0
