@@ -60,3 +60,8 @@ def articles(n: int, *, seed: int = 0, tokens: int = TOKENS) -> Iterator[dict[st
     """``n`` article records (``id``, ``title``, ``body``) for ``Recommender.fit``."""
     for number, body in enumerate(texts(n, seed=seed, tokens=tokens)):
         yield {"id": f"synthetic-{number:07d}", "title": body[:60].rsplit(" ", 1)[0], "body": body}
+
+
+def most_frequent(count: int, *, seed: int = 0) -> list[str]:
+    """The ``count`` most frequent words of the corpus (its Zipf head), used as stop words."""
+    return vocabulary(seed)[:count]

@@ -222,7 +222,7 @@ def _related(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .model import Recommender
+    from .lookup import Index
     from .types import InvalidParameterError
 
     if args.file and args.text:
@@ -241,8 +241,8 @@ def _query(args: argparse.Namespace) -> int:
     else:
         message = "give the query TEXT, --file PATH, or - to read standard input"
         raise InvalidParameterError(message)
-    model = Recommender.load(args.model)
-    _print_links(model.query(text, k=args.k, title=args.title), as_json=args.json)
+    index = Index.load(args.model)
+    _print_links(index.query(text, k=args.k, title=args.title), as_json=args.json)
     return 0
 
 

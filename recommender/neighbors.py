@@ -12,6 +12,7 @@ never ``N × N`` scores. Ties are broken by ``(-score, row)``; zero scores are n
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import os
@@ -116,20 +117,27 @@ class _Best:
         self.scores[rows[take], rank[take]] = values[take]
 
 
+#: Runs ``function(pair)`` for every tile pair and yields the results, in any order (threads or Dask).
+TileMapper = Callable[
+    [Callable[[tuple[int, int]], _Candidates], list[tuple[int, int]]], Iterator[_Candidates]
+]
+
+
 def top_k(
     vectors: sp.csr_matrix,
     k: int,
     *,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     threads: int | None = None,
-    map_tiles: Callable[..., Iterator[_Candidates]] | None = None,
+    mapper: TileMapper | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every row, its ``k`` most similar other rows and their scores (exact).
 
     Returns ``(neighbors, scores)``: ``int32`` and ``float32`` arrays of shape ``(N, min(k, N - 1))``,
     each row sorted by descending score then ascending row; ``-1`` / ``0.0`` where fewer than that many
     rows have a positive score. ``threads`` defaults to every core this process may use;
-    ``memory_budget`` (bytes) sizes the tiles.
+    ``memory_budget`` (bytes) sizes the tiles; ``mapper`` runs the tiles elsewhere (see
+    ``recommender.distributed``).
     """
     vectors = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
     vectors.sort_indices()
@@ -140,24 +148,38 @@ def top_k(
         return best.cols, best.scores
     threads = default_threads() if threads is None else max(1, int(threads))
     side = tile_rows(n_rows, memory_budget, threads=threads)
-    tiles = TilePlan(vectors, side)
-    if map_tiles is not None:
-        for found in map_tiles(tiles, width):
-            best.merge(found)
-        return best.cols, best.scores
-    if threads == 1:
-        for pair in tiles.pairs():
-            best.merge(tiles.candidates(pair, width, best.floor))
-        return best.cols, best.scores
-    with ThreadPoolExecutor(threads) as pool:
-        pending: list[Future[_Candidates]] = []
-        for pair in tiles.pairs():
-            pending.append(pool.submit(tiles.candidates, pair, width, best.floor))
-            if len(pending) > threads:
-                best.merge(pending.pop(0).result())
-        for future in pending:
-            best.merge(future.result())
+    plan = TilePlan(vectors, side)
+    pairs = list(plan.pairs())
+    if mapper is None:
+        # Threads see the live floors, which only rise as results are merged: stale reads are safe.
+        function = functools.partial(plan.candidates, width=width, floor=best.floor)
+        results = _local_mapper(threads)(function, pairs)
+    else:
+        results = mapper(functools.partial(plan.candidates, width=width), pairs)
+    for found in results:
+        best.merge(found)
     return best.cols, best.scores
+
+
+def _local_mapper(threads: int) -> TileMapper:
+    """Tiles on a thread pool (scipy's products release the GIL), at most ``threads + 1`` in flight."""
+
+    def run(
+        function: Callable[[tuple[int, int]], _Candidates], pairs: list[tuple[int, int]]
+    ) -> Iterator[_Candidates]:
+        if threads == 1:
+            yield from map(function, pairs)
+            return
+        with ThreadPoolExecutor(threads) as pool:
+            pending: list[Future[_Candidates]] = []
+            for pair in pairs:
+                pending.append(pool.submit(function, pair))
+                if len(pending) > threads:
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+
+    return run
 
 
 class TilePlan:

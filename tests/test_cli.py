@@ -72,7 +72,7 @@ def test_export_formats(
 def test_info(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(model_dir)]) == 0
     out = capsys.readouterr().out
-    assert "recommender-model v1" in out
+    assert "recommender-model v2" in out
     assert "k = 10" in out
     assert main(["info", str(model_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["k"] == 10
