@@ -36,8 +36,13 @@ def vocabulary(seed: int = 0, size: int = VOCABULARY_SIZE) -> list[str]:
     return list(words)
 
 
-def texts(n: int, *, seed: int = 0, tokens: int = TOKENS, chunk: int = 10_000) -> Iterator[str]:
-    """``n`` article bodies, deterministic for a given seed, generated ``chunk`` at a time."""
+def texts(
+    n: int, *, seed: int = 0, tokens: int = TOKENS, chunk: int = 10_000, draw_seed: int | None = None
+) -> Iterator[str]:
+    """``n`` article bodies, deterministic for a given seed, generated ``chunk`` at a time.
+
+    ``draw_seed`` draws other articles over the same vocabulary and topics (unpublished drafts).
+    """
     words = np.array(vocabulary(seed), dtype=object)
     size = len(words)
     ranks = np.arange(1, size + 1, dtype=np.float64)
@@ -45,6 +50,8 @@ def texts(n: int, *, seed: int = 0, tokens: int = TOKENS, chunk: int = 10_000) -
     cumulative = np.cumsum(weights / weights.sum())
     rng = np.random.default_rng(seed + 1)
     topic_words = rng.integers(300, size, size=(TOPICS, TOPIC_WORDS))
+    if draw_seed is not None:
+        rng = np.random.default_rng([seed, draw_seed])
     n_topic = int(tokens * TOPIC_SHARE)
     for start in range(0, n, chunk):
         count = min(chunk, n - start)

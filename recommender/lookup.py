@@ -106,6 +106,9 @@ class Index:
         self._count = count
         self._neighbors = neighbors
         self._scores = scores
+        # Plain views of the memory maps for per-call slicing (np.memmap's hooks cost microseconds).
+        self._neighbor_rows = neighbors.view(np.ndarray)
+        self._score_rows = scores.view(np.ndarray)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True) -> Index:
@@ -160,7 +163,7 @@ class Index:
         """The ``k`` most similar articles, best first (fewer if the model stores fewer)."""
         k = check_k(k)
         row = self.row(article_id)
-        return self._links(self._neighbors[row, :k], self._scores[row, :k])
+        return self._links(self._neighbor_rows[row, :k], self._score_rows[row, :k])
 
     def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
         """The ``k`` articles most similar to a text not in the model (numpy only, exact cosine).
@@ -216,9 +219,9 @@ class _QueryParts:
         self.idf = np.asarray(folder.array(fmt.IDF), dtype=np.float64)
         self.n_rows = n_rows
         if folder.has(fmt.POSTINGS_ROWS):
-            self.indptr = folder.array(fmt.POSTINGS_INDPTR)
-            self.rows = folder.array(fmt.POSTINGS_ROWS)
-            self.weights = folder.array(fmt.POSTINGS_WEIGHTS)
+            self.indptr = folder.array(fmt.POSTINGS_INDPTR).view(np.ndarray)
+            self.rows = folder.array(fmt.POSTINGS_ROWS).view(np.ndarray)
+            self.weights = folder.array(fmt.POSTINGS_WEIGHTS).view(np.ndarray)
         else:  # version 1: derive the inverted index from the stored rows
             self.indptr, self.rows, self.weights = fmt.build_postings(
                 folder.array(fmt.VECTORS_DATA),
@@ -244,8 +247,9 @@ class _QueryParts:
         tf = np.array([counts[c] for c in columns.tolist()], dtype=np.float64)
         weights = (1.0 + np.log(tf)) * self.idf[columns]
         weights = (weights / np.sqrt(np.sum(weights * weights))).astype(np.float32)
-        for column, weight in zip(columns.tolist(), weights.tolist(), strict=True):
-            start, stop = int(self.indptr[column]), int(self.indptr[column + 1])
+        starts = self.indptr[columns].tolist()
+        stops = self.indptr[columns + 1].tolist()
+        for start, stop, weight in zip(starts, stops, weights.tolist(), strict=True):
             scores[self.rows[start:stop]] += np.float32(weight) * self.weights[start:stop]
         return scores
 
