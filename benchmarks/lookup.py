@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{report['model']}: {report['articles']} articles, format v{report['format_version']}")
     load = report["load_ms"]
     print(
-        f"Index.load: {load['median_verify_false']} ms (verify=False, median); {load['verify_true']} ms verified"
+        f"Index.load: {load['median_verify_false']} ms (verify=False, median); "
+        f"{load['verify_true']} ms verified"
     )
     for name in ("related", "query"):
         p = report[name]

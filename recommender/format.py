@@ -281,7 +281,7 @@ class StringTable:
         # a memoryview slices and decodes faster still.
         self._data = data.view(np.ndarray)
         self._offsets = offsets.view(np.ndarray)
-        self._buffer = memoryview(self._data) if self._data.size else memoryview(b"")
+        self._buffer = memoryview(self._data.data) if self._data.size else memoryview(b"")
         self._offset = self._offsets.item
 
     @staticmethod
