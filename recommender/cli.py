@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
         "--memory-budget", type=_positive, default=256, metavar="MB", help="neighbour search block memory"
     )
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    build.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute neighbours on a Dask cluster, e.g. tcp://127.0.0.1:8786 (needs recommender[dask])",
+    )
 
     related = commands.add_parser(
         "related",
@@ -192,7 +197,7 @@ def _build(args: argparse.Namespace) -> int:
         stem=not args.no_stem,
         stop_words=None if args.stop_words == "none" else args.stop_words,
         memory_budget=args.memory_budget * 2**20,
-    ).fit(articles)
+    ).fit(articles, scheduler=args.scheduler)
     path = model.save(args.output)
     seconds = time.perf_counter() - started
     print(

@@ -131,8 +131,12 @@ class Recommender:
 
     # --- building ----------------------------------------------------------------------------------
 
-    def fit(self, articles: Articles, *, skip_invalid: bool = False) -> Recommender:
-        """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``)."""
+    def fit(self, articles: Articles, *, skip_invalid: bool = False, scheduler: Any = None) -> Recommender:
+        """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``).
+
+        ``scheduler`` (a Dask scheduler address or ``dask.distributed.Client``; needs the ``dask``
+        extra) computes the all-pairs neighbours on that cluster; the result is identical.
+        """
         frame = load_articles(articles, skip_invalid=skip_invalid)
         settings = self.settings
         try:
@@ -159,7 +163,12 @@ class Recommender:
         if empty:
             shown = ", ".join(repr(article_id) for article_id in empty[:5])
             log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)
-        neighbors, scores = top_k(vectors, settings.k, memory_budget=settings.memory_budget)
+        mapper = None
+        if scheduler is not None:
+            from .distributed import dask_mapper
+
+            mapper = dask_mapper(scheduler)
+        neighbors, scores = top_k(vectors, settings.k, memory_budget=settings.memory_budget, mapper=mapper)
         self._set_state(
             ids=ids,
             metadata=_metadata(frame),

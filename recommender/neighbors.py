@@ -117,10 +117,8 @@ class _Best:
         self.scores[rows[take], rank[take]] = values[take]
 
 
-#: Runs ``function(pair)`` for every tile pair and yields the results, in any order (threads or Dask).
-TileMapper = Callable[
-    [Callable[[tuple[int, int]], _Candidates], list[tuple[int, int]]], Iterator[_Candidates]
-]
+#: Runs ``plan.candidates(pair, width)`` for every pair, yielding results in any order (e.g. on Dask).
+TileMapper = Callable[["TilePlan", list[tuple[int, int]], int], Iterator[_Candidates]]
 
 
 def top_k(
@@ -155,13 +153,15 @@ def top_k(
         function = functools.partial(plan.candidates, width=width, floor=best.floor)
         results = _local_mapper(threads)(function, pairs)
     else:
-        results = mapper(functools.partial(plan.candidates, width=width), pairs)
+        results = mapper(plan, pairs, width)
     for found in results:
         best.merge(found)
     return best.cols, best.scores
 
 
-def _local_mapper(threads: int) -> TileMapper:
+def _local_mapper(
+    threads: int,
+) -> Callable[[Callable[[tuple[int, int]], _Candidates], list[tuple[int, int]]], Iterator[_Candidates]]:
     """Tiles on a thread pool (scipy's products release the GIL), at most ``threads + 1`` in flight."""
 
     def run(
