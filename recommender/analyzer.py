@@ -18,10 +18,11 @@ from .types import InvalidParameterError
 __all__ = ["Analyzer", "resolve_stop_words"]
 
 # Letters and digits, with inner apostrophes kept (don't, o'neill); underscores never join tokens.
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# (_normalise turns underscores into spaces first, so plain \w is as strict and faster to match.)
+_TOKEN = re.compile(r"\w+(?:'\w+)*")
 # Distinct tokens whose verdict is remembered; beyond this the cache restarts (bounded memory).
 _CACHE_LIMIT = 2_000_000
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'"})
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "_": " "})
 
 
 def resolve_stop_words(stop_words: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -58,7 +59,10 @@ def _nltk_stop_words() -> list[str]:
 
 
 def _normalise(text: str) -> str:
-    """Compatibility-decompose, fold accents (Orbán -> orban), unify apostrophes, case-fold."""
+    """Compatibility-decompose, fold accents (Orbán -> orban), unify apostrophes, case-fold.
+
+    Underscores become spaces: they never join tokens.
+    """
     text = unicodedata.normalize("NFKD", text)
     if not text.isascii():
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -125,7 +129,7 @@ class Analyzer:
         verdicts = self._cache
         tokens = _TOKEN.findall(_normalise(text))
         try:
-            found = [verdicts[token] for token in tokens]
+            return list(filter(None, map(verdicts.__getitem__, tokens)))
         except KeyError:
             judge = self._judge
             if len(verdicts) >= _CACHE_LIMIT:
@@ -133,8 +137,7 @@ class Analyzer:
             for token in tokens:
                 if token not in verdicts:
                     verdicts[token] = judge(token)
-            found = [verdicts[token] for token in tokens]
-        return [term for term in found if term]
+            return list(filter(None, map(verdicts.__getitem__, tokens)))
 
     def _judge(self, token: str) -> str:
         """The term a token becomes, or "" when it is dropped."""

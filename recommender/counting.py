@@ -50,7 +50,8 @@ def count_terms(
     if jobs > 1 and n_docs >= max(min_parallel, 2):
         from joblib import Parallel, delayed
 
-        size = min(_MAX_CHUNK, ceil(n_docs / (2 * jobs)))
+        # One chunk per worker when it fits: each chunk stems its distinct words once.
+        size = min(_MAX_CHUNK, ceil(n_docs / jobs))
         starts = range(0, n_docs, size)
         parts: list[_Part] = Parallel(n_jobs=jobs)(
             delayed(_count_chunk)(
