@@ -5,7 +5,8 @@
 Methods: ``ours`` (``recommender.neighbors.top_k``), ``naive`` (scikit-learn ``linear_kernel`` over row
 blocks, dense, ``np.argpartition``), ``sparse_dot_topn`` (``sp_matmul_topn``, 2 threads, top_n=k+1) and
 ``nearest_neighbors`` (``NearestNeighbors(metric="cosine", algorithm="brute")``). Each runs in a fresh
-subprocess, so its peak RSS is its own (it includes the loaded matrix, reported as ``baseline_rss_mb``).
+subprocess; its RSS is sampled every 20 ms while it runs (``peak_rss_mb``), next to the RSS just before
+it starts, with the matrix loaded (``baseline_rss_mb``).
 Lists are compared with exact brute force (ties by row) on all rows, or on ``--check-rows`` sampled rows
 for large N. ``--fraction`` times the slow peers on that share of rows and extrapolates (marked).
 """
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .common import Timer, machine, peak_rss_mb, tfidf_matrix
+from .common import RssSampler, Timer, machine, tfidf_matrix
 
 METHODS = ("ours", "sparse_dot_topn", "naive", "nearest_neighbors")
 THREADS = 2
@@ -112,12 +113,15 @@ def reference(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarr
 
 def _child(args: argparse.Namespace) -> None:
     matrix = sp.load_npz(args.matrix).tocsr()
-    baseline = peak_rss_mb()
+    sampler = RssSampler(interval=0.02)
+    baseline = sampler.current_mb()
+    sampler.start()
     n = matrix.shape[0]
     fraction = 1.0 if args.child in _FULL_ONLY else args.fraction
     rows = np.arange(0, n, dtype=np.int64)[: max(1, round(n * fraction))]
     with Timer() as timer:
         neighbors, scores = _RUNNERS[args.child](matrix, rows, args.k)
+    sampler.stop()
     out = Path(args.out)
     np.save(out / f"{args.child}_neighbors.npy", neighbors)
     np.save(out / f"{args.child}_scores.npy", scores)
@@ -127,7 +131,7 @@ def _child(args: argparse.Namespace) -> None:
         "measured_seconds": timer.wall,
         "rows_timed": int(rows.size),
         "extrapolated": fraction < 1.0,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "peak_rss_mb": round(float(sampler.peak), 1),
         "baseline_rss_mb": round(baseline, 1),
     }
     print(json.dumps(result))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from . import synthetic
 
-__all__ = ["Timer", "machine", "peak_rss_mb", "tfidf_matrix"]
+__all__ = ["RssSampler", "Timer", "machine", "peak_rss_mb", "tfidf_matrix"]
 
 STOPWORDS = 300
 
@@ -52,6 +53,31 @@ def _cpu_name() -> str:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory (from /proc/self/statm) sampled in the background."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak = 0
+        self._stop_event = threading.Event()
+        self._page = 4096
+
+    def current_mb(self) -> float:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * self._page / 2**20
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, int(self.current_mb()))
+            time.sleep(self.interval)
+
+    def stop(self) -> float:
+        self._stop_event.set()
+        self.join()
+        return max(float(self.peak), peak_rss_mb())
 
 
 @dataclass

@@ -14,39 +14,12 @@ import argparse
 import functools
 import json
 import sys
-import threading
-import time
 from typing import Any
 
 import numpy as np
 
 from . import synthetic
-from .common import Timer, machine, peak_rss_mb
-
-
-class RssSampler(threading.Thread):
-    """Peak resident memory (from /proc/self/statm) sampled in the background."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.interval = interval
-        self.peak = 0
-        self._stop_event = threading.Event()
-        self._page = 4096
-
-    def current_mb(self) -> float:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * self._page / 2**20
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.peak = max(self.peak, int(self.current_mb()))
-            time.sleep(self.interval)
-
-    def stop(self) -> float:
-        self._stop_event.set()
-        self.join()
-        return max(float(self.peak), peak_rss_mb())
+from .common import RssSampler, Timer, machine
 
 
 def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget: int) -> dict[str, Any]:
