@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .sources import FORMATS
 from .types import Neighbor, RecommenderError
 
 __all__ = ["main"]
@@ -34,17 +35,6 @@ def _number(text: str) -> int | float:
         except ValueError:
             message = f"not a number: {text!r}"
             raise argparse.ArgumentTypeError(message) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        message = f"must be a positive integer, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,14 +57,24 @@ def _parser() -> argparse.ArgumentParser:
         help="index a corpus and save the model folder",
         description="Index a corpus and save the model folder (with every article's top-k neighbours).",
         formatter_class=_Formatter,
-        epilog="example:\n  recommender build corpus/geopolitics.jsonl -o models/geopolitics -k 20",
+        epilog=(
+            "examples:\n"
+            "  recommender build corpus/geopolitics.jsonl -o models/geopolitics -k 20\n"
+            "  recommender build ../shared/seed --format page-text -o models/seed --min-df 1\n"
+            "  recommender build export.xml feed.atom site/content -o models/site"
+        ),
     )
     build.add_argument(
-        "corpus", metavar="CORPUS", help="JSONL, JSON, CSV or Parquet file (.gz ok), or a folder"
+        "corpus",
+        metavar="SOURCE",
+        nargs="+",
+        help="JSONL, JSON, CSV, Parquet (.gz ok), WordPress WXR, RSS or Atom file, or a folder "
+        "(text, scraped page text, HTML pages, Hugo/Jekyll Markdown)",
     )
     build.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
-    build.add_argument("-k", type=_positive, default=20, help="neighbours stored per article (default 20)")
-    build.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
+    build.add_argument("-k", type=int, default=20, help="neighbours stored per article (default 20)")
+    build.add_argument("--format", choices=FORMATS, help="source format (default: guessed per source)")
+    build.add_argument("--drafts", action="store_true", help="also read Markdown drafts")
     build.add_argument("--title-weight", type=float, default=2.0, help="weight of title terms (default 2)")
     build.add_argument(
         "--min-df", type=_number, default=2, help="drop rarer terms: count or share (default 2)"
@@ -91,13 +91,22 @@ def _parser() -> argparse.ArgumentParser:
         help="stopword list (default english)",
     )
     build.add_argument(
-        "--memory-budget", type=_positive, default=256, metavar="MB", help="neighbour search block memory"
+        "--memory-budget", type=int, default=256, metavar="MB", help="neighbour search block memory"
     )
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
     build.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="compute neighbours on a Dask cluster, e.g. tcp://127.0.0.1:8786 (needs recommender[dask])",
+    )
+    build.add_argument(
+        "--language",
+        default="auto",
+        metavar="CODE",
+        help="auto (each article's lang field, else detected; default) or one code for all: en, ru, fr…",
+    )
+    build.add_argument(
+        "--cross-language", action="store_true", help="let articles link to articles in other languages"
     )
 
     related = commands.add_parser(
@@ -111,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     related.add_argument("model", metavar="MODEL_DIR")
     related.add_argument("article_id", metavar="ARTICLE_ID")
-    related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    related.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     related.add_argument("--json", action="store_true", help="print one JSON array of links")
 
     query = commands.add_parser(
@@ -130,7 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
     query.add_argument("--file", metavar="PATH", help="read the text from a file")
     query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
-    query.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    query.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
+    query.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
 
     export = commands.add_parser(
@@ -145,7 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format", choices=("json", "csv", "html"), help="default: from the file name, else json"
     )
-    export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    export.add_argument("-k", type=int, default=8, help="links per article (default 8)")
 
     info = commands.add_parser(
         "info",
@@ -182,12 +192,10 @@ def _build(args: argparse.Namespace) -> int:
     from .model import Recommender
 
     started = time.perf_counter()
-    articles = read_articles(args.corpus, format=args.format, skip_invalid=args.skip_invalid)
-    skipped = articles.attrs.get("skipped", [])
-    for problem in skipped:
-        print(f"skipped: {problem}", file=sys.stderr)
-    if skipped:
-        print(f"skipped {len(skipped)} invalid record(s)", file=sys.stderr)
+    articles = read_articles(
+        args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
+    )
+    _report_skipped(articles.attrs.get("skipped", []))
     model = Recommender(
         k=args.k,
         title_weight=args.title_weight,
@@ -197,14 +205,34 @@ def _build(args: argparse.Namespace) -> int:
         stem=not args.no_stem,
         stop_words=None if args.stop_words == "none" else args.stop_words,
         memory_budget=args.memory_budget * 2**20,
+        language=args.language,
+        cross_language=args.cross_language,
     ).fit(articles, scheduler=args.scheduler)
     path = model.save(args.output)
     seconds = time.perf_counter() - started
+    counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
+    languages = ", ".join(f"{lang} {count}" for lang, count in counts.items())
     print(
-        f"built {path}: {len(model)} articles, {len(model.vocabulary)} terms, "
+        f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
         f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"
     )
     return 0
+
+
+_SHOWN_SKIPS = 10
+
+
+def _report_skipped(skipped: list[Any]) -> None:
+    """Each record left out (the first few when there are many), then counts of invalid and left-out."""
+    for problem in skipped[:_SHOWN_SKIPS]:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if len(skipped) > _SHOWN_SKIPS:
+        print(f"skipped: … and {len(skipped) - _SHOWN_SKIPS} more", file=sys.stderr)
+    invalid = sum(1 for problem in skipped if problem.invalid)
+    if invalid:
+        print(f"skipped {invalid} invalid record(s)", file=sys.stderr)
+    if len(skipped) - invalid:
+        print(f"left out {len(skipped) - invalid} non-article record(s) (drafts, pages…)", file=sys.stderr)
 
 
 def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
@@ -227,7 +255,7 @@ def _related(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .lookup import Index
+    from .model import Recommender
     from .types import InvalidParameterError
 
     if args.file and args.text:
@@ -246,8 +274,8 @@ def _query(args: argparse.Namespace) -> int:
     else:
         message = "give the query TEXT, --file PATH, or - to read standard input"
         raise InvalidParameterError(message)
-    index = Index.load(args.model)
-    _print_links(index.query(text, k=args.k, title=args.title), as_json=args.json)
+    model = Recommender.load(args.model)
+    _print_links(model.query(text, k=args.k, title=args.title, lang=args.lang), as_json=args.json)
     return 0
 
 

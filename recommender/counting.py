@@ -11,7 +11,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from math import ceil
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,11 +29,18 @@ _SUB_CHUNK = 5_000
 _Part = tuple[list[str], sp.csr_matrix, sp.csr_matrix | None]
 
 
+class ByLanguage(Protocol):
+    """Analyzers by language code (``recommender.languages.Analyzers``)."""
+
+    def __getitem__(self, language: str) -> Analyzer: ...
+
+
 def count_terms(
     bodies: Sequence[str],
     titles: Sequence[str] | None,
-    analyzer: Analyzer,
+    analyzer: Analyzer | ByLanguage,
     *,
+    languages: Sequence[str] | None = None,
     title_weight: float = 1.0,
     min_df: int | float = 1,
     max_df: int | float = 1.0,
@@ -42,7 +49,9 @@ def count_terms(
 ) -> tuple[list[str], sp.csr_matrix]:
     """The sorted vocabulary and the float64 CSR counts ``body + title_weight × title`` per article.
 
-    Document frequency counts an article once whether a term is in its title, body or both. Raises
+    With ``languages`` (one code per article), ``analyzer`` gives each language's analyzer and every
+    article is analysed by its own. Document frequency counts an article once whether a term is in its
+    title, body or both. Raises
     ``ValueError`` when no term is left (an empty vocabulary, or none within ``min_df``/``max_df``).
     """
     n_docs = len(bodies)
@@ -58,19 +67,33 @@ def count_terms(
                 analyzer,
                 list(bodies[start : start + size]),
                 None if titles is None else list(titles[start : start + size]),
+                None if languages is None else list(languages[start : start + size]),
             )
             for start in starts
         )
     else:
-        parts = [_count_chunk(analyzer, bodies, titles)]
+        parts = [_count_chunk(analyzer, bodies, titles, languages)]
     return _merge(parts, n_docs, title_weight=title_weight, min_df=min_df, max_df=max_df)
 
 
-def _count_chunk(analyzer: Analyzer, bodies: Sequence[str], titles: Sequence[str] | None) -> _Part:
+def _count_chunk(
+    analyzer: Analyzer | ByLanguage,
+    bodies: Sequence[str],
+    titles: Sequence[str] | None,
+    languages: Sequence[str] | None,
+) -> _Part:
     """Count one chunk against its own vocabulary (term -> first-seen number)."""
     vocabulary: dict[str, int] = {}
-    body_counts = _encode(analyzer, bodies, vocabulary)
-    title_counts = None if titles is None else _encode(analyzer, titles, vocabulary)
+    if languages is None:
+        single = analyzer if isinstance(analyzer, Analyzer) else analyzer["en"]
+        chosen: Sequence[Analyzer] = [single] * len(bodies)
+    else:
+        by_language = analyzer
+        chosen = [
+            by_language[lang] if not isinstance(by_language, Analyzer) else by_language for lang in languages
+        ]
+    body_counts = _encode(chosen, bodies, vocabulary)
+    title_counts = None if titles is None else _encode(chosen, titles, vocabulary)
     width = max(len(vocabulary), 1)
     body_counts = _widen(body_counts, width)
     if title_counts is not None:
@@ -83,13 +106,14 @@ def _widen(counts: sp.csr_matrix, width: int) -> sp.csr_matrix:
     return sp.csr_matrix((counts.data, counts.indices, counts.indptr), shape=(counts.shape[0], width))
 
 
-def _encode(analyzer: Analyzer, texts: Sequence[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
+def _encode(analyzers: Sequence[Analyzer], texts: Sequence[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
     blocks: list[sp.csr_matrix] = []
     for start in range(0, len(texts), _SUB_CHUNK):
         ids = array("i")
         lengths = array("q")
         add = vocabulary.setdefault
-        for text in texts[start : start + _SUB_CHUNK]:
+        stop = start + _SUB_CHUNK
+        for analyzer, text in zip(analyzers[start:stop], texts[start:stop], strict=True):
             terms = analyzer(text or "")
             ids.extend([add(term, len(vocabulary)) for term in terms])
             lengths.append(len(terms))

@@ -212,7 +212,15 @@ class _QueryParts:
     """What ``Index.query`` needs, read on first use: analyzer, vocabulary, idf and inverted index."""
 
     def __init__(self, folder: fmt.ModelFolder, n_rows: int) -> None:
-        self.analyzer = Analyzer.from_dict(folder.document(fmt.ANALYZER))
+        settings: dict[str, Any] = folder.document(fmt.ANALYZER)
+        by_language: dict[str, Any] = dict(settings.get("languages") or {})
+        if len(by_language) > 1:
+            message = (
+                f"{folder.path}: the model holds articles in {len(by_language)} languages; Index.query "
+                "serves one-language models: use Recommender.query(text, lang=...) for this one"
+            )
+            raise InvalidParameterError(message)
+        self.analyzer = Analyzer.from_dict(next(iter(by_language.values()), settings))
         self.title_weight = float(folder.parameters.get("title_weight", 1.0))
         vocabulary: list[str] = folder.document(fmt.VOCABULARY)
         self.terms = {term: column for column, term in enumerate(vocabulary)}

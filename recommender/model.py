@@ -22,6 +22,7 @@ from . import format as fmt
 from .analyzer import Analyzer
 from .corpus import Articles, load_articles
 from .counting import count_terms
+from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .types import (
@@ -54,6 +55,8 @@ class Settings:
     stem: reduce words to Snowball stems.
     k: neighbours stored per article (``related`` on a saved model returns at most this many).
     memory_budget: bytes the neighbour search may use for one block of scores.
+    language: "auto" (each article's ``lang`` field, else detected) or one code for all ("en", "ru"…).
+    cross_language: let articles link to articles in other languages (default: same language only).
     """
 
     title_weight: float = 2.0
@@ -64,6 +67,8 @@ class Settings:
     stem: bool = True
     k: int = 20
     memory_budget: int = DEFAULT_MEMORY_BUDGET
+    language: str = "auto"
+    cross_language: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
@@ -87,6 +92,10 @@ class Settings:
             or self.memory_budget < 1
         ):
             _bad("memory_budget", self.memory_budget, "a positive number of bytes")
+        if self.language != "auto":
+            object.__setattr__(self, "language", language_code(self.language))
+        if not isinstance(self.cross_language, bool):
+            _bad("cross_language", self.cross_language, "True or False")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -124,9 +133,12 @@ class Recommender:
             message = f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             raise InvalidParameterError(message)
         self.settings = Settings(**settings)
-        self.analyzer = Analyzer(
+        self.analyzers = Analyzers(
             stop_words=self.settings.stop_words, stem=self.settings.stem, ngrams=self.settings.ngrams
         )
+        self.analyzer: Analyzer = self.analyzers["en"]  # the English one; others in self.analyzers
+        self.languages: list[str] = []
+        self._language_candidates: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
         self._fitted = False
 
     # --- building ----------------------------------------------------------------------------------
@@ -139,11 +151,18 @@ class Recommender:
         """
         frame = load_articles(articles, skip_invalid=skip_invalid)
         settings = self.settings
+        declared = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
+        languages = article_languages(
+            declared if declared is not None else [None] * len(frame),
+            [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)],
+            language=settings.language,
+        )
         try:
             vocabulary, counts = count_terms(
                 frame["body"].tolist(),
                 [title or "" for title in frame["title"]],
-                self.analyzer,
+                self.analyzers,
+                languages=languages,
                 title_weight=settings.title_weight,
                 min_df=settings.min_df,
                 max_df=settings.max_df,
@@ -168,10 +187,20 @@ class Recommender:
             from .distributed import dask_mapper
 
             mapper = dask_mapper(scheduler)
-        neighbors, scores = top_k(vectors, settings.k, memory_budget=settings.memory_budget, mapper=mapper)
+        if settings.cross_language or len(set(languages)) < 2:
+            neighbors, scores = top_k(
+                vectors, settings.k, memory_budget=settings.memory_budget, mapper=mapper
+            )
+        else:
+            neighbors, scores = top_k_within(
+                vectors, languages, settings.k, memory_budget=settings.memory_budget, mapper=mapper
+            )
+        metadata = _metadata(frame)
+        for record, lang in zip(metadata, languages, strict=True):
+            record["lang"] = lang
         self._set_state(
             ids=ids,
-            metadata=_metadata(frame),
+            metadata=metadata,
             vocabulary=vocabulary,
             idf=idf,
             vectors=vectors,
@@ -180,7 +209,12 @@ class Recommender:
         )
         self.articles = frame
         self.empty_ids = empty
+        self._set_languages(languages)
         return self
+
+    def _set_languages(self, languages: list[str]) -> None:
+        self.languages = languages
+        self._language_candidates = {}
 
     def _set_state(
         self,
@@ -213,26 +247,62 @@ class Recommender:
         row = self._row(article_id)
         if k <= self.neighbors.shape[1]:
             return make_links(self.neighbors[row, :k], self.scores[row, :k], self.ids, self._metadata)
-        rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
-        return make_links(rows[0], scores[0], self.ids, self._metadata)
+        if self.settings.cross_language or len(set(self.languages)) < 2:
+            rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
+            return make_links(rows[0], scores[0], self.ids, self._metadata)
+        return self._links_in(self.languages[row], self.vectors[row], k, exclude_row=row)
 
-    def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
-        """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit)."""
+    def query(self, text: str, *, k: int = 8, title: str = "", lang: str | None = None) -> list[Neighbor]:
+        """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit).
+
+        The draft is analysed as ``lang`` (default: detected, or the model's one language) and, unless
+        the model was built with ``cross_language=True``, matched against articles in that language only.
+        """
         k = check_k(k)
         if not isinstance(text, str) or not (text.strip() or title.strip()):
             message = "query text is empty"
             raise InvalidParameterError(message)
-        vector = self.vectorize(text, title=title)
-        rows, scores = top_k_of(vector, self._candidates(), k)
+        language = self.query_language(f"{title}\n{text}", lang=lang)
+        vector = self.vectorize(text, title=title, lang=language)
+        if self.settings.cross_language or len(set(self.languages)) < 2:
+            rows, scores = top_k_of(vector, self._candidates(), k)
+            return make_links(rows[0], scores[0], self.ids, self._metadata)
+        return self._links_in(language, vector, k)
+
+    def query_language(self, text: str, *, lang: str | None = None) -> str:
+        """The language a query is analysed in: ``lang``, else the model's only language, else detected."""
+        if lang is not None:
+            return language_code(lang)
+        if self.settings.language != "auto":
+            return self.settings.language
+        present = set(self.languages)
+        if len(present) == 1:
+            return present.pop()
+        return detect_language(text)
+
+    def _links_in(
+        self, language: str, vector: sp.csr_matrix, k: int, *, exclude_row: int | None = None
+    ) -> list[Neighbor]:
+        """The ``k`` articles in ``language`` most similar to ``vector`` (leaving out ``exclude_row``)."""
+        cached = self._language_candidates.get(language)
+        if cached is None:
+            members = rows_in(self.languages, language)
+            cached = (members, self.vectors[members].T.tocsr())
+            self._language_candidates[language] = cached
+        members, candidates = cached
+        exclude = None if exclude_row is None else np.searchsorted(members, [exclude_row])
+        found, scores = top_k_of(vector, candidates, k, exclude=exclude)
+        rows = np.where(found >= 0, members[np.where(found >= 0, found, 0)], -1)
         return make_links(rows[0], scores[0], self.ids, self._metadata)
 
-    def vectorize(self, text: str, *, title: str = "") -> sp.csr_matrix:
-        """The L2-normalised TF-IDF row vector of a text, in this model's vocabulary (1 × terms)."""
+    def vectorize(self, text: str, *, title: str = "", lang: str = "en") -> sp.csr_matrix:
+        """The L2-normalised TF-IDF row vector of a text in language ``lang``, in this model's vocabulary."""
         self._require_fitted()
         if self._terms is None:
             self._terms = {term: column for column, term in enumerate(self.vocabulary)}
         weights: dict[int, float] = {}
-        for terms, weight in ((self.analyzer(text), 1.0), (self.analyzer(title), self.settings.title_weight)):
+        analyzer = self.analyzers[language_code(lang)]
+        for terms, weight in ((analyzer(text), 1.0), (analyzer(title), self.settings.title_weight)):
             for term in terms:
                 column = self._terms.get(term)
                 if column is not None and weight:
@@ -296,7 +366,7 @@ class Recommender:
                 fmt.IDS: self.ids,
                 fmt.ARTICLES: self._metadata,
                 fmt.VOCABULARY: self.vocabulary,
-                fmt.ANALYZER: self.analyzer.to_dict(),
+                fmt.ANALYZER: self.analyzers.to_dict(self.languages),
             },
             parameters=self.settings.to_dict(),
             counts={
@@ -317,7 +387,7 @@ class Recommender:
             message = f"{folder.path}: manifest parameters are invalid ({error}); rebuild the model"
             raise ModelFormatError(message) from None
         model = cls(**{f.name: getattr(settings, f.name) for f in fields(Settings)})
-        model.analyzer = Analyzer.from_dict(folder.document(fmt.ANALYZER))
+        model.analyzer = model.analyzers.restore(folder.document(fmt.ANALYZER))
         ids: list[str] = folder.document(fmt.IDS)
         vocabulary: list[str] = folder.document(fmt.VOCABULARY)
         metadata: list[dict[str, Any]] = folder.document(fmt.ARTICLES)
@@ -342,6 +412,7 @@ class Recommender:
             {"id": ids, **{name: [meta.get(name) for meta in metadata] for name in _METADATA_FIELDS}}
         )
         model.empty_ids = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
+        model._set_languages([str(meta.get("lang") or model.analyzer.language) for meta in metadata])
         return model
 
     def __repr__(self) -> str:

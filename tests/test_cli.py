@@ -111,11 +111,22 @@ def test_errors_are_one_line_with_exit_code_1(
     assert re.search(match, err), err
 
 
-def test_bad_k_is_a_usage_error(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["related", str(model_dir), SEED, "-k", "0"])
-    assert exit_info.value.code == 2
-    assert "must be a positive integer" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["related", "{model}", SEED, "-k", "0"],
+        ["query", "{model}", "oil", "-k", "-2"],
+        ["export", "{model}", "-o", "{tmp}/x.json", "-k", "0"],
+        ["build", str(BUNDLED), "-o", "{tmp}/m", "-k", "0"],
+    ],
+)
+def test_bad_k_is_a_one_line_error(
+    args: list[str], model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([arg.format(model=model_dir, tmp=tmp_path) for arg in args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: k must be a positive integer")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_skip_invalid_reports_each_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,3 +154,33 @@ def test_module_entry_point_runs() -> None:
         [sys.executable, "-m", "recommender", "--help"], capture_output=True, text=True, cwd=ROOT, check=True
     )
     assert "recommender build corpus/geopolitics.jsonl" in result.stdout
+
+
+def test_build_from_several_publisher_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sources = ROOT / "tests" / "data" / "sources"
+    argv = ["build", str(sources / "wordpress.xml"), str(sources / "feed.rss"), str(sources / "hugo")]
+    assert main([*argv, "-o", str(tmp_path / "m"), "--min-df", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "6 articles" in captured.out
+    wordpress = sources / "wordpress.xml"
+    assert f"skipped: {wordpress}: item 2 (about): post type 'page', not a post" in captured.err
+    assert "left out 5 non-article record(s)" in captured.err
+    assert "invalid" not in captured.err
+    assert main(["build", *argv[1:], "--drafts", "-o", str(tmp_path / "d"), "--min-df", "1"]) == 0
+    assert "7 articles" in capsys.readouterr().out
+
+
+def test_build_page_text_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed = ROOT.parent / "shared" / "seed"
+    if not seed.is_dir():
+        pytest.skip(f"{seed} is not present")
+    corpus = tmp_path / "more.jsonl"
+    corpus.write_text('{"id": "other", "body": "Kazakhstan sanctions and Russia"}\n', encoding="utf-8")
+    argv = ["build", str(seed), str(corpus), "--format", "page-text", "-o", str(tmp_path / "m")]
+    assert main(argv) == 1  # one --format for every source: the JSONL file is not a page
+    assert "error:" in capsys.readouterr().err
+    assert main(["build", str(seed), str(corpus), "-o", str(tmp_path / "m"), "--min-df", "1"]) == 0
+    capsys.readouterr()
+    assert main(["related", str(tmp_path / "m"), "000_18dd2e4469e66e77", "--json"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    assert [link["article_id"] for link in links] == ["other"]
