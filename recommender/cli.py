@@ -53,6 +53,10 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-df", type=_number, help="drop rarer terms: count or share (default 2)")
     parser.add_argument("--max-df", type=_number, help="drop commoner terms: count or share (default 1.0)")
     parser.add_argument("--bigrams", action="store_true", help="also index adjacent term pairs")
+    parser.add_argument(
+        "--lsa-weight", type=float, help="share of the score from the LSA projection (0 = off)"
+    )
+    parser.add_argument("--lsa-dims", type=_positive, help="dimensions of the LSA projection (default 200)")
     parser.add_argument("--no-stem", action="store_true", help="do not stem words")
     parser.add_argument(
         "--stop-words",
@@ -68,7 +72,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """``Recommender`` settings from the flags given (the rest keep the library defaults)."""
     chosen: dict[str, Any] = {
         name: getattr(args, name)
-        for name in ("title_weight", "min_df", "max_df")
+        for name in ("title_weight", "min_df", "max_df", "lsa_weight", "lsa_dims")
         if getattr(args, name) is not None
     }
     if args.bigrams:
@@ -126,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     related.add_argument("article_id", metavar="ARTICLE_ID")
     related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
     related.add_argument("--json", action="store_true", help="print one JSON array of links")
+    related.add_argument("--explain", action="store_true", help="show the shared words behind each link")
 
     query = commands.add_parser(
         "query",
@@ -159,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("json", "csv", "html"), help="default: from the file name, else json"
     )
     export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    export.add_argument("--explain", action="store_true", help="add each link's shared words (JSON only)")
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -254,13 +260,16 @@ def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
         return
     for link in links:
         print(f"{link.rank:>3}  {link.score:.3f}  {link.date or '':<10}  {link.article_id}  {link.title}")
+        if link.terms is not None:
+            shown = ", ".join(f"{shared.term} {shared.share:.0%}" for shared in link.terms)
+            print(f"{'':>5}shared: {shown or '(no shared words)'}")
 
 
 def _related(args: argparse.Namespace) -> int:
     from .lookup import Index
 
     index = Index.load(args.model)
-    _print_links(index.related(args.article_id, k=args.k), as_json=args.json)
+    _print_links(index.related(args.article_id, k=args.k, explain=args.explain), as_json=args.json)
     return 0
 
 
@@ -298,7 +307,7 @@ def _export(args: argparse.Namespace) -> int:
         output.suffix.lower(), "json"
     )
     index = Index.load(args.model)
-    export_links(index, output, format=chosen, k=args.k)
+    export_links(index, output, format=chosen, k=args.k, explain=args.explain)
     print(f"wrote {output} ({chosen}, {len(index)} articles, up to {args.k} links each)")
     return 0
 

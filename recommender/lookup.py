@@ -12,13 +12,15 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import format as fmt
-from .types import InvalidParameterError, ModelFormatError, Neighbor, UnknownArticleError
+from .explain import shared_terms
+from .types import InvalidParameterError, ModelFormatError, Neighbor, SharedTerm, UnknownArticleError
 
 __all__ = ["Index", "check_k", "make_links"]
 
@@ -85,6 +87,9 @@ class Index:
         self._neighbors = neighbors
         self._scores = scores
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
+        self._folder = folder
+        self._vectors: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._words: list[str] | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True) -> Index:
@@ -121,11 +126,47 @@ class Index:
         """Stored metadata of one article (title, date, url, category, author, tags)."""
         return dict(self._metadata[self.row(article_id)])
 
-    def related(self, article_id: str, *, k: int = 8) -> list[Neighbor]:
-        """The ``k`` most similar articles, best first (fewer if the model stores fewer)."""
+    def related(self, article_id: str, *, k: int = 8, explain: bool = False) -> list[Neighbor]:
+        """The ``k`` most similar articles, best first (fewer if the model stores fewer).
+
+        ``explain=True`` adds each link's top shared terms (readable words) and their share of the score.
+        """
         k = check_k(k)
         row = self.row(article_id)
-        return make_links(self._neighbors[row, :k], self._scores[row, :k], self._ids, self._metadata)
+        links = make_links(self._neighbors[row, :k], self._scores[row, :k], self._ids, self._metadata)
+        if explain:
+            links = [
+                replace(link, terms=self._explain(row, self._rows[link.article_id], link.score))
+                for link in links
+            ]
+        return links
+
+    def _explain(self, row: int, other: int, score: float) -> tuple[SharedTerm, ...]:
+        if self._vectors is None or self._words is None:
+            folder = self._folder
+            self._vectors = (
+                folder.array(fmt.VECTORS_DATA),
+                folder.array(fmt.VECTORS_INDICES),
+                folder.array(fmt.VECTORS_INDPTR),
+            )
+            listed = folder.manifest["files"]
+            self._words = folder.document("surface" if "surface.json" in listed else fmt.VOCABULARY)
+        data, indices, indptr = self._vectors
+        parameters = self._folder.parameters
+        weight = (
+            1.0 - float(parameters.get("lsa_weight", 0.0))
+            if "lsa_components.npy" in self._folder.manifest["files"]
+            else 1.0
+        )
+        first = slice(int(indptr[row]), int(indptr[row + 1]))
+        second = slice(int(indptr[other]), int(indptr[other + 1]))
+        return shared_terms(
+            (indices[first], data[first]),
+            (indices[second], data[second]),
+            self._words,
+            score=score,
+            weight=weight,
+        )
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, articles={len(self)}, k={self.k})"

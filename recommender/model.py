@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
 from .analyzer import Analyzer
+from .blend import blend, fit_components
 from .corpus import Articles, load_articles
+from .explain import shared_terms, surface_words
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .types import (
@@ -30,6 +32,7 @@ from .types import (
     ModelFormatError,
     Neighbor,
     RecommenderError,
+    SharedTerm,
     UnknownArticleError,
 )
 
@@ -37,6 +40,8 @@ __all__ = ["Recommender", "Settings"]
 
 log = logging.getLogger(__name__)
 
+LSA_COMPONENTS = "lsa_components"
+SURFACE = "surface"
 _METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
 
 
@@ -54,6 +59,8 @@ class Settings:
     stem: reduce words to Snowball stems.
     k: neighbours stored per article (``related`` on a saved model returns at most this many).
     memory_budget: bytes the neighbour search may use for one block of scores.
+    lsa_weight: share of the score from the LSA projection (0 is plain TF-IDF cosine; see blend.py).
+    lsa_dims: dimensions of that projection.
     """
 
     title_weight: float = 2.0
@@ -64,6 +71,8 @@ class Settings:
     stem: bool = True
     k: int = 20
     memory_budget: int = DEFAULT_MEMORY_BUDGET
+    lsa_weight: float = 0.0
+    lsa_dims: int = 200
 
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
@@ -87,6 +96,12 @@ class Settings:
             or self.memory_budget < 1
         ):
             _bad("memory_budget", self.memory_budget, "a positive number of bytes")
+        if isinstance(self.lsa_weight, bool) or not isinstance(self.lsa_weight, int | float):
+            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
+        if not 0.0 <= self.lsa_weight < 1.0:
+            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
+        if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
+            _bad("lsa_dims", self.lsa_dims, "an int >= 2")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -97,9 +112,16 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
-        """Settings from :meth:`to_dict` output, ignoring keys this version does not know."""
+        """Settings from :meth:`to_dict` output, ignoring keys this version does not know.
+
+        Keys missing from older manifests take the value that reproduces the old behaviour.
+        """
         known = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return cls(**{**_LEGACY, **{key: value for key, value in data.items() if key in known}})
+
+
+# Settings added after format version 1's first release, as models written before them were built.
+_LEGACY: dict[str, Any] = {"lsa_weight": 0.0}
 
 
 def _bad(name: str, value: object, expected: str) -> None:
@@ -165,7 +187,9 @@ class Recommender:
         if empty:
             shown = ", ".join(repr(article_id) for article_id in empty[:5])
             log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)
-        neighbors, scores = top_k(vectors, settings.k, memory_budget=settings.memory_budget)
+        components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
+        search = blend(vectors, components, settings.lsa_weight)
+        neighbors, scores = top_k(search, settings.k, memory_budget=settings.memory_budget)
         self._set_state(
             ids=ids,
             metadata=_metadata(frame),
@@ -174,6 +198,12 @@ class Recommender:
             vectors=vectors,
             neighbors=neighbors,
             scores=scores,
+            components=components,
+            surface=surface_words(
+                (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
+                self.analyzer.terms,
+                vocabulary,
+            ),
         )
         self.articles = frame
         self.empty_ids = empty
@@ -189,6 +219,8 @@ class Recommender:
         vectors: sp.csr_matrix,
         neighbors: np.ndarray,
         scores: np.ndarray,
+        components: np.ndarray | None = None,
+        surface: list[str] | None = None,
     ) -> None:
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
@@ -197,6 +229,9 @@ class Recommender:
         self._terms: dict[str, int] | None = None
         self.idf = idf
         self.vectors = vectors
+        self.components = components
+        self.surface = surface if surface is not None else vocabulary
+        self._search = blend(vectors, components, self.settings.lsa_weight)
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
         self.scores = scores
@@ -204,14 +239,37 @@ class Recommender:
 
     # --- asking ------------------------------------------------------------------------------------
 
-    def related(self, article_id: str, *, k: int = 8) -> list[Neighbor]:
-        """The ``k`` articles most similar to ``article_id``, best first, as ``Neighbor`` objects."""
+    def related(self, article_id: str, *, k: int = 8, explain: bool = False) -> list[Neighbor]:
+        """The ``k`` articles most similar to ``article_id``, best first, as ``Neighbor`` objects.
+
+        ``explain=True`` adds each link's top shared terms (readable words) and their share of the score.
+        """
         k = check_k(k)
         row = self._row(article_id)
         if k <= self.neighbors.shape[1]:
-            return make_links(self.neighbors[row, :k], self.scores[row, :k], self.ids, self._metadata)
-        rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
-        return make_links(rows[0], scores[0], self.ids, self._metadata)
+            rows, scores = self.neighbors[row, :k], self.scores[row, :k]
+        else:
+            found, found_scores = top_k_of(self._search[row], self._candidates(), k, exclude=np.array([row]))
+            rows, scores = found[0], found_scores[0]
+        links = make_links(rows, scores, self.ids, self._metadata)
+        if explain:
+            links = [
+                replace(link, terms=self._explain(row, self._rows[link.article_id], link.score))
+                for link in links
+            ]
+        return links
+
+    def _explain(self, row: int, other: int, score: float) -> tuple[SharedTerm, ...]:
+        vectors = self.vectors
+        first = slice(vectors.indptr[row], vectors.indptr[row + 1])
+        second = slice(vectors.indptr[other], vectors.indptr[other + 1])
+        return shared_terms(
+            (vectors.indices[first], vectors.data[first]),
+            (vectors.indices[second], vectors.data[second]),
+            self.surface,
+            score=score,
+            weight=1.0 - self.settings.lsa_weight if self.components is not None else 1.0,
+        )
 
     def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
         """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit)."""
@@ -219,7 +277,7 @@ class Recommender:
         if not isinstance(text, str) or not (text.strip() or title.strip()):
             message = "query text is empty"
             raise InvalidParameterError(message)
-        vector = self.vectorize(text, title=title)
+        vector = blend(self.vectorize(text, title=title), self.components, self.settings.lsa_weight)
         rows, scores = top_k_of(vector, self._candidates(), k)
         return make_links(rows[0], scores[0], self.ids, self._metadata)
 
@@ -242,12 +300,12 @@ class Recommender:
         return _weigh(counts, self.idf)
 
     def similarity(self, article_ids: Sequence[str]) -> np.ndarray:
-        """Pairwise cosine similarity among the given articles, as a ``len × len`` float array."""
+        """Pairwise similarity (the ranking score) among the given articles, as a ``len × len`` array."""
         if isinstance(article_ids, str):
             message = "similarity() takes a list of article ids, not one string"
             raise InvalidParameterError(message)
         rows = [self._row(article_id) for article_id in article_ids]
-        block = self.vectors[rows]
+        block = self._search[rows]
         return np.asarray((block @ block.T).toarray(), dtype=np.float32)
 
     def __len__(self) -> int:
@@ -265,7 +323,7 @@ class Recommender:
 
     def _candidates(self) -> sp.csr_matrix:
         if self._transposed is None:
-            self._transposed = self.vectors.T.tocsr()
+            self._transposed = self._search.T.tocsr()
         return self._transposed
 
     def _require_fitted(self) -> None:
@@ -279,9 +337,11 @@ class Recommender:
         """Write the model folder (atomically) for ``Index.load`` / ``Recommender.load``."""
         self._require_fitted()
         vectors = self.vectors
+        extra = {} if self.components is None else {LSA_COMPONENTS: np.asarray(self.components, np.float32)}
         return fmt.write_model(
             path,
             arrays={
+                **extra,
                 fmt.IDF: np.asarray(self.idf, dtype=np.float64),
                 fmt.VECTORS_DATA: np.asarray(vectors.data, dtype=np.float32),
                 fmt.VECTORS_INDICES: np.asarray(vectors.indices, dtype=np.int32),
@@ -294,6 +354,7 @@ class Recommender:
                 fmt.ARTICLES: self._metadata,
                 fmt.VOCABULARY: self.vocabulary,
                 fmt.ANALYZER: self.analyzer.to_dict(),
+                SURFACE: list(self.surface),
             },
             parameters=self.settings.to_dict(),
             counts={
@@ -334,6 +395,10 @@ class Recommender:
             vectors=vectors,
             neighbors=folder.array(fmt.NEIGHBORS),
             scores=folder.array(fmt.SCORES),
+            surface=folder.document(SURFACE) if f"{SURFACE}.json" in folder.manifest["files"] else None,
+            components=folder.array(LSA_COMPONENTS)
+            if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
+            else None,
         )
         model.articles = pd.DataFrame(
             {"id": ids, **{name: [meta.get(name) for meta in metadata] for name in _METADATA_FIELDS}}
