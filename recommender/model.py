@@ -23,6 +23,7 @@ from . import format as fmt
 from .analyzer import Analyzer
 from .blend import blend, fit_components
 from .corpus import Articles, load_articles
+from .duplicates import canonical_of, duplicate_groups, hide_rows, relist
 from .explain import shared_terms, surface_words
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 LSA_COMPONENTS = "lsa_components"
 SURFACE = "surface"
+DUPLICATES = "duplicates"
 _METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
 
 
@@ -61,6 +63,9 @@ class Settings:
     memory_budget: bytes the neighbour search may use for one block of scores.
     lsa_weight: share of the score from the LSA projection (0 is plain TF-IDF cosine; see blend.py).
     lsa_dims: dimensions of that projection.
+    hide_duplicates: leave near-duplicates (score >= ``duplicate_threshold``) out of related lists,
+        keeping one canonical article per group (earliest, then longest); see duplicates.py.
+    duplicate_threshold: the score at which two articles count as near-duplicates.
     """
 
     title_weight: float = 2.0
@@ -73,6 +78,8 @@ class Settings:
     memory_budget: int = DEFAULT_MEMORY_BUDGET
     lsa_weight: float = 0.0
     lsa_dims: int = 200
+    hide_duplicates: bool = True
+    duplicate_threshold: float = 0.95
 
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
@@ -100,6 +107,14 @@ class Settings:
             _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
         if not 0.0 <= self.lsa_weight < 1.0:
             _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
+        if not isinstance(self.hide_duplicates, bool):
+            _bad("hide_duplicates", self.hide_duplicates, "True or False")
+        if isinstance(self.duplicate_threshold, bool) or not isinstance(
+            self.duplicate_threshold, int | float
+        ):
+            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
+        if not 0.0 < self.duplicate_threshold <= 1.0:
+            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
         if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
             _bad("lsa_dims", self.lsa_dims, "an int >= 2")
 
@@ -121,7 +136,7 @@ class Settings:
 
 
 # Settings added after format version 1's first release, as models written before them were built.
-_LEGACY: dict[str, Any] = {"lsa_weight": 0.0}
+_LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False}
 
 
 def _bad(name: str, value: object, expected: str) -> None:
@@ -190,6 +205,13 @@ class Recommender:
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
         search = blend(vectors, components, settings.lsa_weight)
         neighbors, scores = top_k(search, settings.k, memory_budget=settings.memory_budget)
+        duplicates: dict[int, int] = {}
+        if settings.hide_duplicates:
+            groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
+            duplicates = canonical_of(groups, list(frame["date"]), [len(body) for body in frame["body"]])
+            neighbors, scores = relist(
+                search, neighbors, scores, duplicates, memory_budget=settings.memory_budget
+            )
         self._set_state(
             ids=ids,
             metadata=_metadata(frame),
@@ -199,6 +221,7 @@ class Recommender:
             neighbors=neighbors,
             scores=scores,
             components=components,
+            duplicates={ids[row]: ids[keep] for row, keep in sorted(duplicates.items())},
             surface=surface_words(
                 (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
                 self.analyzer.terms,
@@ -221,6 +244,7 @@ class Recommender:
         scores: np.ndarray,
         components: np.ndarray | None = None,
         surface: list[str] | None = None,
+        duplicates: dict[str, str] | None = None,
     ) -> None:
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
@@ -231,6 +255,7 @@ class Recommender:
         self.vectors = vectors
         self.components = components
         self.surface = surface if surface is not None else vocabulary
+        self.duplicates: dict[str, str] = dict(duplicates or {})
         self._search = blend(vectors, components, self.settings.lsa_weight)
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
@@ -323,7 +348,8 @@ class Recommender:
 
     def _candidates(self) -> sp.csr_matrix:
         if self._transposed is None:
-            self._transposed = self._search.T.tocsr()
+            hidden = [self._rows[article_id] for article_id in self.duplicates]
+            self._transposed = (hide_rows(self._search, hidden) if hidden else self._search).T.tocsr()
         return self._transposed
 
     def _require_fitted(self) -> None:
@@ -355,6 +381,7 @@ class Recommender:
                 fmt.VOCABULARY: self.vocabulary,
                 fmt.ANALYZER: self.analyzer.to_dict(),
                 SURFACE: list(self.surface),
+                DUPLICATES: self.duplicates,
             },
             parameters=self.settings.to_dict(),
             counts={
@@ -362,6 +389,7 @@ class Recommender:
                 "terms": len(self.vocabulary),
                 "k": int(self.neighbors.shape[1]),
                 "nonzeros": int(vectors.nnz),
+                "duplicates": len(self.duplicates),
             },
         )
 
@@ -395,6 +423,9 @@ class Recommender:
             vectors=vectors,
             neighbors=folder.array(fmt.NEIGHBORS),
             scores=folder.array(fmt.SCORES),
+            duplicates=folder.document(DUPLICATES)
+            if f"{DUPLICATES}.json" in folder.manifest["files"]
+            else None,
             surface=folder.document(SURFACE) if f"{SURFACE}.json" in folder.manifest["files"] else None,
             components=folder.array(LSA_COMPONENTS)
             if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
