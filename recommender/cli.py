@@ -57,6 +57,13 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
         "--lsa-weight", type=float, help="share of the score from the LSA projection (0 = off)"
     )
     parser.add_argument("--lsa-dims", type=_positive, help="dimensions of the LSA projection (default 200)")
+    parser.add_argument("--tf", choices=("log", "bm25"), help="term-frequency weighting (default log)")
+    parser.add_argument(
+        "--hub-weight", type=float, help="discount of hub articles when ordering lists (0 = off)"
+    )
+    parser.add_argument(
+        "--keep-duplicates", action="store_true", help="list near-duplicates too (default: hide them)"
+    )
     parser.add_argument("--no-stem", action="store_true", help="do not stem words")
     parser.add_argument(
         "--stop-words",
@@ -72,11 +79,15 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """``Recommender`` settings from the flags given (the rest keep the library defaults)."""
     chosen: dict[str, Any] = {
         name: getattr(args, name)
-        for name in ("title_weight", "min_df", "max_df", "lsa_weight", "lsa_dims")
+        for name in ("title_weight", "min_df", "max_df", "lsa_weight", "lsa_dims", "hub_weight")
         if getattr(args, name) is not None
     }
     if args.bigrams:
         chosen["ngrams"] = 2
+    if args.tf is not None:
+        chosen["tf"] = args.tf
+    if args.keep_duplicates:
+        chosen["hide_duplicates"] = False
     if args.no_stem:
         chosen["stem"] = False
     if args.stop_words is not None:
@@ -326,6 +337,7 @@ _REPORT_ROWS = (
     ("max_in_degree", "max in-degree"),
     ("gini_in_degree", "Gini of in-degrees"),
     ("intra_list_similarity", "intra-list similarity"),
+    ("hidden_duplicates", "near-duplicates hidden"),
     ("seconds", "build seconds"),
 )
 

@@ -71,6 +71,7 @@ class Report:
     auc: float | None = None
     judgments: int = 0
     excluded: int = 0
+    hidden_duplicates: int = 0
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,7 +156,9 @@ def evaluate_model(
     labels = [_label_set(value) for value in frame[label]]
     neighbors = np.asarray(model.neighbors)[:, :k]
     overall, by_label = label_scores(neighbors, labels, k=k)
-    coverage, max_in_degree, gini = graph_health(neighbors, len(labels))
+    duplicates = getattr(model, "duplicates", {})
+    hidden = [row for row, article_id in enumerate(model.ids) if article_id in duplicates]
+    coverage, max_in_degree, gini = graph_health(neighbors, len(labels), hidden=hidden)
     intra = intra_list_similarity(model.vectors, neighbors)
     pearson = spearman = auc = None
     count = 0
@@ -185,6 +188,7 @@ def evaluate_model(
         spearman=spearman,
         auc=auc,
         judgments=count,
+        hidden_duplicates=len(hidden),
     )
 
 
@@ -264,12 +268,18 @@ def _mean_scores(rows: list[tuple[float, float, float, float]]) -> Scores:
     return Scores(len(rows), *(float(value) for value in means))
 
 
-def graph_health(neighbors: np.ndarray, n_articles: int) -> tuple[float, int, float]:
-    """Coverage (share of articles in at least one list), largest in-degree and Gini of in-degrees."""
-    if n_articles == 0:
-        return 0.0, 0, 0.0
+def graph_health(
+    neighbors: np.ndarray, n_articles: int, *, hidden: Sequence[int] = ()
+) -> tuple[float, int, float]:
+    """Coverage (share of articles in at least one list), largest in-degree and Gini of in-degrees.
+
+    ``hidden`` rows (near-duplicates kept out of lists on purpose) are left out of all three.
+    """
     targets = neighbors[neighbors >= 0]
     degrees = np.bincount(targets, minlength=n_articles).astype(np.float64)
+    degrees = np.delete(degrees, np.asarray(hidden, dtype=np.int64))
+    if degrees.size == 0:
+        return 0.0, 0, 0.0
     coverage = float((degrees > 0).mean())
     return coverage, int(degrees.max()), gini(degrees)
 

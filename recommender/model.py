@@ -27,6 +27,7 @@ from .duplicates import canonical_of, duplicate_groups, hide_rows, relist
 from .explain import shared_terms, surface_words
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
+from .rerank import candidate_width, hub_scores, rerank
 from .types import (
     CorpusError,
     InvalidParameterError,
@@ -36,6 +37,7 @@ from .types import (
     SharedTerm,
     UnknownArticleError,
 )
+from .weighting import TF_SCHEMES, average_length, weigh
 
 __all__ = ["Recommender", "Settings"]
 
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 LSA_COMPONENTS = "lsa_components"
 SURFACE = "surface"
 DUPLICATES = "duplicates"
+HUBS = "hubs"
+WEIGHTING = "weighting"
 _METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
 
 
@@ -66,6 +70,9 @@ class Settings:
     hide_duplicates: leave near-duplicates (score >= ``duplicate_threshold``) out of related lists,
         keeping one canonical article per group (earliest, then longest); see duplicates.py.
     duplicate_threshold: the score at which two articles count as near-duplicates.
+    tf: "log" for sublinear ``1 + ln(tf)``, "bm25" for BM25 saturation and length normalisation.
+    bm25_k1, bm25_b: BM25's saturation and length-normalisation strengths (used when tf="bm25").
+    hub_weight: order lists by ``score - hub_weight * (candidate's mean top-10 score)`` (see rerank.py).
     """
 
     title_weight: float = 2.0
@@ -80,6 +87,10 @@ class Settings:
     lsa_dims: int = 200
     hide_duplicates: bool = True
     duplicate_threshold: float = 0.95
+    hub_weight: float = 0.0
+    tf: str = "log"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
 
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
@@ -115,6 +126,18 @@ class Settings:
             _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
         if not 0.0 < self.duplicate_threshold <= 1.0:
             _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
+        if isinstance(self.hub_weight, bool) or not isinstance(self.hub_weight, int | float):
+            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
+        if not 0.0 <= self.hub_weight <= 1.0:
+            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
+        if self.tf not in TF_SCHEMES:
+            _bad("tf", self.tf, " or ".join(repr(scheme) for scheme in TF_SCHEMES))
+        for name in ("bm25_k1", "bm25_b"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                _bad(name, value, "a number >= 0")
+        if self.bm25_b > 1:
+            _bad("bm25_b", self.bm25_b, "a number in [0, 1]")
         if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
             _bad("lsa_dims", self.lsa_dims, "an int >= 2")
 
@@ -136,7 +159,7 @@ class Settings:
 
 
 # Settings added after format version 1's first release, as models written before them were built.
-_LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False}
+_LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False, "hub_weight": 0.0, "tf": "log"}
 
 
 def _bad(name: str, value: object, expected: str) -> None:
@@ -169,6 +192,7 @@ class Recommender:
             stop_words=self.settings.stop_words, stem=self.settings.stem, ngrams=self.settings.ngrams
         )
         self._fitted = False
+        self.reference_length = 0.0
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -196,7 +220,8 @@ class Recommender:
         n_docs = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
         idf = np.log((1.0 + n_docs) / (1.0 + document_frequency)) + 1.0
-        vectors = _weigh(sp.csr_matrix(counts), idf)
+        self.reference_length = average_length(counts)
+        vectors = self._weigh(sp.csr_matrix(counts), idf)
         ids: list[str] = [str(article_id) for article_id in frame["id"]]
         empty = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
         if empty:
@@ -204,7 +229,8 @@ class Recommender:
             log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
         search = blend(vectors, components, settings.lsa_weight)
-        neighbors, scores = top_k(search, settings.k, memory_budget=settings.memory_budget)
+        width = candidate_width(settings.k) if settings.hub_weight else settings.k
+        neighbors, scores = top_k(search, width, memory_budget=settings.memory_budget)
         duplicates: dict[int, int] = {}
         if settings.hide_duplicates:
             groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
@@ -212,6 +238,10 @@ class Recommender:
             neighbors, scores = relist(
                 search, neighbors, scores, duplicates, memory_budget=settings.memory_budget
             )
+        hubs = None
+        if settings.hub_weight:
+            hubs = hub_scores(scores)
+            neighbors, scores = rerank(neighbors, scores, hubs, hub_weight=settings.hub_weight, k=settings.k)
         self._set_state(
             ids=ids,
             metadata=_metadata(frame),
@@ -221,6 +251,7 @@ class Recommender:
             neighbors=neighbors,
             scores=scores,
             components=components,
+            hubs=hubs,
             duplicates={ids[row]: ids[keep] for row, keep in sorted(duplicates.items())},
             surface=surface_words(
                 (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
@@ -245,6 +276,7 @@ class Recommender:
         components: np.ndarray | None = None,
         surface: list[str] | None = None,
         duplicates: dict[str, str] | None = None,
+        hubs: np.ndarray | None = None,
     ) -> None:
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
@@ -256,6 +288,7 @@ class Recommender:
         self.components = components
         self.surface = surface if surface is not None else vocabulary
         self.duplicates: dict[str, str] = dict(duplicates or {})
+        self.hubs = hubs
         self._search = blend(vectors, components, self.settings.lsa_weight)
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
@@ -303,7 +336,11 @@ class Recommender:
             message = "query text is empty"
             raise InvalidParameterError(message)
         vector = blend(self.vectorize(text, title=title), self.components, self.settings.lsa_weight)
-        rows, scores = top_k_of(vector, self._candidates(), k)
+        if self.hubs is None:
+            rows, scores = top_k_of(vector, self._candidates(), k)
+        else:
+            rows, scores = top_k_of(vector, self._candidates(), candidate_width(k))
+            rows, scores = rerank(rows, scores, self.hubs, hub_weight=self.settings.hub_weight, k=k)
         return make_links(rows[0], scores[0], self.ids, self._metadata)
 
     def vectorize(self, text: str, *, title: str = "") -> sp.csr_matrix:
@@ -322,7 +359,18 @@ class Recommender:
         counts = sp.csr_matrix(
             (values, columns, np.array([0, len(columns)])), shape=(1, len(self.vocabulary))
         )
-        return _weigh(counts, self.idf)
+        return self._weigh(counts, self.idf)
+
+    def _weigh(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+        settings = self.settings
+        return weigh(
+            counts,
+            idf,
+            tf=settings.tf,
+            k1=settings.bm25_k1,
+            b=settings.bm25_b,
+            reference_length=self.reference_length,
+        )
 
     def similarity(self, article_ids: Sequence[str]) -> np.ndarray:
         """Pairwise similarity (the ranking score) among the given articles, as a ``len × len`` array."""
@@ -364,6 +412,8 @@ class Recommender:
         self._require_fitted()
         vectors = self.vectors
         extra = {} if self.components is None else {LSA_COMPONENTS: np.asarray(self.components, np.float32)}
+        if self.hubs is not None:
+            extra[HUBS] = np.asarray(self.hubs, dtype=np.float32)
         return fmt.write_model(
             path,
             arrays={
@@ -382,6 +432,7 @@ class Recommender:
                 fmt.ANALYZER: self.analyzer.to_dict(),
                 SURFACE: list(self.surface),
                 DUPLICATES: self.duplicates,
+                WEIGHTING: {"reference_length": self.reference_length},
             },
             parameters=self.settings.to_dict(),
             counts={
@@ -404,6 +455,8 @@ class Recommender:
             raise ModelFormatError(message) from None
         model = cls(**{f.name: getattr(settings, f.name) for f in fields(Settings)})
         model.analyzer = Analyzer.from_dict(folder.document(fmt.ANALYZER))
+        if f"{WEIGHTING}.json" in folder.manifest["files"]:
+            model.reference_length = float(folder.document(WEIGHTING).get("reference_length", 0.0))
         ids: list[str] = folder.document(fmt.IDS)
         vocabulary: list[str] = folder.document(fmt.VOCABULARY)
         metadata: list[dict[str, Any]] = folder.document(fmt.ARTICLES)
@@ -427,6 +480,7 @@ class Recommender:
             if f"{DUPLICATES}.json" in folder.manifest["files"]
             else None,
             surface=folder.document(SURFACE) if f"{SURFACE}.json" in folder.manifest["files"] else None,
+            hubs=folder.array(HUBS) if f"{HUBS}.npy" in folder.manifest["files"] else None,
             components=folder.array(LSA_COMPONENTS)
             if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
             else None,
@@ -440,19 +494,6 @@ class Recommender:
     def __repr__(self) -> str:
         state = f"articles={len(self.ids)}, terms={len(self.vocabulary)}" if self._fitted else "not fitted"
         return f"Recommender({state}, settings={self.settings})"
-
-
-def _weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf times idf, rows L2-normalised, as sorted float32 CSR (shared by fit and query)."""
-    weighted = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-    weighted.sort_indices()
-    weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    weighted.data /= np.repeat(norms, np.diff(weighted.indptr))
-    result = sp.csr_matrix(weighted, dtype=np.float32)
-    result.sort_indices()
-    return result
 
 
 def _metadata(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -54,6 +54,8 @@ def test_graph_health_and_gini() -> None:
     assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
     assert gini(np.array([2, 2, 2])) == pytest.approx(0.0)
     assert graph_health(np.array([[1], [0], [0]]), 3)[0] == pytest.approx(2 / 3)
+    # Row 2 is a hidden near-duplicate: it is not counted as an article that should be reached.
+    assert graph_health(np.array([[1], [0], [0]]), 3, hidden=[2]) == (1.0, 2, pytest.approx(1 / 6))
 
 
 def test_intra_list_similarity() -> None:
