@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL := models/geopolitics
 SEED := kazakhstan-geopolitical-conundrum
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -38,6 +38,12 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
+
+# Execute every notebook into out/notebooks/*.html for reading.
+notebooks: $(VENV)/.installed-dev
+	mkdir -p out/notebooks
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=300 \
+		--output-dir out/notebooks notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,17 +36,6 @@ def _number(text: str) -> int | float:
             raise argparse.ArgumentTypeError(message) from None
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        message = f"must be a positive integer, got {text!r}"
-        raise argparse.ArgumentTypeError(message)
-    return value
-
-
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     """The build settings, shared by ``build`` and ``evaluate`` so a flag means the same on both."""
     parser.add_argument("--title-weight", type=float, help="weight of title terms (default 2)")
@@ -56,7 +45,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lsa-weight", type=float, help="share of the score from the LSA projection (0 = off)"
     )
-    parser.add_argument("--lsa-dims", type=_positive, help="dimensions of the LSA projection (default 200)")
+    parser.add_argument("--lsa-dims", type=int, help="dimensions of the LSA projection (default 200)")
     parser.add_argument("--tf", choices=("log", "bm25"), help="term-frequency weighting (default log)")
     parser.add_argument(
         "--hub-weight", type=float, help="discount of hub articles when ordering lists (0 = off)"
@@ -71,7 +60,7 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
         help="stopword list (default english)",
     )
     parser.add_argument(
-        "--memory-budget", type=_positive, metavar="MB", help="neighbour search block memory (default 256)"
+        "--memory-budget", type=int, metavar="MB", help="neighbour search block memory (default 256)"
     )
 
 
@@ -123,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         "corpus", metavar="CORPUS", help="JSONL, JSON, CSV or Parquet file (.gz ok), or a folder"
     )
     build.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
-    build.add_argument("-k", type=_positive, default=20, help="neighbours stored per article (default 20)")
+    build.add_argument("-k", type=int, default=20, help="neighbours stored per article (default 20)")
     build.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
     _add_settings(build)
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
@@ -139,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     related.add_argument("model", metavar="MODEL_DIR")
     related.add_argument("article_id", metavar="ARTICLE_ID")
-    related.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    related.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     related.add_argument("--json", action="store_true", help="print one JSON array of links")
     related.add_argument("--explain", action="store_true", help="show the shared words behind each link")
 
@@ -159,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
     query.add_argument("--file", metavar="PATH", help="read the text from a file")
     query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
-    query.add_argument("-k", type=_positive, default=8, help="how many links (default 8)")
+    query.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
 
     export = commands.add_parser(
@@ -174,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--format", choices=("json", "csv", "html"), help="default: from the file name, else json"
     )
-    export.add_argument("-k", type=_positive, default=8, help="links per article (default 8)")
+    export.add_argument("-k", type=int, default=8, help="links per article (default 8)")
     export.add_argument("--explain", action="store_true", help="add each link's shared words (JSON only)")
 
     evaluate = commands.add_parser(
@@ -197,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format"
     )
     evaluate.add_argument("--label", default="category", help="field whose shared value means related")
-    evaluate.add_argument("-k", type=_positive, default=10, help="length of the lists scored (default 10)")
+    evaluate.add_argument("-k", type=int, default=10, help="length of the lists scored (default 10)")
     evaluate.add_argument(
         "--exclude",
         default="duplicate_of",

@@ -111,11 +111,22 @@ def test_errors_are_one_line_with_exit_code_1(
     assert re.search(match, err), err
 
 
-def test_bad_k_is_a_usage_error(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["related", str(model_dir), SEED, "-k", "0"])
-    assert exit_info.value.code == 2
-    assert "must be a positive integer" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["related", "{model}", SEED, "-k", "0"],
+        ["query", "{model}", "oil", "-k", "-2"],
+        ["export", "{model}", "-o", "{tmp}/x.json", "-k", "0"],
+        ["build", str(BUNDLED), "-o", "{tmp}/m", "-k", "0"],
+    ],
+)
+def test_bad_k_is_a_one_line_error(
+    args: list[str], model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([arg.format(model=model_dir, tmp=tmp_path) for arg in args]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: k must be a positive integer")
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_skip_invalid_reports_each_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
