@@ -11,14 +11,24 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["blend", "fit_components"]
+__all__ = ["MIN_ARTICLES_PER_DIMENSION", "blend", "fit_components"]
+
+#: The projection is fitted only when the corpus has at least this many articles per dimension.
+MIN_ARTICLES_PER_DIMENSION = 2
 
 
 def fit_components(vectors: sp.csr_matrix, dims: int) -> np.ndarray | None:
-    """The ``dims × terms`` float32 projection of a seeded TruncatedSVD of ``vectors`` (None if too small)."""
+    """The ``dims × terms`` float32 projection of a seeded TruncatedSVD of ``vectors``.
+
+    None (no projection) when the corpus has fewer than ``MIN_ARTICLES_PER_DIMENSION * dims`` articles.
+    """
     from sklearn.decomposition import TruncatedSVD
 
-    dims = min(dims, vectors.shape[0] - 1, vectors.shape[1] - 1)
+    # A projection needs many more articles than dimensions to generalise; on small corpora it would only
+    # add noise (links between articles that share nothing), so they keep the plain TF-IDF cosine.
+    if vectors.shape[0] < MIN_ARTICLES_PER_DIMENSION * dims:
+        return None
+    dims = min(dims, vectors.shape[1] - 1)
     if dims < 2:
         return None
     svd = TruncatedSVD(n_components=dims, algorithm="randomized", n_iter=5, random_state=0)

@@ -83,12 +83,12 @@ class Settings:
     stem: bool = True
     k: int = 20
     memory_budget: int = DEFAULT_MEMORY_BUDGET
-    lsa_weight: float = 0.0
+    lsa_weight: float = 0.3
     lsa_dims: int = 200
     hide_duplicates: bool = True
     duplicate_threshold: float = 0.95
-    hub_weight: float = 0.0
-    tf: str = "log"
+    hub_weight: float = 0.25
+    tf: str = "bm25"
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
 

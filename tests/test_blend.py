@@ -13,6 +13,7 @@ from recommender.blend import blend, fit_components
 def test_blend_dot_products_mix_the_two_cosines() -> None:
     rng = np.random.default_rng(0)
     vectors = sp.csr_matrix(normalize(rng.random((12, 20)) * (rng.random((12, 20)) > 0.6)), dtype=np.float32)
+    assert fit_components(vectors, 7) is None  # 12 articles are too few for 7 dimensions
     components = fit_components(vectors, 4)
     assert components is not None
     assert components.shape == (4, 20)
@@ -25,3 +26,4 @@ def test_blend_dot_products_mix_the_two_cosines() -> None:
 
 def test_too_small_for_a_projection() -> None:
     assert fit_components(sp.csr_matrix(np.eye(2, dtype=np.float32)), 200) is None
+    assert fit_components(sp.csr_matrix(np.eye(399, dtype=np.float32)), 200) is None
