@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from .types import SharedTerm
+from .types import Neighbor, SharedTerm
 
-__all__ = ["shared_terms", "surface_words"]
+__all__ = ["explain_links", "shared_terms", "surface_words"]
 
 #: How many shared terms an explanation lists.
 TOP_TERMS = 5
@@ -71,3 +72,30 @@ def shared_terms(
         for i in order.tolist()
         if parts[i] > 0
     )
+
+
+def explain_links(
+    links: Sequence[Neighbor],
+    row: int,
+    rows: Mapping[str, int],
+    vectors: tuple[np.ndarray, np.ndarray, np.ndarray],
+    words: Sequence[str],
+    *,
+    weight: float = 1.0,
+) -> list[Neighbor]:
+    """``links`` of article ``row`` with their shared terms; ``vectors`` is CSR (data, indices, indptr)."""
+    data, indices, indptr = vectors
+
+    def part(position: int) -> tuple[np.ndarray, np.ndarray]:
+        span = slice(int(indptr[position]), int(indptr[position + 1]))
+        return indices[span], data[span]
+
+    return [
+        replace(
+            link,
+            terms=shared_terms(
+                part(row), part(rows[link.article_id]), words, score=link.score, weight=weight
+            ),
+        )
+        for link in links
+    ]

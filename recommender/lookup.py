@@ -12,15 +12,14 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import format as fmt
-from .explain import shared_terms
-from .types import InvalidParameterError, ModelFormatError, Neighbor, SharedTerm, UnknownArticleError
+from .explain import explain_links
+from .types import InvalidParameterError, ModelFormatError, Neighbor, UnknownArticleError
 
 __all__ = ["Index", "check_k", "make_links"]
 
@@ -134,16 +133,10 @@ class Index:
         k = check_k(k)
         row = self.row(article_id)
         links = make_links(self._neighbors[row, :k], self._scores[row, :k], self._ids, self._metadata)
-        if explain:
-            links = [
-                replace(link, terms=self._explain(row, self._rows[link.article_id], link.score))
-                for link in links
-            ]
-        return links
-
-    def _explain(self, row: int, other: int, score: float) -> tuple[SharedTerm, ...]:
+        if not explain:
+            return links
+        folder = self._folder
         if self._vectors is None or self._words is None:
-            folder = self._folder
             self._vectors = (
                 folder.array(fmt.VECTORS_DATA),
                 folder.array(fmt.VECTORS_INDICES),
@@ -151,22 +144,9 @@ class Index:
             )
             listed = folder.manifest["files"]
             self._words = folder.document("surface" if "surface.json" in listed else fmt.VOCABULARY)
-        data, indices, indptr = self._vectors
-        parameters = self._folder.parameters
-        weight = (
-            1.0 - float(parameters.get("lsa_weight", 0.0))
-            if "lsa_components.npy" in self._folder.manifest["files"]
-            else 1.0
-        )
-        first = slice(int(indptr[row]), int(indptr[row + 1]))
-        second = slice(int(indptr[other]), int(indptr[other + 1]))
-        return shared_terms(
-            (indices[first], data[first]),
-            (indices[second], data[second]),
-            self._words,
-            score=score,
-            weight=weight,
-        )
+        blended = "lsa_components.npy" in folder.manifest["files"]
+        weight = 1.0 - float(folder.parameters.get("lsa_weight", 0.0)) if blended else 1.0
+        return explain_links(links, row, self._rows, self._vectors, self._words, weight=weight)
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, articles={len(self)}, k={self.k})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from .analyzer import Analyzer
 from .blend import blend, fit_components
 from .corpus import Articles, load_articles
 from .duplicates import canonical_of, duplicate_groups, hide_rows, relist
-from .explain import shared_terms, surface_words
+from .explain import explain_links, surface_words
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .rerank import candidate_width, hub_scores, rerank
@@ -34,7 +34,6 @@ from .types import (
     ModelFormatError,
     Neighbor,
     RecommenderError,
-    SharedTerm,
     UnknownArticleError,
 )
 from .weighting import TF_SCHEMES, average_length, weigh
@@ -310,22 +309,15 @@ class Recommender:
             found, found_scores = top_k_of(self._search[row], self._candidates(), k, exclude=np.array([row]))
             rows, scores = found[0], found_scores[0]
         links = make_links(rows, scores, self.ids, self._metadata)
-        if explain:
-            links = [
-                replace(link, terms=self._explain(row, self._rows[link.article_id], link.score))
-                for link in links
-            ]
-        return links
-
-    def _explain(self, row: int, other: int, score: float) -> tuple[SharedTerm, ...]:
+        if not explain:
+            return links
         vectors = self.vectors
-        first = slice(vectors.indptr[row], vectors.indptr[row + 1])
-        second = slice(vectors.indptr[other], vectors.indptr[other + 1])
-        return shared_terms(
-            (vectors.indices[first], vectors.data[first]),
-            (vectors.indices[second], vectors.data[second]),
+        return explain_links(
+            links,
+            row,
+            self._rows,
+            (vectors.data, vectors.indices, vectors.indptr),
             self.surface,
-            score=score,
             weight=1.0 - self.settings.lsa_weight if self.components is not None else 1.0,
         )
 
