@@ -1,7 +1,8 @@
 """The one text analyzer shared by build and query: normalise, tokenise, drop stopwords, stem.
 
-Build and query must turn text into terms identically, so the analyzer's settings (including the full
-stopword list actually used) are saved in the model and restored from it.
+Build and query must turn text into terms identically, so the analyzer's settings (including the language
+and the full stopword list actually used) are saved in the model and restored from it. One analyzer serves
+one language; :mod:`recommender.languages` keeps one per language of a corpus.
 """
 
 from __future__ import annotations
@@ -12,47 +13,62 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
-from .stopwords import ENGLISH
+from .stopwords import BY_LANGUAGE
 from .types import InvalidParameterError
 
-__all__ = ["Analyzer", "resolve_stop_words"]
+__all__ = ["SNOWBALL", "Analyzer", "resolve_stop_words"]
+
+#: Languages with a Snowball stemmer in NLTK (no data download needed), by ISO 639-1 code.
+SNOWBALL = {
+    "ar": "arabic", "da": "danish", "de": "german", "en": "english", "es": "spanish", "fi": "finnish",
+    "fr": "french", "hu": "hungarian", "it": "italian", "nl": "dutch", "no": "norwegian",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sv": "swedish",
+}  # fmt: skip
+# French elided articles and pronouns: l'état -> état, qu'il -> il.
+_ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"})
+# Scripts whose letters keep their marks: folding would merge distinct Cyrillic letters (й -> и).
+_KEEP_MARKS = frozenset({"ru", "ar"})
 
 # Letters and digits, with inner apostrophes kept (don't, o'neill); underscores never join tokens.
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'"})
 
 
-def resolve_stop_words(stop_words: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Turn a stop-word setting into a sorted tuple of lower-case words.
+def resolve_stop_words(stop_words: str | Iterable[str] | None, language: str = "en") -> tuple[str, ...]:
+    """Turn a stop-word setting into a sorted tuple of lower-case words for ``language``.
 
-    ``"english"`` is the bundled list; ``"nltk"`` is NLTK's English corpus, only if it is installed
-    (it is never downloaded); ``None`` means none; any iterable is used as given (normalised).
+    ``"english"`` (the default, named so for compatibility) or ``"bundled"`` is the list shipped for the
+    language (English, Russian, French, German; none for others); ``"nltk"`` is NLTK's corpus for it,
+    only if installed (never downloaded); ``None`` means none; any iterable is used as given (normalised).
     """
     if stop_words is None:
         return ()
     if isinstance(stop_words, str):
-        if stop_words == "english":
-            return tuple(sorted(ENGLISH))
-        if stop_words == "nltk":
-            return tuple(sorted(_nltk_stop_words()))
-        message = f"unknown stop_words {stop_words!r}: use 'english', 'nltk', None or a list of words"
-        raise InvalidParameterError(message)
-    words = {_normalise(str(word)).strip() for word in stop_words}
-    return tuple(sorted(word for word in words if word))
+        if stop_words in ("english", "bundled"):
+            words: Iterable[str] = BY_LANGUAGE.get(language, ())
+        elif stop_words == "nltk":
+            words = _nltk_stop_words(SNOWBALL.get(language, language))
+        else:
+            message = f"unknown stop_words {stop_words!r}: use 'english', 'nltk', None or a list of words"
+            raise InvalidParameterError(message)
+    else:
+        words = [str(word) for word in stop_words]
+    normalised = {_surface(word, language).strip() for word in words}
+    return tuple(sorted(word for word in normalised if word))
 
 
-def _nltk_stop_words() -> list[str]:
+def _nltk_stop_words(name: str) -> list[str]:
     try:
         from nltk.corpus import stopwords
 
-        words: list[str] = stopwords.words("english")
-    except LookupError as error:
+        words: list[str] = stopwords.words(name)
+    except (LookupError, OSError) as error:
         message = (
             "stop_words='nltk' needs NLTK's stopwords corpus, which is not installed here; "
             "use stop_words='english' (the bundled list) instead"
         )
         raise InvalidParameterError(message) from error
-    return [_normalise(word) for word in words]
+    return words
 
 
 def _normalise(text: str) -> str:
@@ -63,15 +79,38 @@ def _normalise(text: str) -> str:
     return text.translate(_APOSTROPHES).casefold()
 
 
+def _surface(text: str, language: str) -> str:
+    """Text as the analyzer of ``language`` sees it before stemming.
+
+    English folds accents first (as it always has). Other languages keep them for their stemmer, which
+    knows é, ü or й; ё is written е, as most Russian text does.
+    """
+    if language == "en":
+        return _normalise(text)
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    return text.replace("ё", "е") if language == "ru" else text
+
+
+def _fold(term: str) -> str:
+    if term.isascii():
+        return term
+    return "".join(ch for ch in unicodedata.normalize("NFKD", term) if not unicodedata.combining(ch))
+
+
 class Analyzer:
     """Text to terms: Unicode normalisation, lower-casing, regex tokens, stopwords, Snowball stems.
 
     Parameters
     ----------
+    language:
+        ISO 639-1 code of the text's language (default ``"en"``): picks the Snowball stemmer and the
+        bundled stopwords. A language without a Snowball stemmer is analysed without stemming.
     stop_words:
-        ``"english"`` (bundled list, default), ``"nltk"``, ``None`` or a list of words.
+        ``"english"`` (default) or ``"bundled"``: the list shipped for ``language``; ``"nltk"``, ``None``
+        or a list of words.
     stem:
-        Reduce words to Snowball (English) stems so that "sanction", "sanctions", "sanctioned" meet.
+        Reduce words to Snowball stems so that "sanction", "sanctions", "sanctioned" (or "санкции",
+        "санкций") meet. In languages other than English, accents are folded after stemming.
     ngrams:
         1 for single terms; 2 adds pairs of adjacent kept terms ("north korea" -> ``north korea``).
     min_length:
@@ -86,6 +125,7 @@ class Analyzer:
     def __init__(
         self,
         *,
+        language: str = "en",
         stop_words: str | Iterable[str] | None = "english",
         stem: bool = True,
         ngrams: int = 1,
@@ -97,8 +137,9 @@ class Analyzer:
         if not isinstance(min_length, int) or min_length < 1:
             message = f"min_length must be a positive integer, got {min_length!r}"
             raise InvalidParameterError(message)
-        self.stop_words: tuple[str, ...] = resolve_stop_words(stop_words)
-        self.stem = bool(stem)
+        self.language = language
+        self.stop_words: tuple[str, ...] = resolve_stop_words(stop_words, language)
+        self.stem = bool(stem) and language in SNOWBALL
         self.ngrams = ngrams
         self.min_length = min_length
         self._stop = frozenset(self.stop_words)
@@ -107,7 +148,9 @@ class Analyzer:
         if self.stem:
             from nltk.stem.snowball import SnowballStemmer
 
-            self._stemmer = SnowballStemmer("english")
+            self._stemmer = SnowballStemmer(SNOWBALL[language])
+        self._english = language == "en"
+        self._fold_stems = not self._english and language not in _KEEP_MARKS
 
     def __call__(self, text: str) -> list[str]:
         """The features of ``text``: its terms, plus adjacent pairs when ``ngrams == 2``."""
@@ -122,26 +165,37 @@ class Analyzer:
         cache = self._cache
         min_length = self.min_length
         out: list[str] = []
-        for token in _TOKEN.findall(_normalise(text)):
-            if token.endswith("'s"):
-                token = token[:-2]
+        for token in self._tokens(text):
             if len(token) < min_length or token in stop or token.isdigit():
                 continue
             if self._stemmer is not None:
                 stemmed = cache.get(token)
                 if stemmed is None:
                     stemmed = self._stemmer.stem(token)
+                    if self._fold_stems:
+                        stemmed = _fold(stemmed)
                     cache[token] = stemmed
                 token = stemmed
+            elif not self._english and language_folds(self.language):
+                token = _fold(token)
             out.append(token)
         return out
+
+    def _tokens(self, text: str) -> list[str]:
+        tokens: list[str] = _TOKEN.findall(_surface(text, self.language))
+        if self._english:
+            return [token[:-2] if token.endswith("'s") else token for token in tokens]
+        if self.language == "fr":
+            return [_unelide(token) for token in tokens]
+        return [token.replace("'", "") if "'" in token else token for token in tokens]
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as JSON-ready data, with the full stopword list, so a saved model can rebuild it."""
         return {
+            "language": self.language,
             "stop_words": list(self.stop_words),
             "stem": self.stem,
-            "stemmer": "snowball-english" if self.stem else None,
+            "stemmer": f"snowball-{SNOWBALL[self.language]}" if self.stem else None,
             "ngrams": self.ngrams,
             "min_length": self.min_length,
         }
@@ -151,6 +205,7 @@ class Analyzer:
         """The analyzer described by :meth:`to_dict` output."""
         stop_words: Sequence[str] = data.get("stop_words", [])
         return cls(
+            language=str(data.get("language", "en")),
             stop_words=list(stop_words),
             stem=bool(data.get("stem", True)),
             ngrams=int(data.get("ngrams", 1)),
@@ -165,6 +220,16 @@ class Analyzer:
 
     def __repr__(self) -> str:
         return (
-            f"Analyzer(stop_words=<{len(self.stop_words)} words>, stem={self.stem}, "
-            f"ngrams={self.ngrams}, min_length={self.min_length})"
+            f"Analyzer(language={self.language!r}, stop_words=<{len(self.stop_words)} words>, "
+            f"stem={self.stem}, ngrams={self.ngrams}, min_length={self.min_length})"
         )
+
+
+def language_folds(language: str) -> bool:
+    """Whether terms of ``language`` have their accents folded (all but Cyrillic and Arabic script)."""
+    return language not in _KEEP_MARKS
+
+
+def _unelide(token: str) -> str:
+    head, sep, tail = token.partition("'")
+    return tail if sep and head in _ELISIONS and tail else token.replace("'", "")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
+from .sources import FORMATS
 from .types import Neighbor, RecommenderError
 
 __all__ = ["main"]
@@ -106,16 +107,35 @@ def _parser() -> argparse.ArgumentParser:
         help="index a corpus and save the model folder",
         description="Index a corpus and save the model folder (with every article's top-k neighbours).",
         formatter_class=_Formatter,
-        epilog="example:\n  recommender build corpus/geopolitics.jsonl -o models/geopolitics -k 20",
+        epilog=(
+            "examples:\n"
+            "  recommender build corpus/geopolitics.jsonl -o models/geopolitics -k 20\n"
+            "  recommender build ../shared/seed --format page-text -o models/seed --min-df 1\n"
+            "  recommender build export.xml feed.atom site/content -o models/site"
+        ),
     )
     build.add_argument(
-        "corpus", metavar="CORPUS", help="JSONL, JSON, CSV or Parquet file (.gz ok), or a folder"
+        "corpus",
+        metavar="SOURCE",
+        nargs="+",
+        help="JSONL, JSON, CSV, Parquet (.gz ok), WordPress WXR, RSS or Atom file, or a folder "
+        "(text, scraped page text, HTML pages, Hugo/Jekyll Markdown)",
     )
     build.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
     build.add_argument("-k", type=int, default=20, help="neighbours stored per article (default 20)")
-    build.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
+    build.add_argument("--format", choices=FORMATS, help="source format (default: guessed per source)")
+    build.add_argument("--drafts", action="store_true", help="also read Markdown drafts")
     _add_settings(build)
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    build.add_argument(
+        "--language",
+        default="auto",
+        metavar="CODE",
+        help="auto (each article's lang field, else detected; default) or one code for all: en, ru, fr…",
+    )
+    build.add_argument(
+        "--cross-language", action="store_true", help="let articles link to articles in other languages"
+    )
 
     related = commands.add_parser(
         "related",
@@ -148,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
     query.add_argument("--file", metavar="PATH", help="read the text from a file")
     query.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
+    query.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
     query.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
 
@@ -182,9 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     evaluate.add_argument("corpus", metavar="CORPUS", nargs="?", help="corpus file or folder, as for build")
-    evaluate.add_argument(
-        "--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format"
-    )
+    evaluate.add_argument("--format", choices=FORMATS, help="source format (default: guessed)")
     evaluate.add_argument("--label", default="category", help="field whose shared value means related")
     evaluate.add_argument("-k", type=int, default=10, help="length of the lists scored (default 10)")
     evaluate.add_argument(
@@ -235,20 +254,38 @@ def _build(args: argparse.Namespace) -> int:
     from .model import Recommender
 
     started = time.perf_counter()
-    articles = read_articles(args.corpus, format=args.format, skip_invalid=args.skip_invalid)
-    skipped = articles.attrs.get("skipped", [])
-    for problem in skipped:
-        print(f"skipped: {problem}", file=sys.stderr)
-    if skipped:
-        print(f"skipped {len(skipped)} invalid record(s)", file=sys.stderr)
-    model = Recommender(k=args.k, **_settings(args)).fit(articles)
+    articles = read_articles(
+        args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
+    )
+    _report_skipped(articles.attrs.get("skipped", []))
+    model = Recommender(
+        k=args.k, language=args.language, cross_language=args.cross_language, **_settings(args)
+    ).fit(articles)
     path = model.save(args.output)
     seconds = time.perf_counter() - started
+    counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
+    languages = ", ".join(f"{lang} {count}" for lang, count in counts.items())
     print(
-        f"built {path}: {len(model)} articles, {len(model.vocabulary)} terms, "
+        f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
         f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"
     )
     return 0
+
+
+_SHOWN_SKIPS = 10
+
+
+def _report_skipped(skipped: list[Any]) -> None:
+    """Each record left out (the first few when there are many), then counts of invalid and left-out."""
+    for problem in skipped[:_SHOWN_SKIPS]:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if len(skipped) > _SHOWN_SKIPS:
+        print(f"skipped: … and {len(skipped) - _SHOWN_SKIPS} more", file=sys.stderr)
+    invalid = sum(1 for problem in skipped if problem.invalid)
+    if invalid:
+        print(f"skipped {invalid} invalid record(s)", file=sys.stderr)
+    if len(skipped) - invalid:
+        print(f"left out {len(skipped) - invalid} non-article record(s) (drafts, pages…)", file=sys.stderr)
 
 
 def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
@@ -294,7 +331,7 @@ def _query(args: argparse.Namespace) -> int:
         message = "give the query TEXT, --file PATH, or - to read standard input"
         raise InvalidParameterError(message)
     model = Recommender.load(args.model)
-    _print_links(model.query(text, k=args.k, title=args.title), as_json=args.json)
+    _print_links(model.query(text, k=args.k, title=args.title, lang=args.lang), as_json=args.json)
     return 0
 
 

@@ -1,39 +1,46 @@
-"""Reading and validating article sources into one pandas DataFrame.
+"""Reading and validating article sources into one pandas DataFrame (or a stream of records).
 
 Sources: JSON Lines, JSON arrays, CSV and Parquet files (each optionally gzip-compressed), a folder of
-``.txt``/``.md`` files, a DataFrame, or an iterable of dicts. Every problem is reported with the file and
-line (or record) it comes from; nothing is dropped unless ``skip_invalid`` is set, and then each skipped
-record is reported in ``frame.attrs["skipped"]`` and logged.
+``.txt``/``.md`` files, and the publisher formats of :mod:`recommender.sources` (scraped page text, HTML
+pages, Hugo/Jekyll Markdown, WordPress WXR, RSS and Atom), a DataFrame, or an iterable of dicts. Every
+problem is reported with the file and line (or record) it comes from; nothing is dropped unless
+``skip_invalid`` is set, and then each skipped record is reported in ``frame.attrs["skipped"]``. Records a
+source leaves out on purpose (drafts, unpublished posts, list pages) are reported there too.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as _dt
-import gzip
 import io
 import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .sources import FORMATS
+from .sources._base import Located, Problem, Skip, decode, open_bytes, per_file, problem_text
 from .types import CorpusError, EmptyCorpusError
 
-__all__ = ["FIELDS", "FORMATS", "SkippedRecord", "load_articles", "read_articles"]
+__all__ = ["FIELDS", "FORMATS", "SkippedRecord", "iter_articles", "load_articles", "read_articles"]
 
 log = logging.getLogger(__name__)
 
 #: Known columns, in output order. Anything else a source carries is kept after them as metadata.
 FIELDS = ("id", "title", "body", "date", "author", "category", "tags", "url")
-#: Values accepted by ``format=``.
-FORMATS = ("jsonl", "json", "csv", "parquet", "text")
-
+#: Formats read from a folder of files (one article a file); a single such file is read too.
+_FILE_PER_ARTICLE = {
+    "text": (".txt", ".md", ".markdown"),
+    "page-text": (".txt",),
+    "html": (".html", ".htm"),
+    "markdown": (".md", ".markdown"),
+}
 _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -41,71 +48,99 @@ _EXTENSIONS = {
     ".csv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".rss": "rss",
+    ".atom": "atom",
 }
-_TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+_SITE_MARKERS = (
+    "config.toml",
+    "hugo.toml",
+    "hugo.yaml",
+    "config.yaml",
+    "_config.yml",
+    "_posts",
+    "archetypes",
+)
 _MAX_REPORTED = 5
 
 
 @dataclass(frozen=True)
 class SkippedRecord:
-    """A record left out by ``skip_invalid=True``: where it was and why."""
+    """A record left out: where it was and why (``invalid`` is False for drafts and other non-articles)."""
 
     location: str
     reason: str
+    invalid: bool = True
 
     def __str__(self) -> str:
         return f"{self.location}: {self.reason}"
 
 
 PathLike = str | os.PathLike[str]
+Sources = PathLike | Sequence[PathLike]
 Articles = pd.DataFrame | PathLike | Iterable[Mapping[str, Any]]
 
 
-def read_articles(path: PathLike, *, format: str | None = None, skip_invalid: bool = False) -> pd.DataFrame:
-    """Read a corpus file or folder into a validated DataFrame, one row per article.
+def read_articles(
+    path: Sources, *, format: str | None = None, skip_invalid: bool = False, include_drafts: bool = False
+) -> pd.DataFrame:
+    """Read one or more corpus files or folders into a validated DataFrame, one row per article.
 
     Parameters
     ----------
     path:
-        A ``.jsonl``, ``.json``, ``.csv`` or ``.parquet`` file (``.gz`` allowed), or a folder of
-        ``.txt``/``.md`` files (title from front matter or the first line, id from the file name).
+        A file or folder, or a list of them (read in order, ids unique across all). Files: ``.jsonl``,
+        ``.json``, ``.csv``, ``.parquet`` (``.gz`` allowed), ``.html``, ``.md``, ``.xml`` (WordPress WXR,
+        RSS or Atom, told apart by content), ``.rss``, ``.atom``. Folders: ``.txt``/``.md`` files, scraped
+        page text dumps, saved ``.html`` pages or a Hugo/Jekyll content folder (told apart by content).
     format:
-        One of :data:`FORMATS` to override the guess from the file name.
+        One of :data:`FORMATS` to override the guess, for every source given.
     skip_invalid:
         Leave out bad records instead of failing; each is listed in ``frame.attrs["skipped"]``.
+    include_drafts:
+        Read Markdown drafts (``draft: true``, ``published: false``, ``_drafts/``) too.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``id, title, body, date, author, category, tags, url``, then any other fields.
+        ``attrs["skipped"]`` lists every :class:`SkippedRecord`; ``attrs["formats"]`` maps each source
+        to the format read.
 
     Raises
     ------
     CorpusError
         Naming the file and line (or record) and what is wrong.
     """
-    source = Path(path)
-    if not source.exists():
-        message = f"{source}: no such file or folder"
-        raise CorpusError(message)
-    kind = format or _guess_format(source)
-    if kind not in FORMATS:
-        message = f"{source}: unknown format {kind!r}; use one of {', '.join(FORMATS)}"
-        raise CorpusError(message)
-    readers = {
-        "jsonl": _read_jsonl,
-        "json": _read_json,
-        "csv": _read_csv,
-        "parquet": _read_parquet,
-        "text": _read_text_folder,
-    }
-    if kind == "text" and not source.is_dir():
-        message = f"{source}: format 'text' expects a folder of .txt/.md files"
-        raise CorpusError(message)
-    if kind != "text" and source.is_dir():
-        message = f"{source}: is a folder; format {kind!r} expects a file"
-        raise CorpusError(message)
-    return _validate(readers[kind](source), str(source), skip_invalid=skip_invalid)
+    sources = _sources(path)
+    kinds = {source: _resolve_format(source, format) for source in sources}
+    located = _all_located(kinds, include_drafts=include_drafts)
+    frame = _validate(located, ", ".join(map(str, sources)), skip_invalid=skip_invalid)
+    frame.attrs["formats"] = {str(source): kind for source, kind in kinds.items()}
+    return frame
+
+
+def iter_articles(
+    path: Sources,
+    *,
+    format: str | None = None,
+    skip_invalid: bool = False,
+    include_drafts: bool = False,
+    skipped: list[SkippedRecord] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Stream validated articles (dicts with the :data:`FIELDS` and any extras), one at a time.
+
+    Memory holds one article plus the ids seen so far (to catch duplicates), so a corpus of any size can
+    be read. Records left out are appended to ``skipped`` when given. Unless ``skip_invalid``, a
+    :class:`CorpusError` listing the bad records is raised once the whole source has been read.
+    """
+    sources = _sources(path)
+    kinds = {source: _resolve_format(source, format) for source in sources}
+    located = _all_located(kinds, include_drafts=include_drafts)
+    yield from _validated(located, ", ".join(map(str, sources)), skip_invalid=skip_invalid, skipped=skipped)
 
 
 def load_articles(articles: Articles, *, skip_invalid: bool = False) -> pd.DataFrame:
@@ -130,18 +165,94 @@ def load_articles(articles: Articles, *, skip_invalid: bool = False) -> pd.DataF
     return _validate(records, "articles", skip_invalid=skip_invalid)
 
 
-# --- sources: each yields (location, record or error string) --------------------------------------
+# --- sources: each yields (location, record, Problem or Skip) ---------------------------------------
 
-Located = Iterator[tuple[str, Any]]
+
+def _sources(path: Sources) -> list[Path]:
+    paths = [Path(path)] if isinstance(path, str | os.PathLike) else [Path(p) for p in path]
+    if not paths:
+        message = "no corpus given: pass a file or folder"
+        raise CorpusError(message)
+    for number, source in enumerate(paths):
+        if not source.exists():
+            message = f"{source}: no such file or folder"
+            raise CorpusError(message)
+        if source in paths[:number]:
+            message = f"{source}: given twice; list each source once"
+            raise CorpusError(message)
+    return paths
+
+
+def _resolve_format(source: Path, format: str | None) -> str:
+    kind = format or _guess_format(source)
+    if kind not in FORMATS:
+        message = f"{source}: unknown format {kind!r}; use one of {', '.join(FORMATS)}"
+        raise CorpusError(message)
+    if source.is_dir() and kind not in _FILE_PER_ARTICLE:
+        message = f"{source}: is a folder; format {kind!r} expects a file"
+        raise CorpusError(message)
+    if kind == "text" and not source.is_dir() and source.suffix.lower() not in _FILE_PER_ARTICLE["text"]:
+        message = f"{source}: format 'text' expects a folder of .txt/.md files (or one such file)"
+        raise CorpusError(message)
+    return kind
+
+
+def _all_located(kinds: dict[Path, str], *, include_drafts: bool) -> Located:
+    for source, kind in kinds.items():
+        yield from _located(source, kind, include_drafts=include_drafts)
+
+
+def _located(source: Path, kind: str, *, include_drafts: bool) -> Located:
+    from .sources import feeds, html, markdown, pagetext, wxr
+
+    if kind in _FILE_PER_ARTICLE:
+        files = _files(source, _FILE_PER_ARTICLE[kind]) if source.is_dir() else [source]
+        root = source if source.is_dir() else source.parent
+        if kind == "page-text":
+            return pagetext.read_page_text(files)
+        if kind == "html":
+            return html.read_html(files)
+        if kind == "markdown":
+            return markdown.read_markdown(files, root=root, include_drafts=include_drafts)
+        return _read_text_files(files)
+    readers = {
+        "jsonl": _read_jsonl,
+        "json": _read_json,
+        "csv": _read_csv,
+        "parquet": _read_parquet,
+        "wxr": wxr.read_wxr,
+        "rss": feeds.read_rss,
+        "atom": feeds.read_atom,
+    }
+    return readers[kind](source)
+
+
+def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """Files under ``folder`` with one of ``suffixes``, sorted, skipping hidden files and folders."""
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and path.suffix.lower() in suffixes
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
 
 
 def _guess_format(source: Path) -> str:
     if source.is_dir():
-        return "text"
+        return _guess_folder(source)
     name = source.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
-    kind = _EXTENSIONS.get(Path(name).suffix)
+    suffix = Path(name).suffix
+    if suffix in (".xml", ".rss", ".atom"):
+        return _guess_xml(source)
+    if suffix == ".txt":
+        head = _head(source)
+        from .sources.pagetext import looks_like_page_text
+
+        return "page-text" if looks_like_page_text(head) else "text"
+    kind = _EXTENSIONS.get(suffix)
     if kind is None:
         message = (
             f"{source}: cannot tell the format from the file name; pass format= one of {', '.join(FORMATS)}"
@@ -150,44 +261,51 @@ def _guess_format(source: Path) -> str:
     return kind
 
 
-def _open_bytes(source: Path) -> Any:
-    with source.open("rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(source, "rb")
-    return source.open("rb")
+def _guess_folder(folder: Path) -> str:
+    """Hugo/Jekyll site, saved HTML pages, scraped page text, or plain text files, from what is inside."""
+    if any((folder / marker).exists() for marker in _SITE_MARKERS):
+        return "markdown"
+    html_files = _files(folder, _FILE_PER_ARTICLE["html"])
+    text_files = _files(folder, (".txt",))
+    markdown_files = _files(folder, _FILE_PER_ARTICLE["markdown"])
+    if html_files and not text_files and not markdown_files:
+        return "html"
+    if markdown_files and not text_files:
+        return "markdown"
+    if text_files and not markdown_files:
+        from .sources.pagetext import looks_like_page_text
+
+        if any(looks_like_page_text(_head(path)) for path in text_files[:5]):
+            return "page-text"
+    return "text"
 
 
-def _read_bytes(source: Path) -> bytes:
-    try:
-        with _open_bytes(source) as handle:
-            data: bytes = handle.read()
-    except (OSError, EOFError) as error:
-        message = f"{source}: cannot read: {error}"
-        raise CorpusError(message) from error
-    return data
+def _guess_xml(source: Path) -> str:
+    from .sources.wxr import is_wxr
+
+    head = _head(source, 4096)
+    if is_wxr(head):
+        return "wxr"
+    if "<rss" in head:
+        return "rss"
+    if "<feed" in head:
+        return "atom"
+    message = (
+        f"{source}: XML that is neither a WordPress export, an RSS nor an Atom feed; "
+        "pass format= wxr, rss or atom if it is one"
+    )
+    raise CorpusError(message)
 
 
-def _decode(data: bytes, source: Path, *, base_offset: int = 0, line: int | None = None) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        where = f"{source}:{line}" if line is not None else str(source)
-        message = (
-            f"{where}: undecodable bytes at byte offset {base_offset + error.start} "
-            f"({data[error.start : error.start + 4]!r}); the file must be UTF-8"
-        )
-        raise CorpusError(message) from None
+def _head(source: Path, size: int = 8192) -> str:
+    """The first ``size`` bytes of a file as text (for sniffing its format)."""
+    with open_bytes(source) as handle:
+        return handle.read(size).decode("utf-8", errors="replace")
 
 
 def _read_jsonl(source: Path) -> Located:
     offset = 0
-    try:
-        handle = _open_bytes(source)
-    except OSError as error:
-        message = f"{source}: cannot read: {error}"
-        raise CorpusError(message) from error
-    with handle:
+    with open_bytes(source) as handle:
         for number, raw in enumerate(handle, start=1):
             location = f"{source}:{number}"
             start = offset
@@ -196,62 +314,119 @@ def _read_jsonl(source: Path) -> Located:
                 raw = raw[3:]
                 start += 3
             try:
-                text = _decode(raw, source, base_offset=start, line=number)
+                text = decode(raw, source, base_offset=start, line=number)
             except CorpusError as error:
-                yield location, _Problem(str(error).split(": ", 1)[1])
+                yield location, Problem(problem_text(error))
                 continue
             if not text.strip():
                 continue
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as error:
-                yield location, _Problem(f"malformed JSON: {error.msg} at column {error.colno}")
+                yield location, Problem(f"malformed JSON: {error.msg} at column {error.colno}")
                 continue
             yield location, record
 
 
+_JSON_CHUNK = 1 << 18
+
+
 def _read_json(source: Path) -> Located:
-    text = _decode(_read_bytes(source), source).lstrip("\ufeff")
-    decoder = json.JSONDecoder()
-    position = _skip_space(text, 0)
-    if not text.startswith("[", position):
-        message = f"{source}: a JSON corpus must be an array of article objects"
-        raise CorpusError(message)
-    position = _skip_space(text, position + 1)
-    line = 1 + text.count("\n", 0, position)
-    counted_to = position
-    if text.startswith("]", position):
-        return
-    while True:
-        line += text.count("\n", counted_to, position)
-        counted_to = position
+    """A JSON array of articles, decoded one element at a time from a sliding buffer."""
+    with open_bytes(source) as raw:
+        stream = io.TextIOWrapper(raw, encoding="utf-8")
+        yield from _JsonArrayReader(stream, source)
+
+
+class _JsonArrayReader:
+    """Walks a JSON array element by element, holding one element plus one chunk of text."""
+
+    def __init__(self, stream: io.TextIOWrapper, source: Path) -> None:
+        self.stream = stream
+        self.source = source
+        self.text = ""
+        self.position = 0
+        self.line = 1  # line number of self.position
+        self.eof = False
+        self.decoder = json.JSONDecoder()
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
         try:
-            record, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            message = f"{source}:{error.lineno}: malformed JSON: {error.msg} at column {error.colno}"
+            chunk = self.stream.read(_JSON_CHUNK)
+        except UnicodeDecodeError as error:
+            message = f"{self.source}: undecodable bytes ({error.reason}); the file must be UTF-8"
             raise CorpusError(message) from None
-        yield f"{source}:{line}", record
-        position = _skip_space(text, end)
-        if text.startswith(",", position):
-            position = _skip_space(text, position + 1)
-            continue
-        if text.startswith("]", position):
+        if not chunk:
+            self.eof = True
+            return False
+        self.text = self.text[self.position :] + chunk
+        self.position = 0
+        return True
+
+    def _skip_space(self) -> str:
+        """The next non-space character (buffer refilled as needed), or '' at the end of the file."""
+        while True:
+            while self.position < len(self.text) and self.text[self.position] in " \t\r\n":
+                if self.text[self.position] == "\n":
+                    self.line += 1
+                self.position += 1
+            if self.position < len(self.text):
+                return self.text[self.position]
+            if not self._more():
+                return ""
+
+    def __iter__(self) -> Located:
+        if self._skip_space() == "\ufeff":
+            self.position += 1
+        if self._skip_space() != "[":
+            message = f"{self.source}: a JSON corpus must be an array of article objects"
+            raise CorpusError(message)
+        self.position += 1
+        if self._skip_space() == "]":
             return
-        line += text.count("\n", counted_to, position)
-        message = f"{source}:{line}: malformed JSON: expected ',' or ']' after an article"
-        raise CorpusError(message)
+        while True:
+            self._skip_space()
+            record, end = self._decode_one()
+            yield f"{self.source}:{self.line}", record
+            self.line += self.text.count("\n", self.position, end)
+            self.position = end
+            following = self._skip_space()
+            if following == ",":
+                self.position += 1
+                continue
+            if following == "]":
+                return
+            message = f"{self.source}:{self.line}: malformed JSON: expected ',' or ']' after an article"
+            raise CorpusError(message)
 
-
-def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
-        position += 1
-    return position
+    def _decode_one(self) -> tuple[Any, int]:
+        while True:
+            try:
+                return self.decoder.raw_decode(self.text, self.position)
+            except json.JSONDecodeError as error:
+                # Most likely an element cut by the end of the buffer: read on and try again.
+                if self._more():
+                    continue
+                line = self.line + self.text.count("\n", self.position, error.pos)
+                column = error.pos - (self.text.rfind("\n", 0, error.pos) + 1) + 1
+                message = f"{self.source}:{line}: malformed JSON: {error.msg} at column {column}"
+                raise CorpusError(message) from None
 
 
 def _read_csv(source: Path) -> Located:
-    text = _decode(_read_bytes(source), source).lstrip("\ufeff")
     csv.field_size_limit(2**31 - 1)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    with open_bytes(source) as raw:
+        stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        try:
+            yield from _csv_rows(csv.reader(stream), source)
+        except UnicodeDecodeError as error:
+            message = f"{source}: undecodable bytes ({error.reason}); the file must be UTF-8"
+            raise CorpusError(message) from None
+
+
+def _csv_rows(reader: Any, source: Path) -> Located:
     header = _next_csv_row(reader, source)
     if header is None:
         return
@@ -268,7 +443,7 @@ def _read_csv(source: Path) -> Located:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
-            yield location, _Problem(f"expected {len(names)} columns as in the header, found {len(row)}")
+            yield location, Problem(f"expected {len(names)} columns as in the header, found {len(row)}")
             continue
         yield (
             location,
@@ -289,42 +464,30 @@ def _next_csv_row(reader: Any, source: Path) -> list[str] | None:
 
 def _read_parquet(source: Path) -> Located:
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow.parquet as pq
     except ImportError:
         message = f"{source}: reading Parquet needs pyarrow: pip install 'recommender[parquet]'"
         raise CorpusError(message) from None
     try:
-        frame = pd.read_parquet(source)
-    except Exception as error:  # pyarrow raises many types for a bad file
+        batches = pq.ParquetFile(source).iter_batches(batch_size=256)
+        number = 0
+        for batch in batches:
+            for row in batch.to_pylist():
+                number += 1
+                yield f"{source}: row {number}", row
+    except (OSError, ValueError) as error:  # pyarrow's errors derive from these
         message = f"{source}: cannot read Parquet: {error}"
         raise CorpusError(message) from error
-    for number, row in enumerate(frame.to_dict(orient="records"), start=1):
-        yield f"{source}: row {number}", row
 
 
-def _read_text_folder(source: Path) -> Located:
-    files = sorted(
-        path
-        for path in source.rglob("*")
-        if path.is_file()
-        and path.suffix.lower() in _TEXT_SUFFIXES
-        and not any(part.startswith(".") for part in path.relative_to(source).parts)
-    )
-    for path in files:
-        location = str(path)
-        try:
-            text = _decode(_read_bytes(path), path).lstrip("\ufeff")
-        except CorpusError as error:
-            yield location, _Problem(str(error).split(": ", 1)[1])
-            continue
-        try:
-            yield location, _parse_text_file(text, default_id=path.stem)
-        except ValueError as error:
-            yield location, _Problem(str(error))
+def _read_text_files(files: list[Path]) -> Located:
+    return per_file(files, lambda text, path: _parse_text_file(text, default_id=path.stem))
 
 
 def _parse_text_file(text: str, *, default_id: str) -> dict[str, Any]:
     """One article from a text file: optional ``---`` front matter, else the first line is the title."""
+    from .sources.markdown import parse_yaml_subset
+
     record: dict[str, Any] = {"id": default_id}
     lines = text.splitlines()
     if lines and lines[0].strip() == "---":
@@ -333,7 +496,7 @@ def _parse_text_file(text: str, *, default_id: str) -> dict[str, Any]:
         except StopIteration:
             message = "front matter opened with '---' on line 1 is never closed"
             raise ValueError(message) from None
-        record.update(_parse_front_matter(lines[1:end]))
+        record.update(parse_yaml_subset(lines[1:end]))
         body_lines = lines[end + 1 :]
     else:
         body_lines = lines
@@ -347,55 +510,26 @@ def _parse_text_file(text: str, *, default_id: str) -> dict[str, Any]:
     return record
 
 
-def _parse_front_matter(lines: list[str]) -> dict[str, Any]:
-    """The ``key: value`` subset of YAML front matter: scalars, ``[a, b]`` lists and ``- item`` lists."""
-    data: dict[str, Any] = {}
-    current: str | None = None
-    for number, line in enumerate(lines, start=2):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        stripped = line.strip()
-        if stripped.startswith("- ") and current is not None:
-            items = data.get(current)
-            if not isinstance(items, list):
-                items = []
-            items.append(_unquote(stripped[2:]))
-            data[current] = items
-            continue
-        key, sep, value = line.partition(":")
-        if not sep or not key.strip():
-            message = f"line {number}: front matter line is not 'key: value': {line.strip()!r}"
-            raise ValueError(message)
-        current = key.strip()
-        value = value.strip()
-        if value.startswith("[") and value.endswith("]"):
-            data[current] = [_unquote(item) for item in value[1:-1].split(",") if item.strip()]
-        else:
-            data[current] = _unquote(value) if value else None
-    return data
-
-
-def _unquote(value: str) -> str:
-    value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
-
-
 # --- validation -------------------------------------------------------------------------------------
 
 
-class _Problem(str):
-    """A record that could not even be parsed; carries the reason instead of a record."""
-
-
-def _validate(located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: bool) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    where: list[str] = []
+def _validated(
+    located: Iterable[tuple[str, Any]],
+    source: str,
+    *,
+    skip_invalid: bool,
+    skipped: list[SkippedRecord] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Clean rows, one at a time; problems are collected and raised at the end unless ``skip_invalid``."""
     problems: list[SkippedRecord] = []
+    left_out = skipped if skipped is not None else []
     seen: dict[str, str] = {}
     duplicates: dict[str, list[str]] = {}
+    count = 0
     for location, record in located:
+        if isinstance(record, Skip):
+            left_out.append(SkippedRecord(location, str(record), invalid=False))
+            continue
         try:
             row = _clean_record(record)
         except ValueError as error:
@@ -407,18 +541,26 @@ def _validate(located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: 
             problems.append(SkippedRecord(location, f"duplicate id {row['id']!r} (first at {first})"))
             continue
         seen[row["id"]] = location
-        rows.append(row)
-        where.append(location)
+        count += 1
+        yield row
     if problems and not skip_invalid:
         raise CorpusError(_summarise(source, problems, duplicates))
-    for problem in problems:
-        log.warning("skipped %s", problem)
-    if not rows:
+    left_out.extend(problems)
+    for problem in left_out:
+        log.debug("skipped %s", problem)
+    if not count:
         message = f"{source}: no articles found" if not problems else f"{source}: every record was invalid"
+        if left_out and not problems:
+            message += f" ({len(left_out)} left out, first: {left_out[0]})"
         raise EmptyCorpusError(message)
+
+
+def _validate(located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: bool) -> pd.DataFrame:
+    skipped: list[SkippedRecord] = []
+    rows = list(_validated(located, source, skip_invalid=skip_invalid, skipped=skipped))
     frame = _to_frame(rows)
     frame.attrs["source"] = source
-    frame.attrs["skipped"] = problems
+    frame.attrs["skipped"] = skipped
     return frame
 
 
@@ -438,7 +580,7 @@ def _summarise(source: str, problems: list[SkippedRecord], duplicates: dict[str,
 
 
 def _clean_record(record: Any) -> dict[str, Any]:
-    if isinstance(record, _Problem):
+    if isinstance(record, Problem):
         raise ValueError(str(record))
     if not isinstance(record, Mapping):
         message = f"expected an article object, found {type(record).__name__}"
@@ -552,7 +694,5 @@ def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 extras.append(key)
     columns = list(FIELDS) + extras
     data = {column: [row.get(column) for row in rows] for column in columns}
-    frame = pd.DataFrame(data, columns=columns)
-    for column in ("id", "title", "body"):
-        frame[column] = frame[column].astype(object)
-    return frame
+    # Object columns keep a missing value as None (pandas 3 would turn it into NaN in a text column).
+    return pd.DataFrame(data, columns=columns, dtype=object)

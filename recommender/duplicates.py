@@ -7,14 +7,12 @@ then the longest body, then the first in corpus order; the others are left out o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from .neighbors import DEFAULT_MEMORY_BUDGET, block_rows, top_k_of
-
-__all__ = ["canonical_of", "duplicate_groups", "hide_rows", "relist"]
+__all__ = ["canonical_of", "drop_duplicates", "duplicate_groups", "hide_rows"]
 
 
 def duplicate_groups(neighbors: np.ndarray, scores: np.ndarray, threshold: float) -> list[list[int]]:
@@ -58,33 +56,21 @@ def hide_rows(search: sp.csr_matrix, hidden: Sequence[int]) -> sp.csr_matrix:
     return masked
 
 
-def relist(
-    search: sp.csr_matrix,
-    neighbors: np.ndarray,
-    scores: np.ndarray,
-    canonical: dict[int, int],
-    *,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+def drop_duplicates(
+    neighbors: np.ndarray, scores: np.ndarray, canonical: Mapping[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The neighbour table with every duplicate left out of every list, and each duplicate's canonical
-    left out of the duplicate's own list. Only the lists that change are searched again.
+    """Candidate lists without any duplicate, and without each duplicate's canonical in its own list.
+
+    Kept entries stay in order and move to the front; freed slots become ``-1`` / ``0.0``.
     """
     if not canonical:
         return neighbors, scores
     hidden = np.asarray(sorted(canonical), dtype=np.int64)
-    affected = np.union1d(np.flatnonzero(np.isin(neighbors, hidden).any(axis=1)), hidden)
-    neighbors, scores = neighbors.copy(), scores.copy()
-    width = neighbors.shape[1]
-    transposed = hide_rows(search, hidden.tolist()).T.tocsr()
-    step = block_rows(search.shape[0], memory_budget)
-    for start in range(0, affected.size, step):
-        chunk = affected[start : start + step]
-        found, found_scores = top_k_of(search[chunk], transposed, width + 1, exclude=chunk)
-        for position, row in enumerate(chunk.tolist()):
-            keep = found[position] != canonical.get(row, -2)
-            row_neighbors, row_scores = found[position][keep][:width], found_scores[position][keep][:width]
-            neighbors[row] = -1
-            scores[row] = 0.0
-            neighbors[row, : row_neighbors.size] = row_neighbors
-            scores[row, : row_scores.size] = row_scores
-    return neighbors, scores
+    own = np.full(neighbors.shape[0], -2, dtype=np.int64)
+    own[hidden] = [canonical[row] for row in hidden.tolist()]
+    keep = (neighbors >= 0) & ~np.isin(neighbors, hidden) & (neighbors != own[:, None])
+    order = np.argsort(~keep, axis=1, kind="stable")
+    kept = np.take_along_axis(keep, order, axis=1)
+    new_neighbors = np.where(kept, np.take_along_axis(neighbors, order, axis=1), -1).astype(np.int32)
+    new_scores = np.where(kept, np.take_along_axis(scores, order, axis=1), 0.0).astype(np.float32)
+    return new_neighbors, new_scores

@@ -23,8 +23,9 @@ from . import format as fmt
 from .analyzer import Analyzer
 from .blend import blend, fit_components
 from .corpus import Articles, load_articles
-from .duplicates import canonical_of, duplicate_groups, hide_rows, relist
+from .duplicates import canonical_of, drop_duplicates, duplicate_groups, hide_rows
 from .explain import explain_links, surface_words
+from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
 from .lookup import check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .rerank import candidate_width, hub_scores, rerank
@@ -72,6 +73,8 @@ class Settings:
     tf: "log" for sublinear ``1 + ln(tf)``, "bm25" for BM25 saturation and length normalisation.
     bm25_k1, bm25_b: BM25's saturation and length-normalisation strengths (used when tf="bm25").
     hub_weight: order lists by ``score - hub_weight * (candidate's mean top-10 score)`` (see rerank.py).
+    language: "auto" (each article's ``lang`` field, else detected) or one code for all ("en", "ru"…).
+    cross_language: let articles link to articles in other languages (default: same language only).
     """
 
     title_weight: float = 2.0
@@ -90,6 +93,8 @@ class Settings:
     tf: str = "bm25"
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    language: str = "auto"
+    cross_language: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
@@ -139,6 +144,10 @@ class Settings:
             _bad("bm25_b", self.bm25_b, "a number in [0, 1]")
         if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
             _bad("lsa_dims", self.lsa_dims, "an int >= 2")
+        if self.language != "auto":
+            object.__setattr__(self, "language", language_code(self.language))
+        if not isinstance(self.cross_language, bool):
+            _bad("cross_language", self.cross_language, "True or False")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -187,9 +196,12 @@ class Recommender:
             message = f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             raise InvalidParameterError(message)
         self.settings = Settings(**settings)
-        self.analyzer = Analyzer(
+        self.analyzers = Analyzers(
             stop_words=self.settings.stop_words, stem=self.settings.stem, ngrams=self.settings.ngrams
         )
+        self.analyzer: Analyzer = self.analyzers["en"]  # the English one; others in self.analyzers
+        self.languages: list[str] = []
+        self._language_candidates: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
         self._fitted = False
         self.reference_length = 0.0
 
@@ -199,8 +211,15 @@ class Recommender:
         """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``)."""
         frame = load_articles(articles, skip_invalid=skip_invalid)
         settings = self.settings
-        titles = [self.analyzer(title or "") for title in frame["title"]]
-        bodies = [self.analyzer(body) for body in frame["body"]]
+        declared = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
+        languages = article_languages(
+            declared if declared is not None else [None] * len(frame),
+            [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)],
+            language=settings.language,
+        )
+        analyzers = self.analyzers
+        titles = [analyzers[lang](title or "") for lang, title in zip(languages, frame["title"], strict=True)]
+        bodies = [analyzers[lang](body) for lang, body in zip(languages, frame["body"], strict=True)]
         counter = CountVectorizer(
             analyzer=_identity, min_df=settings.min_df, max_df=settings.max_df, dtype=np.float64
         )
@@ -228,22 +247,31 @@ class Recommender:
             log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
         search = blend(vectors, components, settings.lsa_weight)
-        width = candidate_width(settings.k) if settings.hub_weight else settings.k
-        neighbors, scores = top_k(search, width, memory_budget=settings.memory_budget)
+        # Gather a wider pool when duplicates are dropped or hubs discounted, then cut to k.
+        pool = candidate_width(settings.k) if settings.hub_weight or settings.hide_duplicates else settings.k
+        if settings.cross_language or len(set(languages)) < 2:
+            neighbors, scores = top_k(search, pool, memory_budget=settings.memory_budget)
+        else:
+            neighbors, scores = top_k_within(search, languages, pool, memory_budget=settings.memory_budget)
         duplicates: dict[int, int] = {}
         if settings.hide_duplicates:
             groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
             duplicates = canonical_of(groups, list(frame["date"]), [len(body) for body in frame["body"]])
-            neighbors, scores = relist(
-                search, neighbors, scores, duplicates, memory_budget=settings.memory_budget
-            )
-        hubs = None
-        if settings.hub_weight:
-            hubs = hub_scores(scores)
-            neighbors, scores = rerank(neighbors, scores, hubs, hub_weight=settings.hub_weight, k=settings.k)
+            neighbors, scores = drop_duplicates(neighbors, scores, duplicates)
+        hubs = hub_scores(scores) if settings.hub_weight else None
+        neighbors, scores = rerank(
+            neighbors,
+            scores,
+            hubs if hubs is not None else np.zeros(len(ids), dtype=np.float32),
+            hub_weight=settings.hub_weight,
+            k=settings.k,
+        )
+        metadata = _metadata(frame)
+        for record, lang in zip(metadata, languages, strict=True):
+            record["lang"] = lang
         self._set_state(
             ids=ids,
-            metadata=_metadata(frame),
+            metadata=metadata,
             vocabulary=vocabulary,
             idf=idf,
             vectors=vectors,
@@ -260,7 +288,12 @@ class Recommender:
         )
         self.articles = frame
         self.empty_ids = empty
+        self._set_languages(languages)
         return self
+
+    def _set_languages(self, languages: list[str]) -> None:
+        self.languages = languages
+        self._language_candidates = {}
 
     def _set_state(
         self,
@@ -305,10 +338,15 @@ class Recommender:
         row = self._row(article_id)
         if k <= self.neighbors.shape[1]:
             rows, scores = self.neighbors[row, :k], self.scores[row, :k]
+            links = make_links(rows, scores, self.ids, self._metadata)
+        elif self.settings.cross_language or len(set(self.languages)) < 2:
+            width = candidate_width(k) if self.hubs is not None else k
+            found, found_scores = top_k_of(
+                self._search[row], self._candidates(), width, exclude=np.array([row])
+            )
+            links = self._cut(found, found_scores, k)
         else:
-            found, found_scores = top_k_of(self._search[row], self._candidates(), k, exclude=np.array([row]))
-            rows, scores = found[0], found_scores[0]
-        links = make_links(rows, scores, self.ids, self._metadata)
+            links = self._links_in(self.languages[row], self._search[row], k, exclude_row=row)
         if not explain:
             return links
         vectors = self.vectors
@@ -321,27 +359,70 @@ class Recommender:
             weight=1.0 - self.settings.lsa_weight if self.components is not None else 1.0,
         )
 
-    def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
-        """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit)."""
+    def query(self, text: str, *, k: int = 8, title: str = "", lang: str | None = None) -> list[Neighbor]:
+        """The ``k`` indexed articles most similar to an unpublished draft (``title`` weighs as in fit).
+
+        The draft is analysed as ``lang`` (default: detected, or the model's one language) and, unless
+        the model was built with ``cross_language=True``, matched against articles in that language only.
+        """
         k = check_k(k)
         if not isinstance(text, str) or not (text.strip() or title.strip()):
             message = "query text is empty"
             raise InvalidParameterError(message)
-        vector = blend(self.vectorize(text, title=title), self.components, self.settings.lsa_weight)
-        if self.hubs is None:
-            rows, scores = top_k_of(vector, self._candidates(), k)
-        else:
-            rows, scores = top_k_of(vector, self._candidates(), candidate_width(k))
+        language = self.query_language(f"{title}\n{text}", lang=lang)
+        vector = blend(
+            self.vectorize(text, title=title, lang=language), self.components, self.settings.lsa_weight
+        )
+        if self.settings.cross_language or len(set(self.languages)) < 2:
+            rows, scores = top_k_of(
+                vector, self._candidates(), candidate_width(k) if self.hubs is not None else k
+            )
+            return self._cut(rows, scores, k)
+        return self._links_in(language, vector, k)
+
+    def query_language(self, text: str, *, lang: str | None = None) -> str:
+        """The language a query is analysed in: ``lang``, else the model's only language, else detected."""
+        if lang is not None:
+            return language_code(lang)
+        if self.settings.language != "auto":
+            return self.settings.language
+        present = set(self.languages)
+        if len(present) == 1:
+            return present.pop()
+        return detect_language(text)
+
+    def _links_in(
+        self, language: str, vector: sp.csr_matrix, k: int, *, exclude_row: int | None = None
+    ) -> list[Neighbor]:
+        """The ``k`` articles in ``language`` most similar to ``vector`` (leaving out ``exclude_row``)."""
+        cached = self._language_candidates.get(language)
+        if cached is None:
+            members = rows_in(self.languages, language)
+            hidden = [self._rows[article_id] for article_id in self.duplicates]
+            search = hide_rows(self._search, hidden) if hidden else self._search
+            cached = (members, search[members].T.tocsr())
+            self._language_candidates[language] = cached
+        members, candidates = cached
+        exclude = None if exclude_row is None else np.searchsorted(members, [exclude_row])
+        width = candidate_width(k) if self.hubs is not None else k
+        found, scores = top_k_of(vector, candidates, width, exclude=exclude)
+        rows = np.where(found >= 0, members[np.where(found >= 0, found, 0)], -1)
+        return self._cut(rows, scores, k)
+
+    def _cut(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[Neighbor]:
+        """Links from one candidate row, hub-discounted when the model uses it, cut to ``k``."""
+        if self.hubs is not None:
             rows, scores = rerank(rows, scores, self.hubs, hub_weight=self.settings.hub_weight, k=k)
         return make_links(rows[0], scores[0], self.ids, self._metadata)
 
-    def vectorize(self, text: str, *, title: str = "") -> sp.csr_matrix:
-        """The L2-normalised TF-IDF row vector of a text, in this model's vocabulary (1 × terms)."""
+    def vectorize(self, text: str, *, title: str = "", lang: str = "en") -> sp.csr_matrix:
+        """The L2-normalised TF-IDF row vector of a text in language ``lang``, in this model's vocabulary."""
         self._require_fitted()
         if self._terms is None:
             self._terms = {term: column for column, term in enumerate(self.vocabulary)}
         weights: dict[int, float] = {}
-        for terms, weight in ((self.analyzer(text), 1.0), (self.analyzer(title), self.settings.title_weight)):
+        analyzer = self.analyzers[language_code(lang)]
+        for terms, weight in ((analyzer(text), 1.0), (analyzer(title), self.settings.title_weight)):
             for term in terms:
                 column = self._terms.get(term)
                 if column is not None and weight:
@@ -421,7 +502,7 @@ class Recommender:
                 fmt.IDS: self.ids,
                 fmt.ARTICLES: self._metadata,
                 fmt.VOCABULARY: self.vocabulary,
-                fmt.ANALYZER: self.analyzer.to_dict(),
+                fmt.ANALYZER: self.analyzers.to_dict(self.languages),
                 SURFACE: list(self.surface),
                 DUPLICATES: self.duplicates,
                 WEIGHTING: {"reference_length": self.reference_length},
@@ -446,7 +527,7 @@ class Recommender:
             message = f"{folder.path}: manifest parameters are invalid ({error}); rebuild the model"
             raise ModelFormatError(message) from None
         model = cls(**{f.name: getattr(settings, f.name) for f in fields(Settings)})
-        model.analyzer = Analyzer.from_dict(folder.document(fmt.ANALYZER))
+        model.analyzer = model.analyzers.restore(folder.document(fmt.ANALYZER))
         if f"{WEIGHTING}.json" in folder.manifest["files"]:
             model.reference_length = float(folder.document(WEIGHTING).get("reference_length", 0.0))
         ids: list[str] = folder.document(fmt.IDS)
@@ -481,6 +562,7 @@ class Recommender:
             {"id": ids, **{name: [meta.get(name) for meta in metadata] for name in _METADATA_FIELDS}}
         )
         model.empty_ids = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
+        model._set_languages([str(meta.get("lang") or model.analyzer.language) for meta in metadata])
         return model
 
     def __repr__(self) -> str:

@@ -183,3 +183,33 @@ def test_evaluate_errors(tiny_jsonl: Path, tmp_path: Path, capsys: pytest.Captur
     assert "not an evaluation report" in capsys.readouterr().err
     assert main(["evaluate", str(tiny_jsonl), "--label", "topic"]) == 1
     assert "no field 'topic'" in capsys.readouterr().err
+
+
+def test_build_from_several_publisher_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sources = ROOT / "tests" / "data" / "sources"
+    argv = ["build", str(sources / "wordpress.xml"), str(sources / "feed.rss"), str(sources / "hugo")]
+    assert main([*argv, "-o", str(tmp_path / "m"), "--min-df", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "6 articles" in captured.out
+    wordpress = sources / "wordpress.xml"
+    assert f"skipped: {wordpress}: item 2 (about): post type 'page', not a post" in captured.err
+    assert "left out 5 non-article record(s)" in captured.err
+    assert "invalid" not in captured.err
+    assert main(["build", *argv[1:], "--drafts", "-o", str(tmp_path / "d"), "--min-df", "1"]) == 0
+    assert "7 articles" in capsys.readouterr().out
+
+
+def test_build_page_text_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed = ROOT.parent / "shared" / "seed"
+    if not seed.is_dir():
+        pytest.skip(f"{seed} is not present")
+    corpus = tmp_path / "more.jsonl"
+    corpus.write_text('{"id": "other", "body": "Kazakhstan sanctions and Russia"}\n', encoding="utf-8")
+    argv = ["build", str(seed), str(corpus), "--format", "page-text", "-o", str(tmp_path / "m")]
+    assert main(argv) == 1  # one --format for every source: the JSONL file is not a page
+    assert "error:" in capsys.readouterr().err
+    assert main(["build", str(seed), str(corpus), "-o", str(tmp_path / "m"), "--min-df", "1"]) == 0
+    capsys.readouterr()
+    assert main(["related", str(tmp_path / "m"), "000_18dd2e4469e66e77", "--json"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    assert [link["article_id"] for link in links] == ["other"]

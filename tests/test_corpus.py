@@ -239,3 +239,76 @@ def test_load_articles_rejects_non_collections() -> None:
 def test_integer_ids_become_strings(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "a.jsonl", [{"id": 7, "body": "x"}])
     assert read_articles(path)["id"].tolist() == ["7"]
+
+
+SOURCES = Path(__file__).resolve().parent / "data" / "sources"
+
+
+def test_several_sources_are_read_in_order_with_their_formats() -> None:
+    paths = [SOURCES / "wordpress.xml", SOURCES / "feed.rss", SOURCES / "feed.atom", SOURCES / "jekyll"]
+    frame = read_articles(paths)
+    assert len(frame) == 7
+    assert list(frame.attrs["formats"].values()) == ["wxr", "rss", "atom", "markdown"]
+    assert frame["id"].iloc[0] == "uzbek-gold-partners"
+    assert frame["id"].iloc[-1] == "caspian-ferry-link"
+    assert len(frame.attrs["skipped"]) == 5  # 3 from WordPress, 2 from Jekyll
+
+
+def test_duplicate_ids_across_sources_are_reported(tmp_path: Path) -> None:
+    first = _write_jsonl(tmp_path / "a.jsonl", [{"id": "x", "body": "one"}])
+    second = _write_jsonl(tmp_path / "b.jsonl", [{"id": "x", "body": "two"}])
+    with pytest.raises(CorpusError, match=r"1 duplicate id\(s\): 'x' at .*a\.jsonl:1, .*b\.jsonl:1"):
+        read_articles([first, second])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("hugo", "markdown"),
+        ("jekyll", "markdown"),
+        ("html", "html"),
+        ("feed.rss", "rss"),
+        ("feed.atom", "atom"),
+    ],
+)
+def test_format_is_guessed_from_names_and_content(name: str, expected: str) -> None:
+    assert read_articles(SOURCES / name).attrs["formats"] == {str(SOURCES / name): expected}
+
+
+def test_xml_extension_is_told_apart_by_content(tmp_path: Path) -> None:
+    for source, expected in (("feed.rss", "rss"), ("feed.atom", "atom"), ("wordpress.xml", "wxr")):
+        copy = tmp_path / f"{expected}.xml"
+        copy.write_bytes((SOURCES / source).read_bytes())
+        assert read_articles(copy).attrs["formats"] == {str(copy): expected}
+
+
+def test_only_drafts_is_an_empty_corpus_that_says_why(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: A\ndraft: true\n---\nBody.\n", encoding="utf-8")
+    with pytest.raises(
+        EmptyCorpusError, match=r"no articles found \(1 left out, first: .*a\.md: draft: true"
+    ):
+        read_articles(tmp_path)
+
+
+def test_large_json_array_is_read_in_chunks(tmp_path: Path) -> None:
+    # Articles longer than the reader's chunk, and lines counted across chunk boundaries.
+    records = [{"id": f"a{i}", "body": ("word " * 150_000) + str(i)} for i in range(3)]
+    path = tmp_path / "big.json"
+    path.write_text(
+        "[\n" + ",\n".join(json.dumps(r) for r in records) + ',\n  {"id": 5}\n]\n', encoding="utf-8"
+    )
+    with pytest.raises(CorpusError, match=r"big\.json:5: article '5' has no 'body'"):
+        read_articles(path)
+    frame = read_articles(path, skip_invalid=True)
+    assert frame["id"].tolist() == ["a0", "a1", "a2"]
+    assert frame["body"].iloc[2].endswith("word 2")
+
+
+def test_one_text_file_and_a_source_given_twice(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("A plain title\n\nA plain body.\n", encoding="utf-8")
+    frame = read_articles(note)
+    assert frame.attrs["formats"] == {str(note): "text"}
+    assert frame["title"].tolist() == ["A plain title"]
+    with pytest.raises(CorpusError, match=r"note\.txt: given twice"):
+        read_articles([note, note])

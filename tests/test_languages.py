@@ -1,0 +1,183 @@
+"""More than one language: detection, per-language analysis, same-language links, saved analyzers.
+
+tests/data/multilingual.jsonl holds two stories (EU sanctions and Central Asian re-exports; the Danube
+grain route), each told twice in English, Russian and French, written for these tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recommender import Index, Recommender
+from recommender.analyzer import Analyzer
+from recommender.cli import main
+from recommender.languages import detect_language, language_code
+from recommender.types import InvalidParameterError
+
+MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
+
+
+def _records() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in MIXED.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Recommender:
+    return Recommender(min_df=1, k=5).fit(MIXED)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Crude oil prices rose after the producers agreed to cut output.", "en"),
+        ("Les sanctions contre la Russie ont été renforcées par l'Union européenne.", "fr"),
+        ("Die Sanktionen gegen Russland wurden von der Europäischen Union verschärft.", "de"),
+        ("Санкции против России усилены.", "ru"),
+        ("Tokayev Astana Baku", "en"),  # no evidence: the default
+    ],
+)
+@pytest.mark.parametrize("with_langid", [True, False])
+def test_detect_language(
+    text: str, expected: str, with_langid: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if with_langid:
+        pytest.importorskip("py3langid")
+    else:
+        monkeypatch.setitem(sys.modules, "py3langid.langid", None)  # as if the extra were not installed
+    assert detect_language(text) == expected
+
+
+def test_langid_tells_languages_without_a_bundled_list() -> None:
+    pytest.importorskip("py3langid")
+    spanish = "Las sanciones contra Rusia fueron ampliadas por la Unión Europea en Bruselas."
+    assert detect_language(spanish) == "es"
+    model = Recommender(min_df=1).fit(
+        [{"id": "a", "body": spanish}, {"id": "b", "body": "Sanciones a Rusia."}]
+    )
+    assert model.languages == ["es", "es"]
+    assert model.analyzers["es"].to_dict()["stemmer"] == "snowball-spanish"
+
+
+@pytest.mark.parametrize(
+    ("value", "code"), [("en", "en"), ("en-GB", "en"), ("ru_RU", "ru"), ("French", "fr"), ("DE", "de")]
+)
+def test_language_code(value: str, code: str) -> None:
+    assert language_code(value) == code
+
+
+def test_bad_language_setting_is_rejected() -> None:
+    with pytest.raises(InvalidParameterError, match="is not an ISO 639 code"):
+        Recommender(language="english please")
+
+
+def test_every_article_gets_its_language(mixed: Recommender) -> None:
+    assert mixed.languages == [record["id"][:2] for record in _records()]
+
+
+def test_russian_morphology_meets() -> None:
+    russian = Analyzer(language="ru")
+    assert russian("санкции") == russian("санкций") == russian("санкциями") == ["санкц"]
+    assert russian("её ещё и против") == []  # bundled stopwords, ё written е
+    assert Analyzer(language="fr")("l'économie des États") == ["econom", "etat"]  # elision, accents
+
+
+def test_russian_articles_share_the_sanctions_term(mixed: Recommender) -> None:
+    records = {r["id"]: r for r in _records()}
+    assert "санкции" in records["ru-sanctions-widen"]["body"]
+    assert "санкций" not in records["ru-sanctions-widen"]["body"]
+    assert "санкций" in records["ru-kazakh-controls"]["body"]
+    assert "санкции" not in records["ru-kazakh-controls"]["body"]
+    column = mixed.vocabulary.index("санкц")
+    rows = [mixed.ids.index("ru-sanctions-widen"), mixed.ids.index("ru-kazakh-controls")]
+    assert (mixed.vectors[rows][:, column].toarray() > 0).all()
+
+
+def test_links_stay_within_a_language_by_default(mixed: Recommender) -> None:
+    for article_id, language in zip(mixed.ids, mixed.languages, strict=True):
+        links = mixed.related(article_id, k=5)
+        assert links, article_id
+        assert {link.article_id[:2] for link in links} == {language}
+        story = article_id.split("-", 1)[1]
+        partner = {"sanctions-widen": "kazakh-controls", "kazakh-controls": "sanctions-widen"}.get(story)
+        expected = partner or ("sulina-channel" if story == "danube-ports" else "danube-ports")
+        assert links[0].article_id == f"{language}-{expected}"
+
+
+def test_cross_language_links_when_asked() -> None:
+    model = Recommender(min_df=1, k=5, cross_language=True).fit(MIXED)
+    languages = {link.article_id[:2] for link in model.related("en-danube-ports", k=5)}
+    assert languages == {"en", "fr"}  # French shares Danube, Reni, Constanta, barge, port with English
+    assert model.related("en-danube-ports", k=1)[0].article_id == "en-sulina-channel"
+
+
+def test_declared_language_wins(tmp_path: Path) -> None:
+    records = _records()
+    for record in records:
+        record["lang"] = "en"  # wrongly declared: everything analysed as English
+    frame_model = Recommender(min_df=1, k=3).fit(records)
+    assert set(frame_model.languages) == {"en"}
+    assert Recommender(min_df=1, k=3, language="ru").fit(MIXED).languages == ["ru"] * 12
+
+
+def test_saved_model_keeps_per_language_analyzers(tmp_path: Path, mixed: Recommender) -> None:
+    path = mixed.save(tmp_path / "mixed")
+    document = json.loads((path / "analyzer.json").read_text(encoding="utf-8"))
+    assert sorted(document["languages"]) == ["en", "fr", "ru"]
+    assert document["languages"]["ru"]["stemmer"] == "snowball-russian"
+    assert "против" in document["languages"]["ru"]["stop_words"]
+    assert document["language"] == "en"  # the top level stays the English analyzer, as in version 1
+    assert document["detector"].endswith("function words")
+    loaded = Recommender.load(path)
+    assert loaded.languages == mixed.languages
+    draft = "Вторичные санкции и экспорт электроники в Россию"
+    assert [n.article_id for n in loaded.query(draft, k=2)] == [n.article_id for n in mixed.query(draft, k=2)]
+    assert {n.article_id[:2] for n in loaded.query(draft, k=4)} == {"ru"}
+    french = loaded.query("Les barges de céréales sur le Danube", k=2)
+    assert [n.article_id[:2] for n in french] == ["fr", "fr"]
+    assert Index.load(path).article("ru-danube-ports")["lang"] == "ru"
+
+
+def test_query_language_can_be_given(mixed: Recommender) -> None:
+    links = mixed.query("Danube", k=3, lang="fr")
+    assert {link.article_id[:2] for link in links} == {"fr"}
+
+
+def test_cli_build_and_query_in_russian(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(MIXED), "-o", str(tmp_path / "m"), "--min-df", "1"]) == 0
+    assert "12 articles (en 4, fr 4, ru 4)" in capsys.readouterr().out
+    assert main(["query", str(tmp_path / "m"), "зерно на баржах по Дунаю", "--json", "-k", "2"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    assert {link["article_id"] for link in links} == {"ru-danube-ports", "ru-sulina-channel"}
+
+
+def test_cli_cross_language_and_lang(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "x"
+    assert main(["build", str(MIXED), "-o", str(model), "--min-df", "1", "--cross-language"]) == 0
+    capsys.readouterr()
+    assert main(["related", str(model), "fr-danube-ports", "--json", "-k", "3"]) == 0
+    links = [link["article_id"] for link in json.loads(capsys.readouterr().out)]
+    assert links == ["fr-sulina-channel", "en-danube-ports", "en-sulina-channel"]
+    assert main(["query", str(model), "Danube Constanta", "--lang", "ru", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)  # analysed as Russian, matched across languages
+    assert main(["build", str(MIXED), "-o", str(tmp_path / "y"), "--language", "klingon!"]) == 1
+    assert "is not an ISO 639 code" in capsys.readouterr().err
+
+
+def test_related_beyond_the_stored_k_stays_within_the_language() -> None:
+    model = Recommender(min_df=1, k=1).fit(MIXED)
+    links = model.related("ru-danube-ports", k=10)
+    assert len(links) >= 2
+    assert {link.article_id[:2] for link in links} == {"ru"}
+    assert links[0].article_id == "ru-sulina-channel"
+
+
+def test_single_language_model_analyses_queries_in_its_language(mixed: Recommender) -> None:
+    english = Recommender(min_df=1).fit([r for r in _records() if r["id"].startswith("en-")])
+    assert english.query_language("Danube") == "en"
+    assert mixed.query_language("Дунай") == "ru"
+    assert english.query_language("Дунай", lang="ru") == "ru"
