@@ -26,8 +26,9 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
     """Build and save a model of ``n`` synthetic articles, timing every stage."""
     from recommender.corpus import load_articles
     from recommender.counting import count_terms
-    from recommender.model import Recommender, _metadata, _weigh
+    from recommender.model import Recommender, _metadata
     from recommender.neighbors import TilePlan, _Best, _local_mapper, default_threads, tile_rows, top_k
+    from recommender.weighting import weigh
 
     sampler = RssSampler()
     sampler.start()
@@ -42,7 +43,18 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
         records = list(synthetic.articles(n))
     record("generate", timer)
     stop_words = synthetic.most_frequent(300)
-    model = Recommender(k=k, min_df=2, stop_words=stop_words, memory_budget=memory_budget)
+    # Plain TF-IDF (log tf, no LSA blend, no re-ranking): the all-pairs job the issue times.
+    model = Recommender(
+        k=k,
+        min_df=2,
+        stop_words=stop_words,
+        memory_budget=memory_budget,
+        tf="log",
+        lsa_weight=0.0,
+        hub_weight=0.0,
+        hide_duplicates=False,
+        language="en",
+    )
     with Timer() as timer:
         frame = load_articles(records)
         del records
@@ -60,7 +72,7 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
         n_docs = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
         idf = np.log((1.0 + n_docs) / (1.0 + document_frequency)) + 1.0
-        vectors = _weigh(counts, idf)
+        vectors = weigh(counts, idf, tf="log", k1=1.2, b=0.75, reference_length=0.0)
         del counts
     record("tfidf", timer, nonzeros_per_article=round(vectors.nnz / n_docs, 1), terms=len(vocabulary))
     with Timer() as timer:

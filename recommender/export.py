@@ -26,19 +26,27 @@ EXPORT_FORMATS = ("json", "csv", "html")
 CSV_COLUMNS = ("article_id", "rank", "related_id", "score", "title", "date", "url")
 
 
-def iter_links(index: Index, *, k: int = 8) -> Iterator[tuple[str, list[Neighbor]]]:
-    """Every article id with its related links, in model order."""
+def iter_links(index: Index, *, k: int = 8, explain: bool = False) -> Iterator[tuple[str, list[Neighbor]]]:
+    """Every article id with its related links (with shared terms when ``explain``), in model order."""
     k = check_k(k)
     for article_id in index:
-        yield article_id, index.related(article_id, k=k)
+        yield article_id, index.related(article_id, k=k, explain=explain)
 
 
-def export_links(index: Index, path: str | os.PathLike[str], *, format: str = "json", k: int = 8) -> Path:
-    """Write every article's related links to ``path`` in ``format`` (json, csv or html)."""
+def export_links(
+    index: Index, path: str | os.PathLike[str], *, format: str = "json", k: int = 8, explain: bool = False
+) -> Path:
+    """Write every article's related links to ``path`` in ``format`` (json, csv or html).
+
+    ``explain=True`` (JSON only) adds each link's ``terms``: shared words and their share of the score.
+    """
     if format not in EXPORT_FORMATS:
         message = f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}"
         raise InvalidParameterError(message)
-    links = list(iter_links(index, k=k))
+    if explain and format != "json":
+        message = f"explanations are exported as JSON only, not {format}; use --format json"
+        raise InvalidParameterError(message)
+    links = list(iter_links(index, k=k, explain=explain))
     if format == "json":
         text = _to_json(links)
     elif format == "csv":

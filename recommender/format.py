@@ -38,8 +38,7 @@ __all__ = [
 FORMAT_NAME = "recommender-model"
 FORMAT_VERSION = 2
 #: Versions this library reads. Version 1 kept ids and article metadata as JSON lists; version 2 keeps
-#: them as byte tables (``.npy``) with an id hash table, and adds the inverted index for queries, so a
-#: million-article model opens in milliseconds.
+#: them as byte tables (``.npy``) with an id hash table, so a million-article model opens in milliseconds.
 READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 _REBUILD = "rebuild it with: recommender build CORPUS -o {path}"
@@ -268,9 +267,6 @@ TITLES = "titles"
 DATES = "dates"
 URLS = "urls"
 ID_TABLE = "id_table"
-POSTINGS_INDPTR = "postings_indptr"
-POSTINGS_ROWS = "postings_rows"
-POSTINGS_WEIGHTS = "postings_weights"
 
 
 class StringTable:
@@ -358,20 +354,3 @@ def _tabulate(arrays: dict[str, np.ndarray], documents: dict[str, Any]) -> None:
         for name, field in ((TITLES, "title"), (DATES, "date"), (URLS, "url")):
             column = [str(meta.get(field) or "") for meta in articles]
             arrays[f"{name}_bytes"], arrays[f"{name}_offsets"] = StringTable.encode(column)
-    if VECTORS_INDICES in arrays and POSTINGS_ROWS not in arrays:
-        n_terms = int(np.asarray(arrays[IDF]).shape[0])
-        arrays[POSTINGS_INDPTR], arrays[POSTINGS_ROWS], arrays[POSTINGS_WEIGHTS] = build_postings(
-            arrays[VECTORS_DATA], arrays[VECTORS_INDICES], arrays[VECTORS_INDPTR], n_terms
-        )
-
-
-def build_postings(
-    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_terms: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The inverted index of CSR rows: per term, the rows holding it (ascending) and their weights."""
-    indices = np.asarray(indices)
-    order = np.argsort(indices, kind="stable")  # by term, then by row
-    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(np.asarray(indptr)))
-    postings_indptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(indices, minlength=n_terms), out=postings_indptr[1:])
-    return postings_indptr, rows[order], np.asarray(data, dtype=np.float32)[order]

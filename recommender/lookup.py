@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import format as fmt
-from .analyzer import Analyzer
+from .explain import explain_links
 from .types import InvalidParameterError, ModelFormatError, Neighbor, UnknownArticleError
 
 __all__ = ["Index", "check_k", "make_links"]
@@ -76,7 +76,6 @@ class Index:
         self._id_list: list[str] | None = None
         self._rows: dict[str, int] | None = None
         self._metadata: list[dict[str, Any]] | None = None
-        self._query: _QueryParts | None = None
         if folder.version >= 2:
             id_strings = folder.strings(fmt.IDS)
             self._strings = id_strings
@@ -109,6 +108,8 @@ class Index:
         # Plain views of the memory maps for per-call slicing (np.memmap's hooks cost microseconds).
         self._neighbor_rows = neighbors.view(np.ndarray)
         self._score_rows = scores.view(np.ndarray)
+        self._vectors: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._words: list[str] | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True) -> Index:
@@ -159,30 +160,30 @@ class Index:
         meta: dict[str, Any] = json.loads(self._columns[3][row])
         return meta
 
-    def related(self, article_id: str, *, k: int = 8) -> list[Neighbor]:
-        """The ``k`` most similar articles, best first (fewer if the model stores fewer)."""
-        k = check_k(k)
-        row = self.row(article_id)
-        return self._links(self._neighbor_rows[row, :k], self._score_rows[row, :k])
+    def related(self, article_id: str, *, k: int = 8, explain: bool = False) -> list[Neighbor]:
+        """The ``k`` most similar articles, best first (fewer if the model stores fewer).
 
-    def query(self, text: str, *, k: int = 8, title: str = "") -> list[Neighbor]:
-        """The ``k`` articles most similar to a text not in the model (numpy only, exact cosine).
-
-        The text goes through the model's own analyzer (stemming imports NLTK on first use) and is
-        scored against the stored inverted index, as ``Recommender.query`` scores it.
+        ``explain=True`` adds each link's top shared terms (readable words) and their share of the score.
         """
         k = check_k(k)
-        if not isinstance(text, str) or not isinstance(title, str) or not (text.strip() or title.strip()):
-            message = "query text is empty"
-            raise InvalidParameterError(message)
-        parts = self._query_parts()
-        scores = parts.score(text, title)
-        return self._links(*_best_rows(scores, k))
-
-    def _query_parts(self) -> _QueryParts:
-        if self._query is None:
-            self._query = _QueryParts(self._folder, self._count)
-        return self._query
+        row = self.row(article_id)
+        links = self._links(self._neighbor_rows[row, :k], self._score_rows[row, :k])
+        if not explain:
+            return links
+        folder = self._folder
+        if self._vectors is None or self._words is None:
+            self._vectors = (
+                folder.array(fmt.VECTORS_DATA),
+                folder.array(fmt.VECTORS_INDICES),
+                folder.array(fmt.VECTORS_INDPTR),
+            )
+            listed = folder.manifest["files"]
+            self._words = folder.document("surface" if "surface.json" in listed else fmt.VOCABULARY)
+        blended = "lsa_components.npy" in folder.manifest["files"]
+        weight = 1.0 - float(folder.parameters.get("lsa_weight", 0.0)) if blended else 1.0
+        neighbor_rows = [int(r) for r in self._neighbor_rows[row, :k].tolist() if r >= 0]
+        rows = {link.article_id: found for link, found in zip(links, neighbor_rows, strict=True)}
+        return explain_links(links, row, rows, self._vectors, self._words, weight=weight)
 
     def _links(self, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
         if self._metadata is not None:
@@ -206,69 +207,3 @@ class Index:
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, articles={len(self)}, k={self.k})"
-
-
-class _QueryParts:
-    """What ``Index.query`` needs, read on first use: analyzer, vocabulary, idf and inverted index."""
-
-    def __init__(self, folder: fmt.ModelFolder, n_rows: int) -> None:
-        settings: dict[str, Any] = folder.document(fmt.ANALYZER)
-        by_language: dict[str, Any] = dict(settings.get("languages") or {})
-        if len(by_language) > 1:
-            message = (
-                f"{folder.path}: the model holds articles in {len(by_language)} languages; Index.query "
-                "serves one-language models: use Recommender.query(text, lang=...) for this one"
-            )
-            raise InvalidParameterError(message)
-        self.analyzer = Analyzer.from_dict(next(iter(by_language.values()), settings))
-        self.title_weight = float(folder.parameters.get("title_weight", 1.0))
-        vocabulary: list[str] = folder.document(fmt.VOCABULARY)
-        self.terms = {term: column for column, term in enumerate(vocabulary)}
-        self.idf = np.asarray(folder.array(fmt.IDF), dtype=np.float64)
-        self.n_rows = n_rows
-        if folder.has(fmt.POSTINGS_ROWS):
-            self.indptr = folder.array(fmt.POSTINGS_INDPTR).view(np.ndarray)
-            self.rows = folder.array(fmt.POSTINGS_ROWS).view(np.ndarray)
-            self.weights = folder.array(fmt.POSTINGS_WEIGHTS).view(np.ndarray)
-        else:  # version 1: derive the inverted index from the stored rows
-            self.indptr, self.rows, self.weights = fmt.build_postings(
-                folder.array(fmt.VECTORS_DATA),
-                folder.array(fmt.VECTORS_INDICES),
-                folder.array(fmt.VECTORS_INDPTR),
-                len(vocabulary),
-            )
-
-    def score(self, text: str, title: str) -> np.ndarray:
-        """Cosine of the text with every article (float32, summed term by term like a sparse product)."""
-        counts: dict[int, float] = {}
-        for terms, weight in ((self.analyzer(text), 1.0), (self.analyzer(title), self.title_weight)):
-            if not weight:
-                continue
-            for term in terms:
-                column = self.terms.get(term)
-                if column is not None:
-                    counts[column] = counts.get(column, 0.0) + weight
-        scores = np.zeros(self.n_rows, dtype=np.float32)
-        if not counts:
-            return scores
-        columns = np.array(sorted(counts), dtype=np.int64)
-        tf = np.array([counts[c] for c in columns.tolist()], dtype=np.float64)
-        weights = (1.0 + np.log(tf)) * self.idf[columns]
-        weights = (weights / np.sqrt(np.sum(weights * weights))).astype(np.float32)
-        starts = self.indptr[columns].tolist()
-        stops = self.indptr[columns + 1].tolist()
-        for start, stop, weight in zip(starts, stops, weights.tolist(), strict=True):
-            scores[self.rows[start:stop]] += np.float32(weight) * self.weights[start:stop]
-        return scores
-
-
-def _best_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best positive scores, by ``(-score, row)``."""
-    k = min(k, scores.shape[0])
-    if k == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    kth = np.partition(scores, scores.shape[0] - k)[scores.shape[0] - k]
-    rows = np.flatnonzero((scores >= kth) & (scores > 0))
-    values = scores[rows]
-    order = np.lexsort((rows, -values))[:k]
-    return rows[order], values[order]

@@ -14,8 +14,17 @@ __all__ = [
     "ModelFormatError",
     "Neighbor",
     "RecommenderError",
+    "SharedTerm",
     "UnknownArticleError",
 ]
+
+
+@dataclass(frozen=True)
+class SharedTerm:
+    """A term two linked articles share, as a readable word, and its share of the link's score."""
+
+    term: str
+    share: float
 
 
 @dataclass(frozen=True)
@@ -28,10 +37,11 @@ class Neighbor:
     title: str = ""
     date: str | None = None
     url: str | None = None
+    terms: tuple[SharedTerm, ...] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """The link as a JSON-ready dict with the documented keys."""
-        return {
+        """The link as a JSON-ready dict with the documented keys (``terms`` only when explained)."""
+        data: dict[str, object] = {
             "article_id": self.article_id,
             "rank": self.rank,
             "score": self.score,
@@ -39,6 +49,9 @@ class Neighbor:
             "date": self.date,
             "url": self.url,
         }
+        if self.terms is not None:
+            data["terms"] = [{"term": shared.term, "share": shared.share} for shared in self.terms]
+        return data
 
 
 class RecommenderError(Exception):

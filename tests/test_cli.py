@@ -156,6 +156,35 @@ def test_module_entry_point_runs() -> None:
     assert "recommender build corpus/geopolitics.jsonl" in result.stdout
 
 
+def test_evaluate_json_and_compare(
+    tiny_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", str(tiny_jsonl), "-k", "1", "--min-df", "1", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["n"] == 6
+    assert first["precision_at_k"] == 1.0
+    assert first["settings"]["min_df"] == 1
+    (tmp_path / "a.json").write_text(json.dumps(first), encoding="utf-8")
+    assert main(["evaluate", str(tiny_jsonl), "-k", "2", "--min-df", "1", "--json"]) == 0
+    (tmp_path / "b.json").write_text(capsys.readouterr().out, encoding="utf-8")
+    assert main(["evaluate", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr().out
+    assert "a.json" in out
+    assert "precision@k" in out
+    assert main(["evaluate", str(tiny_jsonl), "--min-df", "1"]) == 0
+    assert "Politics" in capsys.readouterr().out
+
+
+def test_evaluate_errors(tiny_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate"]) == 1
+    assert "give the CORPUS" in capsys.readouterr().err
+    (tmp_path / "x.json").write_text("[]", encoding="utf-8")
+    assert main(["evaluate", "--compare", str(tmp_path / "x.json"), str(tmp_path / "x.json")]) == 1
+    assert "not an evaluation report" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_jsonl), "--label", "topic"]) == 1
+    assert "no field 'topic'" in capsys.readouterr().err
+
+
 def test_build_from_several_publisher_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sources = ROOT / "tests" / "data" / "sources"
     argv = ["build", str(sources / "wordpress.xml"), str(sources / "feed.rss"), str(sources / "hugo")]

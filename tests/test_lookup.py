@@ -86,29 +86,6 @@ def test_parts_that_disagree_are_refused(tmp_path: Path, tiny_records: list[dict
         Index.load(path)
 
 
-@pytest.mark.parametrize(
-    ("text", "title"),
-    [
-        ("Kazakhstan oil exports and sanctions on Russia", ""),
-        ("Tokayev courts Western investors while keeping Moscow close", "Kazakhstan balancing"),
-        ("", "India and the Quad"),
-    ],
-)
-def test_index_query_equals_recommender_query(bundled_model_dir: Path, text: str, title: str) -> None:
-    index = Index.load(bundled_model_dir)
-    model = Recommender.load(bundled_model_dir)
-    assert index.query(text, k=7, title=title) == model.query(text, k=7, title=title)
-
-
-def test_golden_version_1_model_answers_queries() -> None:
-    index = Index.load(GOLDEN)
-    links = index.query("OPEC cut crude oil output", k=2)
-    assert [link.article_id for link in links] == ["opec-output-cut", "oil-prices-rise"]
-    assert index.query("zzz qqq", k=3) == []
-    with pytest.raises(InvalidParameterError, match="query text is empty"):
-        index.query("   ")
-
-
 def test_version_2_model_answers_like_version_1(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
     path = Recommender(min_df=1, k=3).fit(tiny_records).save(tmp_path / "m")
     index = Index.load(path)
