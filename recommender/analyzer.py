@@ -29,9 +29,12 @@ _ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "l
 # Scripts whose letters keep their marks: folding would merge distinct Cyrillic letters (й -> и).
 _KEEP_MARKS = frozenset({"ru", "ar"})
 
-# Letters and digits, with inner apostrophes kept (don't, o'neill); underscores never join tokens.
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'"})
+# Letters and digits, with inner apostrophes kept (don't, o'neill); underscores never join tokens (the
+# translation below turns them into spaces first, so plain \w is as strict and faster to match).
+_TOKEN = re.compile(r"\w+(?:'\w+)*")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "_": " "})
+# Distinct tokens whose verdict an analyzer remembers; beyond this the memory restarts (bounded).
+_CACHE_LIMIT = 2_000_000
 
 
 def resolve_stop_words(stop_words: str | Iterable[str] | None, language: str = "en") -> tuple[str, ...]:
@@ -161,25 +164,30 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The single terms of ``text`` in order: normalised, stop words removed, stemmed."""
-        stop = self._stop
-        cache = self._cache
-        min_length = self.min_length
-        out: list[str] = []
-        for token in self._tokens(text):
-            if len(token) < min_length or token in stop or token.isdigit():
-                continue
-            if self._stemmer is not None:
-                stemmed = cache.get(token)
-                if stemmed is None:
-                    stemmed = self._stemmer.stem(token)
-                    if self._fold_stems:
-                        stemmed = _fold(stemmed)
-                    cache[token] = stemmed
-                token = stemmed
-            elif not self._english and language_folds(self.language):
-                token = _fold(token)
-            out.append(token)
-        return out
+        # Every distinct token is judged once (too short? stop word? digits? its stem?) and the verdict
+        # remembered, so each token costs one dict lookup; "" marks a token that is dropped.
+        verdicts = self._cache
+        tokens = self._tokens(text)
+        try:
+            return list(filter(None, map(verdicts.__getitem__, tokens)))
+        except KeyError:
+            if len(verdicts) >= _CACHE_LIMIT:
+                verdicts.clear()
+            for token in tokens:
+                if token not in verdicts:
+                    verdicts[token] = self._judge(token)
+            return list(filter(None, map(verdicts.__getitem__, tokens)))
+
+    def _judge(self, token: str) -> str:
+        """The term a token becomes, or "" when it is dropped."""
+        if len(token) < self.min_length or token in self._stop or token.isdigit():
+            return ""
+        if self._stemmer is not None:
+            stemmed: str = self._stemmer.stem(token)
+            return _fold(stemmed) if self._fold_stems else stemmed
+        if not self._english and language_folds(self.language):
+            return _fold(token)
+        return token
 
     def _tokens(self, text: str) -> list[str]:
         tokens: list[str] = _TOKEN.findall(_surface(text, self.language))

@@ -77,6 +77,56 @@ def _controls(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """The build settings, shared by ``build`` and ``evaluate`` so a flag means the same on both."""
+    parser.add_argument("--title-weight", type=float, help="weight of title terms (default 2)")
+    parser.add_argument("--min-df", type=_number, help="drop rarer terms: count or share (default 2)")
+    parser.add_argument("--max-df", type=_number, help="drop commoner terms: count or share (default 1.0)")
+    parser.add_argument("--bigrams", action="store_true", help="also index adjacent term pairs")
+    parser.add_argument(
+        "--lsa-weight", type=float, help="share of the score from the LSA projection (0 = off)"
+    )
+    parser.add_argument("--lsa-dims", type=int, help="dimensions of the LSA projection (default 200)")
+    parser.add_argument("--tf", choices=("log", "bm25"), help="term-frequency weighting (default log)")
+    parser.add_argument(
+        "--hub-weight", type=float, help="discount of hub articles when ordering lists (0 = off)"
+    )
+    parser.add_argument(
+        "--keep-duplicates", action="store_true", help="list near-duplicates too (default: hide them)"
+    )
+    parser.add_argument("--no-stem", action="store_true", help="do not stem words")
+    parser.add_argument(
+        "--stop-words",
+        choices=("english", "nltk", "none"),
+        help="stopword list (default english)",
+    )
+    parser.add_argument(
+        "--memory-budget", type=int, metavar="MB", help="neighbour search block memory (default 256)"
+    )
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``Recommender`` settings from the flags given (the rest keep the library defaults)."""
+    chosen: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("title_weight", "min_df", "max_df", "lsa_weight", "lsa_dims", "hub_weight")
+        if getattr(args, name) is not None
+    }
+    if args.bigrams:
+        chosen["ngrams"] = 2
+    if args.tf is not None:
+        chosen["tf"] = args.tf
+    if args.keep_duplicates:
+        chosen["hide_duplicates"] = False
+    if args.no_stem:
+        chosen["stem"] = False
+    if args.stop_words is not None:
+        chosen["stop_words"] = None if args.stop_words == "none" else args.stop_words
+    if args.memory_budget is not None:
+        chosen["memory_budget"] = args.memory_budget * 2**20
+    return chosen
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recommender",
@@ -115,25 +165,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-k", type=int, default=20, help="neighbours stored per article (default 20)")
     build.add_argument("--format", choices=FORMATS, help="source format (default: guessed per source)")
     build.add_argument("--drafts", action="store_true", help="also read Markdown drafts")
-    build.add_argument("--title-weight", type=float, default=2.0, help="weight of title terms (default 2)")
-    build.add_argument(
-        "--min-df", type=_number, default=2, help="drop rarer terms: count or share (default 2)"
-    )
-    build.add_argument(
-        "--max-df", type=_number, default=1.0, help="drop commoner terms: count or share (default 1.0)"
-    )
-    build.add_argument("--bigrams", action="store_true", help="also index adjacent term pairs")
-    build.add_argument("--no-stem", action="store_true", help="do not stem words")
-    build.add_argument(
-        "--stop-words",
-        choices=("english", "nltk", "none"),
-        default="english",
-        help="stopword list (default english)",
-    )
-    build.add_argument(
-        "--memory-budget", type=int, default=256, metavar="MB", help="neighbour search block memory"
-    )
+    _add_settings(build)
     build.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    build.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute neighbours on a Dask cluster, e.g. tcp://127.0.0.1:8786 (needs recommender[dask])",
+    )
     build.add_argument(
         "--language",
         default="auto",
@@ -165,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print JSON (an array; an object id → links for several ids)",
     )
     _add_controls(related)
+    related.add_argument("--explain", action="store_true", help="show the shared words behind each link")
 
     query = commands.add_parser(
         "query",
@@ -212,6 +251,7 @@ def _parser() -> argparse.ArgumentParser:
         help="default: from the file name (.jsonl, .csv, .html), else json",
     )
     export.add_argument("-k", type=int, default=8, help="links per article (default 8)")
+    export.add_argument("--explain", action="store_true", help="add each link's shared words (JSON only)")
     export.add_argument(
         "--per-article", action="store_true", help="html: one fragment file per article in the folder -o"
     )
@@ -269,6 +309,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.add_argument("--json", action="store_true", help="print the update report as JSON")
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="measure related-list quality against labels",
+        description=(
+            "Build a model in memory and score its top-k lists: precision, recall, nDCG and MRR by a label "
+            "field, judgment correlations when records carry 'judgments', link-graph health, build time."
+        ),
+        formatter_class=_Formatter,
+        epilog=(
+            "examples:\n"
+            "  recommender evaluate ../shared/data/bbc_news.jsonl.gz -k 10 --json > base.json\n"
+            "  recommender evaluate ../shared/data/bbc_news.jsonl.gz --max-df 0.5 --json > cut.json\n"
+            "  recommender evaluate --compare base.json cut.json"
+        ),
+    )
+    evaluate.add_argument("corpus", metavar="CORPUS", nargs="?", help="corpus file or folder, as for build")
+    evaluate.add_argument("--format", choices=FORMATS, help="source format (default: guessed)")
+    evaluate.add_argument("--label", default="category", help="field whose shared value means related")
+    evaluate.add_argument("-k", type=int, default=10, help="length of the lists scored (default 10)")
+    evaluate.add_argument(
+        "--exclude",
+        default="duplicate_of",
+        metavar="FIELD",
+        help="leave out articles where FIELD is set (default duplicate_of; '' keeps all)",
+    )
+    evaluate.add_argument("--threshold", type=float, help="judgment score counted as related for the AUC")
+    _add_settings(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--compare", nargs=2, metavar=("A.json", "B.json"), help="print two saved --json runs side by side"
+    )
+
     info = commands.add_parser(
         "info",
         help="describe a saved model",
@@ -309,17 +381,8 @@ def _build(args: argparse.Namespace) -> int:
     )
     _report_skipped(articles.attrs.get("skipped", []))
     model = Recommender(
-        k=args.k,
-        title_weight=args.title_weight,
-        min_df=args.min_df,
-        max_df=args.max_df,
-        ngrams=2 if args.bigrams else 1,
-        stem=not args.no_stem,
-        stop_words=None if args.stop_words == "none" else args.stop_words,
-        memory_budget=args.memory_budget * 2**20,
-        language=args.language,
-        cross_language=args.cross_language,
-    ).fit(articles)
+        k=args.k, language=args.language, cross_language=args.cross_language, **_settings(args)
+    ).fit(articles, scheduler=args.scheduler)
     path = model.save(args.output)
     seconds = time.perf_counter() - started
     counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
@@ -358,6 +421,9 @@ def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
         reason = "" if link.reason == "similar" else f"  [{link.reason}]"
         date = link.date or ""
         print(f"{link.rank:>3}  {link.score:.3f}  {date:<10}  {link.article_id}  {link.title}{reason}")
+        if link.terms is not None:
+            shown = ", ".join(f"{shared.term} {shared.share:.0%}" for shared in link.terms)
+            print(f"{'':>5}shared: {shown or '(no shared words)'}")
 
 
 def _related(args: argparse.Namespace) -> int:
@@ -367,7 +433,7 @@ def _related(args: argparse.Namespace) -> int:
     options = _controls(args)
     overrides = options.get("overrides")
     disabled = overrides.disable if overrides is not None else frozenset()
-    found = dict(index.related_many(args.article_ids, k=args.k, **options))
+    found = dict(index.related_many(args.article_ids, k=args.k, explain=args.explain, **options))
     if len(args.article_ids) == 1:
         _print_links(found.get(args.article_ids[0], []), as_json=args.json)
         return 0
@@ -419,6 +485,7 @@ def _export(args: argparse.Namespace) -> int:
         output,
         format=chosen,
         k=args.k,
+        explain=args.explain,
         per_article=args.per_article,
         template=args.template,
         progress=not args.quiet and sys.stderr.isatty(),
@@ -474,6 +541,94 @@ def _update(args: argparse.Namespace) -> int:
     return 0
 
 
+_REPORT_ROWS = (
+    ("n", "articles scored"),
+    ("k", "k"),
+    ("precision_at_k", "precision@k"),
+    ("recall_at_k", "recall@k"),
+    ("ndcg_at_k", "nDCG@k"),
+    ("mrr", "MRR"),
+    ("pearson", "Pearson (judgments)"),
+    ("spearman", "Spearman (judgments)"),
+    ("auc", "ROC AUC (judgments)"),
+    ("coverage", "coverage"),
+    ("max_in_degree", "max in-degree"),
+    ("gini_in_degree", "Gini of in-degrees"),
+    ("intra_list_similarity", "intra-list similarity"),
+    ("hidden_duplicates", "near-duplicates hidden"),
+    ("seconds", "build seconds"),
+)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .types import InvalidParameterError
+
+    if args.compare:
+        if args.corpus:
+            message = "give a CORPUS to evaluate or --compare A.json B.json, not both"
+            raise InvalidParameterError(message)
+        runs = [_read_report(path) for path in args.compare]
+        _print_reports(runs, [Path(path).name for path in args.compare])
+        return 0
+    if not args.corpus:
+        message = "give the CORPUS to evaluate (or --compare A.json B.json)"
+        raise InvalidParameterError(message)
+    from .corpus import read_articles
+    from .evaluate import evaluate
+
+    articles = read_articles(args.corpus, format=args.format)
+    report = evaluate(
+        articles,
+        _settings(args),
+        label=args.label,
+        k=args.k,
+        exclude=args.exclude or None,
+        threshold=args.threshold,
+    )
+    data = report.to_dict()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    _print_reports([data], [Path(args.corpus).name])
+    if report.excluded:
+        print(f"left out {report.excluded} article(s) with {args.exclude} set")
+    print()
+    print(report.to_frame().round(3).to_string())
+    return 0
+
+
+def _read_report(path: str) -> dict[str, Any]:
+    from .types import InvalidParameterError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        message = (
+            f"{path}: cannot read an evaluation report ({error}); "
+            "write one with: recommender evaluate CORPUS --json"
+        )
+        raise InvalidParameterError(message) from None
+    if not isinstance(data, dict) or "precision_at_k" not in data:
+        message = f"{path}: not an evaluation report; write one with: recommender evaluate CORPUS --json"
+        raise InvalidParameterError(message)
+    return data
+
+
+def _print_reports(runs: list[dict[str, Any]], names: list[str]) -> None:
+    width = max(12, *(len(name) for name in names))
+    print(f"{'':<24}" + "".join(f"{name:>{width + 2}}" for name in names))
+    for key, caption in _REPORT_ROWS:
+        if all(key not in run or run[key] is None for run in runs):
+            continue
+        cells = []
+        for run in runs:
+            value = run.get(key)
+            cells.append(
+                f"{value:>{width + 2}.3f}" if isinstance(value, float) else f"{value!s:>{width + 2}}"
+            )
+        print(f"{caption:<24}" + "".join(cells))
+
+
 def _info(args: argparse.Namespace) -> int:
     from .format import open_model
 
@@ -494,6 +649,7 @@ def _info(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "build": _build,
+    "evaluate": _evaluate,
     "related": _related,
     "query": _query,
     "export": _export,

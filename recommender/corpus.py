@@ -613,8 +613,9 @@ def _clean_record(record: Any) -> dict[str, Any]:
     row = dict(record)
     row["id"] = article_id
     row["title"] = _text_field(record.get("title"), "title", article_id) or ""
-    for name in ("author", "category", "url"):
+    for name in ("author", "url"):
         row[name] = _text_field(record.get(name), name, article_id)
+    row["category"] = _category_field(record.get("category"), article_id)
     row["date"] = _date_field(record.get("date"), article_id)
     row["tags"] = _tags_field(record.get("tags"), article_id)
     return row
@@ -637,6 +638,18 @@ def _text_field(value: Any, name: str, article_id: str) -> str | None:
         return str(value)
     message = f"article {article_id!r}: {name!r} must be text, found {type(value).__name__}"
     raise ValueError(message)
+
+
+def _category_field(value: Any, article_id: str) -> str | list[str] | None:
+    """A label, or a list of labels for multi-label corpora (Reuters topics)."""
+    if hasattr(value, "tolist"):  # numpy arrays from Parquet
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        if all(isinstance(label, str) for label in value):
+            return [label.strip() for label in value if label.strip()]
+        message = f"article {article_id!r}: 'category' must be text or a list of strings"
+        raise ValueError(message)
+    return _text_field(value, "category", article_id)
 
 
 def _date_field(value: Any, article_id: str) -> str | None:

@@ -56,10 +56,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def iter_links(
-    index: Index, *, k: int = 8, overrides: Overrides | None = None, **controls: Any
+    index: Index, *, k: int = 8, explain: bool = False, overrides: Overrides | None = None, **controls: Any
 ) -> Iterator[tuple[str, list[Neighbor]]]:
-    """Every article id with its related links, in model order (disabled articles left out)."""
-    return index.related_many(k=check_k(k), overrides=overrides, **controls)
+    """Every article id with its related links, in model order (disabled articles left out).
+
+    ``explain=True`` adds each link's shared terms and their share of the score.
+    """
+    return index.related_many(k=check_k(k), explain=explain, overrides=overrides, **controls)
 
 
 def export_links(
@@ -68,6 +71,7 @@ def export_links(
     *,
     format: str = "json",
     k: int = 8,
+    explain: bool = False,
     overrides: Overrides | None = None,
     per_article: bool = False,
     template: str | os.PathLike[str] | None = None,
@@ -80,10 +84,14 @@ def export_links(
     ``per_article`` one fragment per article in the folder ``path``), hugo or jekyll (``path`` is the
     site root; files go to ``data/related/`` or ``_data/related/``). ``template`` is a
     ``string.Template`` file for the HTML block. Ranking ``controls`` and ``overrides`` apply as in
-    ``Index.related``; ``progress`` shows a progress bar on standard error.
+    ``Index.related``; ``progress`` shows a progress bar on standard error. ``explain=True`` (json and
+    jsonl only) adds each link's ``terms``: shared words and their share of the score.
     """
     if format not in EXPORT_FORMATS:
         message = f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}"
+        raise InvalidParameterError(message)
+    if explain and format not in ("json", "jsonl"):
+        message = f"explanations are exported as JSON only, not {format}; use --format json or jsonl"
         raise InvalidParameterError(message)
     if per_article and format != "html":
         message = "per_article applies to the html format (hugo and jekyll always write one file per article)"
@@ -92,7 +100,11 @@ def export_links(
         message = "a template applies to the html format; add format='html' (--format html)"
         raise InvalidParameterError(message)
     block = _load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
-    links = list(_progress(iter_links(index, k=k, overrides=overrides, **controls), len(index), progress))
+    links = list(
+        _progress(
+            iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
+        )
+    )
     target = Path(path)
     if format in SITE_FOLDERS:
         files = {f"{safe_file_name(a)}.json": _site_json(a, related) for a, related in links}

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,23 @@ import numpy as np
 from ._version import __version__
 from .types import ModelFormatError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MANIFEST", "ModelFolder", "open_model", "write_model"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "READABLE_VERSIONS",
+    "IdTable",
+    "ModelFolder",
+    "StringTable",
+    "open_model",
+    "write_model",
+]
 
 FORMAT_NAME = "recommender-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this library reads. Version 1 kept ids and article metadata as JSON lists; version 2 keeps
+#: them as byte tables (``.npy``) with an id hash table, so a million-article model opens in milliseconds.
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 _REBUILD = "rebuild it with: recommender build CORPUS -o {path}"
 _CHUNK = 1 << 20
@@ -47,6 +61,9 @@ def write_model(
     folder at ``path`` is replaced whole; any other non-empty
     folder is refused rather than overwritten.
     """
+    arrays = dict(arrays)
+    documents = dict(documents)
+    _tabulate(arrays, documents)
     target = Path(path)
     if target.exists() and not target.is_dir():
         message = f"{target}: exists and is not a folder; choose another output path"
@@ -155,8 +172,26 @@ class ModelFolder:
             raise ModelFormatError(message) from None
         return array
 
+    @property
+    def version(self) -> int:
+        """The folder's format version."""
+        return int(self.manifest["format_version"])
+
+    def has(self, name: str) -> bool:
+        """Whether the folder holds ``<name>.npy`` or ``<name>.json``."""
+        files = self.manifest["files"]
+        return f"{name}.npy" in files or f"{name}.json" in files
+
+    def strings(self, name: str) -> StringTable:
+        """The string table ``<name>`` (``<name>_bytes.npy`` + ``<name>_offsets.npy``), memory-mapped."""
+        return StringTable(self.array(f"{name}_bytes"), self.array(f"{name}_offsets"))
+
     def document(self, name: str) -> Any:
-        """The parsed JSON document ``<name>.json``."""
+        """The parsed JSON document ``<name>.json`` (ids and articles: from their tables in version 2)."""
+        if self.version >= 2 and name == IDS:
+            return self.strings(IDS).to_list()
+        if self.version >= 2 and name == ARTICLES:
+            return [json.loads(text) for text in self.strings(ARTICLES).to_list()]
         file_path = self._file(f"{name}.json")
         try:
             return json.loads(file_path.read_text(encoding="utf-8"))
@@ -194,10 +229,11 @@ def open_model(path: str | os.PathLike[str], *, verify: bool = True, mmap: bool 
         message = f"{folder}: not a recommender model (manifest format is not {FORMAT_NAME!r}); {rebuild}"
         raise ModelFormatError(message)
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = ", ".join(str(v) for v in READABLE_VERSIONS)
         message = (
             f"{folder}: model format version {version!r} is not supported by this library "
-            f"(it reads version {FORMAT_VERSION}); {rebuild}"
+            f"(it reads versions {readable}); {rebuild}"
         )
         raise ModelFormatError(message)
     files = manifest.get("files")
@@ -229,3 +265,95 @@ VECTORS_INDICES = "vectors_indices"
 VECTORS_INDPTR = "vectors_indptr"
 NEIGHBORS = "neighbors"
 SCORES = "scores"
+
+TITLES = "titles"
+DATES = "dates"
+URLS = "urls"
+ID_TABLE = "id_table"
+
+
+class StringTable:
+    """A column of strings stored as UTF-8 bytes and offsets; row ``i`` is decoded on demand."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        # Plain views of the memory maps: np.memmap's subclass hooks cost microseconds per slice, and
+        # a memoryview slices and decodes faster still.
+        self._data = data.view(np.ndarray)
+        self._offsets = offsets.view(np.ndarray)
+        self._buffer = memoryview(self._data.data) if self._data.size else memoryview(b"")
+        self._offset = self._offsets.item
+
+    @staticmethod
+    def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """``(bytes, offsets)`` arrays for ``texts``."""
+        encoded = [text.encode("utf-8") for text in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(item) for item in encoded], out=offsets[1:])
+        return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+    def __len__(self) -> int:
+        return int(self._offsets.shape[0]) - 1
+
+    def raw(self, row: int) -> memoryview:
+        """The UTF-8 bytes of row ``row`` (a view)."""
+        return self._buffer[self._offset(row) : self._offset(row + 1)]
+
+    def __getitem__(self, row: int) -> str:
+        return str(self._buffer[self._offset(row) : self._offset(row + 1)], "utf-8")
+
+    def to_list(self) -> list[str]:
+        """Every row, decoded (for the build side and full scans)."""
+        blob = self._data.tobytes()
+        bounds = self._offsets.tolist()
+        return [blob[bounds[i] : bounds[i + 1]].decode("utf-8") for i in range(len(bounds) - 1)]
+
+
+class IdTable:
+    """Article id -> row, by open addressing over a CRC-32 hash, stored as one int32 array."""
+
+    def __init__(self, ids: StringTable, table: np.ndarray) -> None:
+        self._ids = ids
+        self._table = table.view(np.ndarray)
+        self._slot = self._table.item
+        self._mask = int(table.shape[0]) - 1
+
+    @staticmethod
+    def build(ids: list[str]) -> np.ndarray:
+        """The hash table for ``ids`` (a power-of-two size at least twice their number; -1 is empty)."""
+        size = 1 << max(1, (2 * max(len(ids), 1) - 1).bit_length())
+        table = np.full(size, -1, dtype=np.int32)
+        mask = size - 1
+        slots = table.tolist()
+        for row, article_id in enumerate(ids):
+            slot = zlib.crc32(article_id.encode("utf-8")) & mask
+            while slots[slot] >= 0:
+                slot = (slot + 1) & mask
+            slots[slot] = row
+        return np.asarray(slots, dtype=np.int32)
+
+    def row(self, article_id: str) -> int | None:
+        """The row of ``article_id``, or None."""
+        key = article_id.encode("utf-8")
+        slot = zlib.crc32(key) & self._mask
+        while True:
+            row: int = self._slot(slot)
+            if row < 0:
+                return None
+            if self._ids.raw(row) == key:
+                return row
+            slot = (slot + 1) & self._mask
+
+
+def _tabulate(arrays: dict[str, np.ndarray], documents: dict[str, Any]) -> None:
+    """Turn the id and article lists into version-2 tables, and add the inverted index for queries."""
+    if IDS in documents:
+        ids = [str(article_id) for article_id in documents.pop(IDS)]
+        arrays[f"{IDS}_bytes"], arrays[f"{IDS}_offsets"] = StringTable.encode(ids)
+        arrays[ID_TABLE] = IdTable.build(ids)
+    if ARTICLES in documents:
+        articles = documents.pop(ARTICLES)
+        texts = [json.dumps(meta, ensure_ascii=False, allow_nan=False) for meta in articles]
+        arrays[f"{ARTICLES}_bytes"], arrays[f"{ARTICLES}_offsets"] = StringTable.encode(texts)
+        for name, field in ((TITLES, "title"), (DATES, "date"), (URLS, "url")):
+            column = [str(meta.get(field) or "") for meta in articles]
+            arrays[f"{name}_bytes"], arrays[f"{name}_offsets"] = StringTable.encode(column)

@@ -169,7 +169,7 @@ class Analyzers:
 
 
 def top_k_within(
-    vectors: sp.csr_matrix, languages: Sequence[str], k: int, *, memory_budget: int
+    vectors: sp.csr_matrix, languages: Sequence[str], k: int, *, memory_budget: int, mapper: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`recommender.neighbors.top_k`, but each article's neighbours are in its own language."""
     from .neighbors import top_k
@@ -181,7 +181,7 @@ def top_k_within(
     scores = np.zeros((n_rows, width), dtype=np.float32)
     for language in sorted(set(languages)):
         rows = np.flatnonzero(labels == language)
-        group_neighbors, group_scores = top_k(vectors[rows], k, memory_budget=memory_budget)
+        group_neighbors, group_scores = top_k(vectors[rows], k, memory_budget=memory_budget, mapper=mapper)
         found = group_neighbors >= 0
         mapped = np.where(found, rows[np.where(found, group_neighbors, 0)], -1)
         neighbors[rows, : mapped.shape[1]] = mapped

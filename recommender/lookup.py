@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 
 from . import format as fmt
 from .controls import Catalog, Controls, Editorial, Pick, choose
+from .explain import explain_links
 from .overrides import Overrides
 from .types import InvalidParameterError, ModelFormatError, Neighbor, UnknownArticleError
 
@@ -65,25 +67,67 @@ _Vectors = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class Index:
-    """Read-only related-article lookup over a model folder written by ``Recommender.save``."""
+    """Read-only related-article lookup over a model folder written by ``Recommender.save``.
+
+    Opening reads the manifest and memory-maps the arrays; a version-2 folder finds ids through its
+    stored hash table and decodes only the rows a call needs, so opening does not grow with the model.
+    """
 
     def __init__(self, folder: fmt.ModelFolder) -> None:
-        def vectors() -> _Vectors | None:
-            names = (fmt.VECTORS_DATA, fmt.VECTORS_INDICES, fmt.VECTORS_INDPTR)
-            if not all(f"{name}.npy" in folder.manifest["files"] for name in names):
-                return None
-            data, indices, indptr = (folder.array(name) for name in names)
-            return data, indices, indptr
+        self.path: Path = folder.path
+        self.manifest: dict[str, Any] = folder.manifest
+        self._folder: fmt.ModelFolder | None = folder
+        neighbors = folder.array(fmt.NEIGHBORS)
+        scores = folder.array(fmt.SCORES)
+        self._id_list: list[str] | None = None
+        self._rows: dict[str, int] | None = None
+        self._metadata: list[dict[str, Any]] | None = None
+        if folder.version >= 2:
+            id_strings = folder.strings(fmt.IDS)
+            self._strings = id_strings
+            self._table = fmt.IdTable(id_strings, folder.array(fmt.ID_TABLE))
+            self._columns = [folder.strings(name) for name in (fmt.TITLES, fmt.DATES, fmt.URLS, fmt.ARTICLES)]
+            count = len(id_strings)
+            consistent = all(len(column) == count for column in self._columns)
+        else:
+            ids = folder.document(fmt.IDS)
+            metadata = folder.document(fmt.ARTICLES)
+            count = len(ids) if isinstance(ids, list) else -1
+            consistent = isinstance(metadata, list) and len(metadata) == count
+            if consistent:
+                self._id_list = ids
+                self._metadata = metadata
+                self._rows = {article_id: row for row, article_id in enumerate(ids)}
+        if (
+            count < 0
+            or not consistent
+            or neighbors.ndim != 2
+            or neighbors.shape[0] != count
+            or scores.shape != neighbors.shape
+            or not np.issubdtype(neighbors.dtype, np.integer)
+        ):
+            message = f"{self.path}: model parts disagree in size; rebuild it with: recommender build"
+            raise ModelFormatError(message)
+        self._count = count
+        self._neighbors = neighbors
+        self._scores = scores
+        # Plain views of the memory maps for per-call slicing (np.memmap's hooks cost microseconds).
+        self._neighbor_rows = neighbors.view(np.ndarray)
+        self._score_rows = scores.view(np.ndarray)
+        self._vectors: _Vectors | None = None
+        self._words: list[str] | None = None
+        self._load_vectors: Callable[[], _Vectors | None] = self._folder_vectors
+        self._entry_rows: np.ndarray | None = None
+        self._n_terms: int | None = None
+        self._catalog: Catalog | None = None
 
-        self._setup(
-            path=folder.path,
-            manifest=folder.manifest,
-            ids=folder.document(fmt.IDS),
-            metadata=folder.document(fmt.ARTICLES),
-            neighbors=folder.array(fmt.NEIGHBORS),
-            scores=folder.array(fmt.SCORES),
-            vectors=vectors,
-        )
+    def _folder_vectors(self) -> _Vectors | None:
+        folder = self._folder
+        names = (fmt.VECTORS_DATA, fmt.VECTORS_INDICES, fmt.VECTORS_INDPTR)
+        if folder is None or not all(f"{name}.npy" in folder.manifest["files"] for name in names):
+            return None
+        data, indices, indptr = (folder.array(name) for name in names)
+        return data, indices, indptr
 
     @classmethod
     def from_arrays(
@@ -99,53 +143,24 @@ class Index:
     ) -> Index:
         """An index over in-memory arrays (``vectors`` is the CSR triple data, indices, indptr)."""
         index = cls.__new__(cls)
-        manifest = {"parameters": {"cross_language": cross_language}}
-        index._setup(
-            path=Path(path),
-            manifest=manifest,
-            ids=ids,
-            metadata=metadata,
-            neighbors=neighbors,
-            scores=scores,
-            vectors=lambda: vectors,
-        )
+        index.path = Path(path)
+        index.manifest = {"parameters": {"cross_language": cross_language}, "files": {}}
+        index._folder = None
+        index._id_list = ids
+        index._metadata = metadata
+        index._rows = {article_id: row for row, article_id in enumerate(ids)}
+        index._count = len(ids)
+        index._neighbors = neighbors
+        index._scores = scores
+        index._neighbor_rows = np.asarray(neighbors)
+        index._score_rows = np.asarray(scores)
+        index._vectors = None
+        index._words = None
+        index._load_vectors = lambda: vectors
+        index._entry_rows = None
+        index._n_terms = None
+        index._catalog = None
         return index
-
-    def _setup(
-        self,
-        *,
-        path: Path,
-        manifest: dict[str, Any],
-        ids: Any,
-        metadata: Any,
-        neighbors: np.ndarray,
-        scores: np.ndarray,
-        vectors: Callable[[], _Vectors | None],
-    ) -> None:
-        self.path: Path = path
-        self.manifest: dict[str, Any] = manifest
-        count = len(ids) if isinstance(ids, list) else -1
-        if (
-            count < 0
-            or not isinstance(metadata, list)
-            or len(metadata) != count
-            or neighbors.ndim != 2
-            or neighbors.shape[0] != count
-            or scores.shape != neighbors.shape
-            or not np.issubdtype(neighbors.dtype, np.integer)
-        ):
-            message = f"{self.path}: model parts disagree in size; rebuild it with: recommender build"
-            raise ModelFormatError(message)
-        self._ids: list[str] = ids
-        self._metadata: list[dict[str, Any]] = metadata
-        self._neighbors = neighbors
-        self._scores = scores
-        self._rows = {article_id: row for row, article_id in enumerate(ids)}
-        self._load_vectors = vectors
-        self._vectors: _Vectors | None = None
-        self._entry_rows: np.ndarray | None = None
-        self._n_terms: int | None = None
-        self._catalog: Catalog | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True) -> Index:
@@ -155,7 +170,12 @@ class Index:
     @property
     def ids(self) -> list[str]:
         """Article ids in model order."""
-        return list(self._ids)
+        return list(self._all_ids())
+
+    def _all_ids(self) -> list[str]:
+        if self._id_list is None:
+            self._id_list = self._strings.to_list()
+        return self._id_list
 
     @property
     def k(self) -> int:
@@ -163,33 +183,60 @@ class Index:
         return int(self._neighbors.shape[1])
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return self._count
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._rows
+        return isinstance(article_id, str) and self._find(article_id) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
+        return iter(self._all_ids())
+
+    def _find(self, article_id: str) -> int | None:
+        if self._rows is not None:
+            return self._rows.get(article_id)
+        return self._table.row(article_id)
 
     def row(self, article_id: str) -> int:
         """The row of ``article_id``; unknown ids raise ``UnknownArticleError`` with suggestions."""
-        try:
-            return self._rows[article_id]
-        except (KeyError, TypeError):
-            raise UnknownArticleError(str(article_id), suggest(str(article_id), self._ids)) from None
+        row = self._find(article_id) if isinstance(article_id, str) else None
+        if row is None:
+            raise UnknownArticleError(str(article_id), suggest(str(article_id), self._all_ids()))
+        return row
 
     def article(self, article_id: str) -> dict[str, Any]:
         """Stored metadata of one article (title, date, url, category, author, tags)."""
-        return dict(self._metadata[self.row(article_id)])
+        row = self.row(article_id)
+        if self._metadata is not None:
+            return dict(self._metadata[row])
+        meta: dict[str, Any] = json.loads(self._columns[3][row])
+        return meta
+
+    def _all_metadata(self) -> list[dict[str, Any]]:
+        """Every article's metadata (decoded once, on the first call that filters or fills)."""
+        if self._metadata is None:
+            self._metadata = [json.loads(text) for text in self._columns[3].to_list()]
+        return self._metadata
+
+    def _row_map(self) -> dict[str, int]:
+        if self._rows is None:
+            self._rows = {article_id: row for row, article_id in enumerate(self._all_ids())}
+        return self._rows
 
     def related(
-        self, article_id: str, *, k: int = 8, overrides: Overrides | None = None, **controls: Any
+        self,
+        article_id: str,
+        *,
+        k: int = 8,
+        explain: bool = False,
+        overrides: Overrides | None = None,
+        **controls: Any,
     ) -> list[Neighbor]:
         """The ``k`` best related articles, pins first, each with the ``reason`` it is listed.
 
         ``controls`` are the ranking controls of ``recommender.controls.Controls`` (``max_age="365d"``,
         ``same_category=True``, ``fill=True``, ``mmr=0.7`` ...); ``overrides`` are editorial decisions.
-        A disabled article gets an empty list.
+        A disabled article gets an empty list. ``explain=True`` adds each link's top shared terms
+        (readable words) and their share of the score.
         """
         k = check_k(k)
         row = self.row(article_id)
@@ -198,16 +245,19 @@ class Index:
             message = "max_exposure caps appearances across a batch: use related_many() or export"
             raise InvalidParameterError(message)
         if overrides is None and not settings.active and k <= self.k:
-            return make_links(self._neighbors[row, :k], self._scores[row, :k], self._ids, self._metadata)
-        editorial = overrides.resolve(self._rows) if overrides is not None else None
-        picks = self._choose(row, k, settings, editorial, None, self._exclude_rows(settings))
-        return self._links(picks)
+            links = self._stored_links(self._neighbor_rows[row, :k], self._score_rows[row, :k])
+        else:
+            editorial = overrides.resolve(self._row_map()) if overrides is not None else None
+            picks = self._choose(row, k, settings, editorial, None, self._exclude_rows(settings))
+            links = self._pick_links(picks)
+        return self._explain(row, links) if explain else links
 
     def related_many(
         self,
         article_ids: Iterable[str] | None = None,
         *,
         k: int = 8,
+        explain: bool = False,
         overrides: Overrides | None = None,
         **controls: Any,
     ) -> Iterator[tuple[str, list[Neighbor]]]:
@@ -219,22 +269,41 @@ class Index:
         k = check_k(k)
         settings = Controls.make(**controls)
         rows = [self.row(a) for a in article_ids] if article_ids is not None else range(len(self))
-        editorial = overrides.resolve(self._rows) if overrides is not None else None
+        editorial = overrides.resolve(self._row_map()) if overrides is not None else None
         exclude = self._exclude_rows(settings)
         exposure: Counter[int] = Counter()
         plain = editorial is None and not settings.active and k <= self.k
+        ids = self._all_ids()
         for row in rows:
             if plain:
-                links = make_links(self._neighbors[row, :k], self._scores[row, :k], self._ids, self._metadata)
-                yield self._ids[row], links
+                links = self._stored_links(self._neighbor_rows[row, :k], self._score_rows[row, :k])
+            elif editorial is not None and row in editorial.disabled:
                 continue
-            if editorial is not None and row in editorial.disabled:
-                continue
-            picks = self._choose(row, k, settings, editorial, exposure, exclude)
-            exposure.update(pick.row for pick in picks)
-            yield self._ids[row], self._links(picks)
+            else:
+                picks = self._choose(row, k, settings, editorial, exposure, exclude)
+                exposure.update(pick.row for pick in picks)
+                links = self._pick_links(picks)
+            yield ids[row], self._explain(row, links) if explain else links
 
-    # --- internals ---------------------------------------------------------------------------------
+    def _explain(self, row: int, links: list[Neighbor]) -> list[Neighbor]:
+        vectors = self._vector_parts()
+        if vectors is None:
+            message = f"{self.path}: the model stores no vectors to explain links; rebuild it"
+            raise ModelFormatError(message)
+        if self._words is None:
+            folder = self._folder
+            if folder is None:
+                message = "explanations need a saved model folder: use Recommender.related(explain=True)"
+                raise InvalidParameterError(message)
+            listed = folder.manifest["files"]
+            self._words = folder.document("surface" if "surface.json" in listed else fmt.VOCABULARY)
+        parameters = self.manifest.get("parameters", {})
+        blended = "lsa_components.npy" in self.manifest.get("files", {})
+        weight = 1.0 - float(parameters.get("lsa_weight", 0.0)) if blended else 1.0
+        rows = {link.article_id: self.row(link.article_id) for link in links}
+        return explain_links(links, row, rows, vectors, self._words, weight=weight)
+
+    # --- ranking controls ----------------------------------------------------------------------------
 
     def _exclude_rows(self, settings: Controls) -> list[int]:
         return [self.row(article_id) for article_id in sorted(settings.exclude_ids)]
@@ -250,7 +319,7 @@ class Index:
     ) -> list[Pick]:
         if self._catalog is None:
             cross = bool(self.manifest.get("parameters", {}).get("cross_language", False))
-            self._catalog = Catalog(self._metadata, same_language=not cross)
+            self._catalog = Catalog(self._all_metadata(), same_language=not cross)
         return choose(
             row,
             k=k,
@@ -264,19 +333,41 @@ class Index:
             excluded_rows=exclude,
         )
 
-    def _links(self, picks: list[Pick]) -> list[Neighbor]:
+    def _pick_links(self, picks: list[Pick]) -> list[Neighbor]:
         links = []
+        ids = self._all_ids()
+        metadata = self._all_metadata()
         for rank, pick in enumerate(picks, start=1):
-            meta = self._metadata[pick.row]
+            meta = metadata[pick.row]
             links.append(
                 Neighbor(
-                    article_id=self._ids[pick.row],
+                    article_id=ids[pick.row],
                     score=pick.score,
                     rank=rank,
                     title=meta.get("title") or "",
                     date=meta.get("date"),
                     url=meta.get("url"),
                     reason=pick.reason,
+                )
+            )
+        return links
+
+    def _stored_links(self, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
+        if self._metadata is not None:
+            return make_links(rows, scores, self._all_ids(), self._metadata)
+        titles, dates, urls, _ = self._columns
+        links: list[Neighbor] = []
+        for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
+            if row < 0:
+                continue
+            links.append(
+                Neighbor(
+                    article_id=self._strings[row],
+                    score=float(score),
+                    rank=len(links) + 1,
+                    title=titles[row],
+                    date=dates[row] or None,
+                    url=urls[row] or None,
                 )
             )
         return links

@@ -17,15 +17,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
 from .analyzer import Analyzer
+from .blend import blend, fit_components
 from .corpus import Articles, load_articles
+from .counting import count_terms
+from .duplicates import canonical_of, drop_duplicates, duplicate_groups, hide_rows
+from .explain import explain_links, surface_words
 from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
 from .lookup import Index, check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .overrides import Overrides
+from .rerank import candidate_width, hub_scores, rerank
 from .types import (
     CorpusError,
     InvalidParameterError,
@@ -34,11 +38,17 @@ from .types import (
     RecommenderError,
     UnknownArticleError,
 )
+from .weighting import TF_SCHEMES, average_length, weigh
 
 __all__ = ["Recommender", "Settings"]
 
 log = logging.getLogger(__name__)
 
+LSA_COMPONENTS = "lsa_components"
+SURFACE = "surface"
+DUPLICATES = "duplicates"
+HUBS = "hubs"
+WEIGHTING = "weighting"
 _METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
 
 
@@ -56,6 +66,14 @@ class Settings:
     stem: reduce words to Snowball stems.
     k: neighbours stored per article (``related`` on a saved model returns at most this many).
     memory_budget: bytes the neighbour search may use for one block of scores.
+    lsa_weight: share of the score from the LSA projection (0 is plain TF-IDF cosine; see blend.py).
+    lsa_dims: dimensions of that projection.
+    hide_duplicates: leave near-duplicates (score >= ``duplicate_threshold``) out of related lists,
+        keeping one canonical article per group (earliest, then longest); see duplicates.py.
+    duplicate_threshold: the score at which two articles count as near-duplicates.
+    tf: "log" for sublinear ``1 + ln(tf)``, "bm25" for BM25 saturation and length normalisation.
+    bm25_k1, bm25_b: BM25's saturation and length-normalisation strengths (used when tf="bm25").
+    hub_weight: order lists by ``score - hub_weight * (candidate's mean top-10 score)`` (see rerank.py).
     language: "auto" (each article's ``lang`` field, else detected) or one code for all ("en", "ru"…).
     cross_language: let articles link to articles in other languages (default: same language only).
     """
@@ -68,6 +86,14 @@ class Settings:
     stem: bool = True
     k: int = 20
     memory_budget: int = DEFAULT_MEMORY_BUDGET
+    lsa_weight: float = 0.3
+    lsa_dims: int = 200
+    hide_duplicates: bool = True
+    duplicate_threshold: float = 0.95
+    hub_weight: float = 0.25
+    tf: str = "bm25"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
     language: str = "auto"
     cross_language: bool = False
 
@@ -93,6 +119,32 @@ class Settings:
             or self.memory_budget < 1
         ):
             _bad("memory_budget", self.memory_budget, "a positive number of bytes")
+        if isinstance(self.lsa_weight, bool) or not isinstance(self.lsa_weight, int | float):
+            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
+        if not 0.0 <= self.lsa_weight < 1.0:
+            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
+        if not isinstance(self.hide_duplicates, bool):
+            _bad("hide_duplicates", self.hide_duplicates, "True or False")
+        if isinstance(self.duplicate_threshold, bool) or not isinstance(
+            self.duplicate_threshold, int | float
+        ):
+            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
+        if not 0.0 < self.duplicate_threshold <= 1.0:
+            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
+        if isinstance(self.hub_weight, bool) or not isinstance(self.hub_weight, int | float):
+            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
+        if not 0.0 <= self.hub_weight <= 1.0:
+            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
+        if self.tf not in TF_SCHEMES:
+            _bad("tf", self.tf, " or ".join(repr(scheme) for scheme in TF_SCHEMES))
+        for name in ("bm25_k1", "bm25_b"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                _bad(name, value, "a number >= 0")
+        if self.bm25_b > 1:
+            _bad("bm25_b", self.bm25_b, "a number in [0, 1]")
+        if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
+            _bad("lsa_dims", self.lsa_dims, "an int >= 2")
         if self.language != "auto":
             object.__setattr__(self, "language", language_code(self.language))
         if not isinstance(self.cross_language, bool):
@@ -107,18 +159,21 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
-        """Settings from :meth:`to_dict` output, ignoring keys this version does not know."""
+        """Settings from :meth:`to_dict` output, ignoring keys this version does not know.
+
+        Keys missing from older manifests take the value that reproduces the old behaviour.
+        """
         known = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        return cls(**{**_LEGACY, **{key: value for key, value in data.items() if key in known}})
+
+
+# Settings added after format version 1's first release, as models written before them were built.
+_LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False, "hub_weight": 0.0, "tf": "log"}
 
 
 def _bad(name: str, value: object, expected: str) -> None:
     message = f"{name} must be {expected}, got {value!r}"
     raise InvalidParameterError(message)
-
-
-def _identity(terms: list[str]) -> list[str]:
-    return terms
 
 
 class Recommender:
@@ -145,11 +200,16 @@ class Recommender:
         self.languages: list[str] = []
         self._language_candidates: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
         self._fitted = False
+        self.reference_length = 0.0
 
     # --- building ----------------------------------------------------------------------------------
 
-    def fit(self, articles: Articles, *, skip_invalid: bool = False) -> Recommender:
-        """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``)."""
+    def fit(self, articles: Articles, *, skip_invalid: bool = False, scheduler: Any = None) -> Recommender:
+        """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``).
+
+        ``scheduler`` (a Dask scheduler address or ``dask.distributed.Client``; needs the ``dask``
+        extra) computes the all-pairs neighbours on that cluster; the result is identical.
+        """
         frame = load_articles(articles, skip_invalid=skip_invalid)
         settings = self.settings
         declared = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
@@ -158,39 +218,60 @@ class Recommender:
             [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)],
             language=settings.language,
         )
-        analyzers = self.analyzers
-        titles = [analyzers[lang](title or "") for lang, title in zip(languages, frame["title"], strict=True)]
-        bodies = [analyzers[lang](body) for lang, body in zip(languages, frame["body"], strict=True)]
-        counter = CountVectorizer(
-            analyzer=_identity, min_df=settings.min_df, max_df=settings.max_df, dtype=np.float64
-        )
         try:
-            counter.fit(title + body for title, body in zip(titles, bodies, strict=True))
+            vocabulary, counts = count_terms(
+                frame["body"].tolist(),
+                [title or "" for title in frame["title"]],
+                self.analyzers,
+                languages=languages,
+                title_weight=settings.title_weight,
+                min_df=settings.min_df,
+                max_df=settings.max_df,
+            )
         except ValueError as error:
             message = (
                 f"no terms left to index ({error}); the corpus has {len(frame)} article(s): "
                 f"lower min_df (now {settings.min_df}) or raise max_df (now {settings.max_df})"
             )
             raise CorpusError(message) from None
-        vocabulary = counter.get_feature_names_out().tolist()
-        counts = counter.transform(bodies)
-        if settings.title_weight:
-            counts = counts + settings.title_weight * counter.transform(titles)
         n_docs = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
         idf = np.log((1.0 + n_docs) / (1.0 + document_frequency)) + 1.0
-        vectors = _weigh(sp.csr_matrix(counts), idf)
+        self.reference_length = average_length(counts)
+        vectors = self._weigh(sp.csr_matrix(counts), idf)
         ids: list[str] = [str(article_id) for article_id in frame["id"]]
         empty = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
         if empty:
             shown = ", ".join(repr(article_id) for article_id in empty[:5])
             log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)
+        mapper = None
+        if scheduler is not None:
+            from .distributed import dask_mapper
+
+            mapper = dask_mapper(scheduler)
+        components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
+        search = blend(vectors, components, settings.lsa_weight)
+        # Gather a wider pool when duplicates are dropped or hubs discounted, then cut to k.
+        pool = candidate_width(settings.k) if settings.hub_weight or settings.hide_duplicates else settings.k
         if settings.cross_language or len(set(languages)) < 2:
-            neighbors, scores = top_k(vectors, settings.k, memory_budget=settings.memory_budget)
+            neighbors, scores = top_k(search, pool, memory_budget=settings.memory_budget, mapper=mapper)
         else:
             neighbors, scores = top_k_within(
-                vectors, languages, settings.k, memory_budget=settings.memory_budget
+                search, languages, pool, memory_budget=settings.memory_budget, mapper=mapper
             )
+        duplicates: dict[int, int] = {}
+        if settings.hide_duplicates:
+            groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
+            duplicates = canonical_of(groups, list(frame["date"]), [len(body) for body in frame["body"]])
+            neighbors, scores = drop_duplicates(neighbors, scores, duplicates)
+        hubs = hub_scores(scores) if settings.hub_weight else None
+        neighbors, scores = rerank(
+            neighbors,
+            scores,
+            hubs if hubs is not None else np.zeros(len(ids), dtype=np.float32),
+            hub_weight=settings.hub_weight,
+            k=settings.k,
+        )
         metadata = _metadata(frame)
         for record, lang in zip(metadata, languages, strict=True):
             record["lang"] = lang
@@ -202,6 +283,14 @@ class Recommender:
             vectors=vectors,
             neighbors=neighbors,
             scores=scores,
+            components=components,
+            hubs=hubs,
+            duplicates={ids[row]: ids[keep] for row, keep in sorted(duplicates.items())},
+            surface=surface_words(
+                (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
+                self.analyzer.terms,
+                vocabulary,
+            ),
         )
         self.articles = frame
         self.empty_ids = empty
@@ -222,6 +311,10 @@ class Recommender:
         vectors: sp.csr_matrix,
         neighbors: np.ndarray,
         scores: np.ndarray,
+        components: np.ndarray | None = None,
+        surface: list[str] | None = None,
+        duplicates: dict[str, str] | None = None,
+        hubs: np.ndarray | None = None,
     ) -> None:
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
@@ -230,6 +323,11 @@ class Recommender:
         self._terms: dict[str, int] | None = None
         self.idf = idf
         self.vectors = vectors
+        self.components = components
+        self.surface = surface if surface is not None else vocabulary
+        self.duplicates: dict[str, str] = dict(duplicates or {})
+        self.hubs = hubs
+        self._search = blend(vectors, components, self.settings.lsa_weight)
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
         self.scores = scores
@@ -239,22 +337,45 @@ class Recommender:
     # --- asking ------------------------------------------------------------------------------------
 
     def related(
-        self, article_id: str, *, k: int = 8, overrides: Overrides | None = None, **controls: Any
+        self,
+        article_id: str,
+        *,
+        k: int = 8,
+        explain: bool = False,
+        overrides: Overrides | None = None,
+        **controls: Any,
     ) -> list[Neighbor]:
         """The ``k`` articles most similar to ``article_id``, best first, as ``Neighbor`` objects.
 
-        Ranking ``controls`` and editorial ``overrides`` work as in ``Index.related``.
+        Ranking ``controls`` and editorial ``overrides`` work as in ``Index.related``; ``explain=True``
+        adds each link's top shared terms (readable words) and their share of the score.
         """
         k = check_k(k)
         row = self._row(article_id)
         if overrides is not None or controls:
-            return self.index().related(article_id, k=k, overrides=overrides, **controls)
-        if k <= self.neighbors.shape[1]:
-            return make_links(self.neighbors[row, :k], self.scores[row, :k], self.ids, self._metadata)
-        if self.settings.cross_language or len(set(self.languages)) < 2:
-            rows, scores = top_k_of(self.vectors[row], self._candidates(), k, exclude=np.array([row]))
-            return make_links(rows[0], scores[0], self.ids, self._metadata)
-        return self._links_in(self.languages[row], self.vectors[row], k, exclude_row=row)
+            links = self.index().related(article_id, k=k, overrides=overrides, **controls)
+        elif k <= self.neighbors.shape[1]:
+            rows, scores = self.neighbors[row, :k], self.scores[row, :k]
+            links = make_links(rows, scores, self.ids, self._metadata)
+        elif self.settings.cross_language or len(set(self.languages)) < 2:
+            width = candidate_width(k) if self.hubs is not None else k
+            found, found_scores = top_k_of(
+                self._search[row], self._candidates(), width, exclude=np.array([row])
+            )
+            links = self._cut(found, found_scores, k)
+        else:
+            links = self._links_in(self.languages[row], self._search[row], k, exclude_row=row)
+        if not explain:
+            return links
+        vectors = self.vectors
+        return explain_links(
+            links,
+            row,
+            self._rows,
+            (vectors.data, vectors.indices, vectors.indptr),
+            self.surface,
+            weight=1.0 - self.settings.lsa_weight if self.components is not None else 1.0,
+        )
 
     def index(self) -> Index:
         """A numpy-only ``Index`` over this model's arrays (shares memory, no copy)."""
@@ -283,10 +404,14 @@ class Recommender:
             message = "query text is empty"
             raise InvalidParameterError(message)
         language = self.query_language(f"{title}\n{text}", lang=lang)
-        vector = self.vectorize(text, title=title, lang=language)
+        vector = blend(
+            self.vectorize(text, title=title, lang=language), self.components, self.settings.lsa_weight
+        )
         if self.settings.cross_language or len(set(self.languages)) < 2:
-            rows, scores = top_k_of(vector, self._candidates(), k)
-            return make_links(rows[0], scores[0], self.ids, self._metadata)
+            rows, scores = top_k_of(
+                vector, self._candidates(), candidate_width(k) if self.hubs is not None else k
+            )
+            return self._cut(rows, scores, k)
         return self._links_in(language, vector, k)
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
@@ -307,12 +432,21 @@ class Recommender:
         cached = self._language_candidates.get(language)
         if cached is None:
             members = rows_in(self.languages, language)
-            cached = (members, self.vectors[members].T.tocsr())
+            hidden = [self._rows[article_id] for article_id in self.duplicates]
+            search = hide_rows(self._search, hidden) if hidden else self._search
+            cached = (members, search[members].T.tocsr())
             self._language_candidates[language] = cached
         members, candidates = cached
         exclude = None if exclude_row is None else np.searchsorted(members, [exclude_row])
-        found, scores = top_k_of(vector, candidates, k, exclude=exclude)
+        width = candidate_width(k) if self.hubs is not None else k
+        found, scores = top_k_of(vector, candidates, width, exclude=exclude)
         rows = np.where(found >= 0, members[np.where(found >= 0, found, 0)], -1)
+        return self._cut(rows, scores, k)
+
+    def _cut(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[Neighbor]:
+        """Links from one candidate row, hub-discounted when the model uses it, cut to ``k``."""
+        if self.hubs is not None:
+            rows, scores = rerank(rows, scores, self.hubs, hub_weight=self.settings.hub_weight, k=k)
         return make_links(rows[0], scores[0], self.ids, self._metadata)
 
     def vectorize(self, text: str, *, title: str = "", lang: str = "en") -> sp.csr_matrix:
@@ -332,15 +466,26 @@ class Recommender:
         counts = sp.csr_matrix(
             (values, columns, np.array([0, len(columns)])), shape=(1, len(self.vocabulary))
         )
-        return _weigh(counts, self.idf)
+        return self._weigh(counts, self.idf)
+
+    def _weigh(self, counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+        settings = self.settings
+        return weigh(
+            counts,
+            idf,
+            tf=settings.tf,
+            k1=settings.bm25_k1,
+            b=settings.bm25_b,
+            reference_length=self.reference_length,
+        )
 
     def similarity(self, article_ids: Sequence[str]) -> np.ndarray:
-        """Pairwise cosine similarity among the given articles, as a ``len × len`` float array."""
+        """Pairwise similarity (the ranking score) among the given articles, as a ``len × len`` array."""
         if isinstance(article_ids, str):
             message = "similarity() takes a list of article ids, not one string"
             raise InvalidParameterError(message)
         rows = [self._row(article_id) for article_id in article_ids]
-        block = self.vectors[rows]
+        block = self._search[rows]
         return np.asarray((block @ block.T).toarray(), dtype=np.float32)
 
     def __len__(self) -> int:
@@ -358,7 +503,8 @@ class Recommender:
 
     def _candidates(self) -> sp.csr_matrix:
         if self._transposed is None:
-            self._transposed = self.vectors.T.tocsr()
+            hidden = [self._rows[article_id] for article_id in self.duplicates]
+            self._transposed = (hide_rows(self._search, hidden) if hidden else self._search).T.tocsr()
         return self._transposed
 
     def _require_fitted(self) -> None:
@@ -375,9 +521,13 @@ class Recommender:
         """
         self._require_fitted()
         vectors = self.vectors
+        extra = {} if self.components is None else {LSA_COMPONENTS: np.asarray(self.components, np.float32)}
+        if self.hubs is not None:
+            extra[HUBS] = np.asarray(self.hubs, dtype=np.float32)
         return fmt.write_model(
             path,
             arrays={
+                **extra,
                 fmt.IDF: np.asarray(self.idf, dtype=np.float64),
                 fmt.VECTORS_DATA: np.asarray(vectors.data, dtype=np.float32),
                 fmt.VECTORS_INDICES: np.asarray(vectors.indices, dtype=np.int32),
@@ -390,6 +540,9 @@ class Recommender:
                 fmt.ARTICLES: self._metadata,
                 fmt.VOCABULARY: self.vocabulary,
                 fmt.ANALYZER: self.analyzers.to_dict(self.languages),
+                SURFACE: list(self.surface),
+                DUPLICATES: self.duplicates,
+                WEIGHTING: {"reference_length": self.reference_length},
             },
             parameters=self.settings.to_dict(),
             counts={
@@ -397,6 +550,7 @@ class Recommender:
                 "terms": len(self.vocabulary),
                 "k": int(self.neighbors.shape[1]),
                 "nonzeros": int(vectors.nnz),
+                "duplicates": len(self.duplicates),
             },
             extra={"lineage": lineage} if lineage else None,
         )
@@ -412,6 +566,8 @@ class Recommender:
             raise ModelFormatError(message) from None
         model = cls(**{f.name: getattr(settings, f.name) for f in fields(Settings)})
         model.analyzer = model.analyzers.restore(folder.document(fmt.ANALYZER))
+        if f"{WEIGHTING}.json" in folder.manifest["files"]:
+            model.reference_length = float(folder.document(WEIGHTING).get("reference_length", 0.0))
         ids: list[str] = folder.document(fmt.IDS)
         vocabulary: list[str] = folder.document(fmt.VOCABULARY)
         metadata: list[dict[str, Any]] = folder.document(fmt.ARTICLES)
@@ -431,6 +587,14 @@ class Recommender:
             vectors=vectors,
             neighbors=folder.array(fmt.NEIGHBORS),
             scores=folder.array(fmt.SCORES),
+            duplicates=folder.document(DUPLICATES)
+            if f"{DUPLICATES}.json" in folder.manifest["files"]
+            else None,
+            surface=folder.document(SURFACE) if f"{SURFACE}.json" in folder.manifest["files"] else None,
+            hubs=folder.array(HUBS) if f"{HUBS}.npy" in folder.manifest["files"] else None,
+            components=folder.array(LSA_COMPONENTS)
+            if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
+            else None,
         )
         model.articles = pd.DataFrame(
             {"id": ids, **{name: [meta.get(name) for meta in metadata] for name in _METADATA_FIELDS}}
@@ -442,19 +606,6 @@ class Recommender:
     def __repr__(self) -> str:
         state = f"articles={len(self.ids)}, terms={len(self.vocabulary)}" if self._fitted else "not fitted"
         return f"Recommender({state}, settings={self.settings})"
-
-
-def _weigh(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf times idf, rows L2-normalised, as sorted float32 CSR (shared by fit and query)."""
-    weighted = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-    weighted.sort_indices()
-    weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    weighted.data /= np.repeat(norms, np.diff(weighted.indptr))
-    result = sp.csr_matrix(weighted, dtype=np.float32)
-    result.sort_indices()
-    return result
 
 
 def _metadata(frame: pd.DataFrame) -> list[dict[str, Any]]:

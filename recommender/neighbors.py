@@ -1,58 +1,299 @@
-"""Exact neighbour search: every row's top-k rows by cosine, computed in row blocks.
+"""Exact neighbour search: every row's top-k rows by cosine, over square tiles of the score matrix.
 
-Rows are L2-normalised, so cosine is the dot product. A block of rows is multiplied against the whole
-matrix at a time, so memory holds ``block × N`` scores and never ``N × N``. Ties are broken by
-``(-score, row)``; zero scores are not neighbours (the slot is left as ``-1``).
+Rows are L2-normalised, so cosine is the dot product. The score matrix is symmetric, so it is cut into
+square tiles and only the tiles on or above the diagonal are computed: each one serves its rows and,
+transposed, its columns, which halves the multiplication work. Tiles are sparse products (scipy releases
+the GIL in them, so a thread pool uses every core) turned into a small dense block. From each block only
+the scores that can still enter a row's top-k are kept: those at least the row's current k-th best score
+and at least the k-th best of a sample of the block (a lower bound of the block's own k-th best), so
+nothing that belongs in the answer is ever dropped. Memory holds a few tiles and the ``N × k`` answer,
+never ``N × N`` scores. Ties are broken by ``(-score, row)``; zero scores are not neighbours (``-1``).
 """
 
 from __future__ import annotations
+
+import functools
+import importlib
+import math
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from .types import InvalidParameterError
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "block_rows", "top_k", "top_k_of"]
+_sparsetools: Any
+try:  # the routine behind scipy's sparse ``@``; used directly to skip its counting pass
+    _sparsetools = importlib.import_module("scipy.sparse._sparsetools")
+except ImportError:  # pragma: no cover - a future scipy may move it; ``@`` is then used
+    _sparsetools = None
 
-#: Bytes the dense score block may use during the all-pairs search.
+__all__ = ["DEFAULT_MEMORY_BUDGET", "block_rows", "default_threads", "tile_rows", "top_k", "top_k_of"]
+
+#: Bytes the score blocks may use during the all-pairs search.
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
 # float32 scores, a partitioned copy and the boolean mask per score, with headroom.
 _BYTES_PER_SCORE = 12
+# Per score of a tile: the sparse product (value + index), the dense block, masks and samples.
+_BYTES_PER_TILE_SCORE = 24
+# Columns (rows) sampled per neighbour slot to estimate a lower bound of a block row's k-th best.
+_SAMPLE_PER_SLOT = 40
+_SMALLEST_POSITIVE = np.nextafter(np.float32(0), np.float32(1))
+
+
+def default_threads() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def block_rows(n_rows: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
     """How many rows one block may hold so that its ``rows × n_rows`` scores fit ``memory_budget``."""
-    if memory_budget < 1:
-        message = f"memory_budget must be a positive number of bytes, got {memory_budget!r}"
-        raise InvalidParameterError(message)
+    _check_budget(memory_budget)
     return int(max(1, min(n_rows, memory_budget // max(1, n_rows * _BYTES_PER_SCORE))))
 
 
+def tile_rows(n_rows: int, memory_budget: int = DEFAULT_MEMORY_BUDGET, *, threads: int = 1) -> int:
+    """Side of the square tiles so that the tiles in flight (one per thread, plus one) fit the budget."""
+    _check_budget(memory_budget)
+    in_flight = max(1, threads) + 1
+    side = math.isqrt(max(1, memory_budget // (_BYTES_PER_TILE_SCORE * in_flight)))
+    return int(max(1, min(n_rows, side)))
+
+
+def _check_budget(memory_budget: int) -> None:
+    if isinstance(memory_budget, bool) or not isinstance(memory_budget, int) or memory_budget < 1:
+        message = f"memory_budget must be a positive number of bytes, got {memory_budget!r}"
+        raise InvalidParameterError(message)
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """Scores from one tile that may enter the answer: global rows, columns and values."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+
+
+class _Best:
+    """The running answer: each row's best ``width`` columns so far, sorted by ``(-score, column)``."""
+
+    def __init__(self, n_rows: int, width: int) -> None:
+        self.width = width
+        self.cols = np.full((n_rows, width), -1, dtype=np.int32)
+        self.scores = np.zeros((n_rows, width), dtype=np.float32)
+
+    def floor(self, start: int, stop: int) -> np.ndarray:
+        """A lower bound of the final k-th score of rows ``start:stop`` (never 0: zeros are not kept)."""
+        return np.maximum(self.scores[start:stop, self.width - 1], _SMALLEST_POSITIVE)
+
+    def merge(self, found: _Candidates) -> None:
+        """Fold candidates into the answer, keeping each row's best ``width`` by ``(-score, column)``."""
+        if found.rows.size == 0:
+            return
+        width = self.width
+        touched = np.unique(found.rows)
+        old_cols = self.cols[touched].ravel()
+        kept = old_cols >= 0
+        rows = np.concatenate([np.repeat(touched, width)[kept], found.rows])
+        cols = np.concatenate([old_cols[kept], found.cols])
+        values = np.concatenate([self.scores[touched].ravel()[kept], found.values])
+        order = np.lexsort((cols, -values, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        rank = np.arange(rows.size) - np.repeat(starts, np.diff(np.r_[starts, rows.size]))
+        take = rank < width
+        self.cols[touched] = -1
+        self.scores[touched] = 0.0
+        self.cols[rows[take], rank[take]] = cols[take]
+        self.scores[rows[take], rank[take]] = values[take]
+
+
+#: Runs ``plan.candidates(pair, width)`` for every pair, yielding results in any order (e.g. on Dask).
+TileMapper = Callable[["TilePlan", list[tuple[int, int]], int], Iterator[_Candidates]]
+
+
 def top_k(
-    vectors: sp.csr_matrix, k: int, *, memory_budget: int = DEFAULT_MEMORY_BUDGET
+    vectors: sp.csr_matrix,
+    k: int,
+    *,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    threads: int | None = None,
+    mapper: TileMapper | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For every row, its ``k`` most similar other rows and their scores.
+    """For every row, its ``k`` most similar other rows and their scores (exact).
 
     Returns ``(neighbors, scores)``: ``int32`` and ``float32`` arrays of shape ``(N, min(k, N - 1))``,
     each row sorted by descending score then ascending row; ``-1`` / ``0.0`` where fewer than that many
-    rows have a positive score.
+    rows have a positive score. ``threads`` defaults to every core this process may use;
+    ``memory_budget`` (bytes) sizes the tiles; ``mapper`` runs the tiles elsewhere (see
+    ``recommender.distributed``).
     """
+    vectors = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
+    vectors.sort_indices()
     n_rows = vectors.shape[0]
     width = min(k, max(n_rows - 1, 0))
-    neighbors = np.full((n_rows, width), -1, dtype=np.int32)
-    scores = np.zeros((n_rows, width), dtype=np.float32)
+    best = _Best(n_rows, width)
     if width == 0:
-        return neighbors, scores
-    transposed = vectors.T.tocsr()
-    step = block_rows(n_rows, memory_budget)
-    for start in range(0, n_rows, step):
-        stop = min(start + step, n_rows)
-        block_neighbors, block_scores = top_k_of(
-            vectors[start:stop], transposed, width, exclude=np.arange(start, stop)
+        return best.cols, best.scores
+    threads = default_threads() if threads is None else max(1, int(threads))
+    side = tile_rows(n_rows, memory_budget, threads=threads)
+    plan = TilePlan(vectors, side)
+    pairs = list(plan.pairs())
+    if mapper is None:
+        # Threads see the live floors, which only rise as results are merged: stale reads are safe.
+        function = functools.partial(plan.candidates, width=width, floor=best.floor)
+        results = _local_mapper(threads)(function, pairs)
+    else:
+        results = mapper(plan, pairs, width)
+    for found in results:
+        best.merge(found)
+    return best.cols, best.scores
+
+
+def _local_mapper(
+    threads: int,
+) -> Callable[[Callable[[tuple[int, int]], _Candidates], list[tuple[int, int]]], Iterator[_Candidates]]:
+    """Tiles on a thread pool (scipy's products release the GIL), at most ``threads + 1`` in flight."""
+
+    def run(
+        function: Callable[[tuple[int, int]], _Candidates], pairs: list[tuple[int, int]]
+    ) -> Iterator[_Candidates]:
+        if threads == 1:
+            yield from map(function, pairs)
+            return
+        with ThreadPoolExecutor(threads) as pool:
+            pending: list[Future[_Candidates]] = []
+            for pair in pairs:
+                pending.append(pool.submit(function, pair))
+                if len(pending) > threads:
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+
+    return run
+
+
+class TilePlan:
+    """The row blocks of a matrix and the tiles ``(r, c)``, ``c >= r``, of its upper score triangle."""
+
+    def __init__(self, vectors: sp.csr_matrix, side: int) -> None:
+        self.n_rows = int(vectors.shape[0])
+        self.side = side
+        self.starts = list(range(0, self.n_rows, side))
+        self.blocks = [vectors[start : start + side] for start in self.starts]
+        self.transposed = [block.T.tocsr() for block in self.blocks]
+
+    def pairs(self) -> Iterator[tuple[int, int]]:
+        """Tile coordinates, row block by row block, the diagonal tile first."""
+        for r in range(len(self.starts)):
+            for c in range(r, len(self.starts)):
+                yield r, c
+
+    def candidates(
+        self,
+        pair: tuple[int, int],
+        width: int,
+        floor: Callable[[int, int], np.ndarray] | None = None,
+    ) -> _Candidates:
+        """The scores of tile ``pair`` that may belong to the top ``width`` of their row or column."""
+        r, c = pair
+        block = _dense_product(self.blocks[r], self.transposed[c])
+        row_start, col_start = self.starts[r], self.starts[c]
+        n_r, n_c = block.shape
+        if r == c:
+            np.fill_diagonal(block, 0.0)
+        row_floor = _sample_floor(block, width)
+        if floor is not None:
+            np.maximum(row_floor, floor(row_start, row_start + n_r), out=row_floor)
+        hit_rows, hit_cols = np.nonzero(block >= row_floor[:, None])
+        values = block[hit_rows, hit_cols]
+        rows = hit_rows.astype(np.int64) + row_start
+        cols = hit_cols.astype(np.int32) + col_start
+        if r == c:
+            return _Candidates(rows, cols, values)
+        col_floor = _sample_floor(block.T, width)
+        if floor is not None:
+            np.maximum(col_floor, floor(col_start, col_start + n_c), out=col_floor)
+        back_rows, back_cols = np.nonzero(block >= col_floor[None, :])
+        back_values = block[back_rows, back_cols]
+        return _Candidates(
+            np.concatenate([rows, back_cols.astype(np.int64) + col_start]),
+            np.concatenate([cols, back_rows.astype(np.int32) + row_start]),
+            np.concatenate([values, back_values]),
         )
-        neighbors[start:stop] = block_neighbors
-        scores[start:stop] = block_scores
-    return neighbors, scores
+
+
+class _Scratch(threading.local):
+    """Per-thread buffers for tile products, reused so threads do not fault in fresh pages each tile."""
+
+    def __init__(self) -> None:
+        self.indices = np.empty(0, dtype=np.int32)
+        self.data = np.empty(0, dtype=np.float32)
+        self.dense = np.empty(0, dtype=np.float32)
+
+    def get(self, capacity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.indices.size < capacity:
+            self.indices = np.empty(capacity, dtype=np.int32)
+            self.data = np.empty(capacity, dtype=np.float32)
+            self.dense = np.empty(capacity, dtype=np.float32)
+        return self.indices, self.data, self.dense
+
+
+_SCRATCH = _Scratch()
+
+
+def _dense_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
+    """``left @ right`` as a dense float32 array (a view of this thread's scratch buffer).
+
+    scipy's own ``@`` first counts the product's non-zeros in a separate pass and allocates fresh
+    arrays; a tile is small and nearly dense, so the output goes into buffers of its largest size,
+    filled in one pass by the same routine.
+    """
+    n_rows, n_cols = left.shape[0], right.shape[1]
+    capacity = n_rows * n_cols
+    if _sparsetools is None or capacity >= 2**31 or capacity == 0:
+        return np.asarray((left @ right).toarray(), dtype=np.float32)
+    index = np.int32
+    indices, data, dense_buffer = _SCRATCH.get(capacity)
+    indptr = np.empty(n_rows + 1, dtype=index)
+    _sparsetools.csr_matmat(
+        n_rows,
+        n_cols,
+        left.indptr.astype(index, copy=False),
+        left.indices.astype(index, copy=False),
+        left.data,
+        right.indptr.astype(index, copy=False),
+        right.indices.astype(index, copy=False),
+        right.data,
+        indptr,
+        indices,
+        data,
+    )
+    dense = dense_buffer[:capacity].reshape(n_rows, n_cols)
+    dense.fill(0.0)
+    _sparsetools.csr_todense(n_rows, n_cols, indptr, indices, data, dense)
+    return dense
+
+
+def _sample_floor(block: np.ndarray, width: int) -> np.ndarray:
+    """Per row, the ``width``-th best score of a strided sample of columns: at most the row's own."""
+    n_cols = block.shape[1]
+    floor = np.full(block.shape[0], _SMALLEST_POSITIVE, dtype=np.float32)
+    stride = n_cols // (width * _SAMPLE_PER_SLOT)
+    if stride < 2:
+        return floor
+    sample = np.ascontiguousarray(block[:, ::stride])
+    kth = np.partition(sample, sample.shape[1] - width, axis=1)[:, sample.shape[1] - width]
+    return np.maximum(floor, kth)
 
 
 def top_k_of(

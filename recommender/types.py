@@ -15,8 +15,17 @@ __all__ = [
     "Neighbor",
     "OverridesError",
     "RecommenderError",
+    "SharedTerm",
     "UnknownArticleError",
 ]
+
+
+@dataclass(frozen=True)
+class SharedTerm:
+    """A term two linked articles share, as a readable word, and its share of the link's score."""
+
+    term: str
+    share: float
 
 
 @dataclass(frozen=True)
@@ -33,10 +42,11 @@ class Neighbor:
     date: str | None = None
     url: str | None = None
     reason: str = "similar"
+    terms: tuple[SharedTerm, ...] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """The link as a JSON-ready dict with the documented keys."""
-        return {
+        """The link as a JSON-ready dict with the documented keys (``terms`` only when explained)."""
+        data: dict[str, object] = {
             "article_id": self.article_id,
             "rank": self.rank,
             "score": self.score,
@@ -45,6 +55,9 @@ class Neighbor:
             "url": self.url,
             "reason": self.reason,
         }
+        if self.terms is not None:
+            data["terms"] = [{"term": shared.term, "share": shared.share} for shared in self.terms]
+        return data
 
 
 class RecommenderError(Exception):

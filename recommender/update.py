@@ -23,9 +23,13 @@ from sklearn.feature_extraction.text import CountVectorizer
 from . import format as fmt
 from .corpus import Articles, load_articles, read_articles
 from .languages import article_languages, top_k_within
-from .model import Recommender, _identity, _metadata, _weigh
+from .model import Recommender, _metadata
 from .neighbors import block_rows, top_k, top_k_of
 from .types import InvalidParameterError, UnknownArticleError
+
+# Ranking levers whose lists depend on the whole corpus at once (a global projection, hub scores,
+# duplicate groups); an update cannot keep them exact without a rebuild.
+_GLOBAL_LEVERS = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
 
 __all__ = ["UpdateReport", "apply_update", "read_ids", "rebuild_frozen", "update_model", "vectorize_frozen"]
 
@@ -83,6 +87,26 @@ def article_languages_of(model: Recommender, frame: pd.DataFrame) -> list[str]:
     )
 
 
+def _identity(terms: list[str]) -> list[str]:
+    return terms
+
+
+def check_updatable(model: Recommender) -> None:
+    """Refuse models whose ranking uses corpus-wide levers an update cannot keep exact."""
+    used = [
+        f"{name}={getattr(model.settings, name)!r}"
+        for name, off in _GLOBAL_LEVERS.items()
+        if getattr(model.settings, name) != off and (name != "lsa_weight" or model.components is not None)
+    ]
+    if used:
+        message = (
+            f"this model ranks with corpus-wide levers ({', '.join(used)}) that an incremental update "
+            "cannot keep exact: rebuild it with recommender build, or build the base with "
+            "--lsa-weight 0 --hub-weight 0 --keep-duplicates to update it incrementally"
+        )
+        raise InvalidParameterError(message)
+
+
 def vectorize_frozen(
     model: Recommender, frame: pd.DataFrame, languages: Sequence[str]
 ) -> tuple[sp.csr_matrix, int, int]:
@@ -97,7 +121,7 @@ def vectorize_frozen(
     known = set(model.vocabulary)
     tokens = [term for terms in (*titles, *bodies) for term in terms]
     unseen = sum(term not in known for term in tokens)
-    return _weigh(sp.csr_matrix(counts), model.idf), unseen, len(tokens)
+    return model._weigh(sp.csr_matrix(counts), model.idf), unseen, len(tokens)
 
 
 def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
@@ -116,6 +140,7 @@ def _search(
 
 def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     """A full rebuild of ``articles`` that keeps ``model``'s vocabulary, idf and settings (the reference)."""
+    check_updatable(model)
     frame = load_articles(articles)
     languages = article_languages_of(model, frame)
     vectors, _, _ = vectorize_frozen(model, frame, languages)
@@ -145,6 +170,7 @@ def _assemble(
         vectors=vectors,
         neighbors=neighbors,
         scores=scores,
+        surface=list(model.surface),
     )
     result._set_languages(list(languages))
     return result
@@ -154,6 +180,7 @@ def _copy_settings(model: Recommender) -> Recommender:
     result = Recommender(**{name: getattr(model.settings, name) for name in model.settings.to_dict()})
     result.analyzers = model.analyzers
     result.analyzer = model.analyzer
+    result.reference_length = model.reference_length  # BM25's length normalisation stays frozen
     return result
 
 
@@ -172,6 +199,7 @@ def apply_update(
     model: Recommender, *, add: Articles | None = None, remove: Iterable[str] = ()
 ) -> tuple[Recommender, _Counts]:
     """A new fitted model: ``model`` without ``remove``, with ``add`` (new or same-id edited) appended."""
+    check_updatable(model)
     frame = load_articles(add) if add is not None else None
     new_ids = [str(article_id) for article_id in frame["id"]] if frame is not None else []
     removed = list(dict.fromkeys(remove))

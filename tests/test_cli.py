@@ -72,7 +72,7 @@ def test_export_formats(
 def test_info(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(model_dir)]) == 0
     out = capsys.readouterr().out
-    assert "recommender-model v1" in out
+    assert "recommender-model v2" in out
     assert "k = 10" in out
     assert main(["info", str(model_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["k"] == 10
@@ -216,6 +216,35 @@ def test_audit_cli(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "Gini" in out
     assert "0 links added" in out
+
+
+def test_evaluate_json_and_compare(
+    tiny_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", str(tiny_jsonl), "-k", "1", "--min-df", "1", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["n"] == 6
+    assert first["precision_at_k"] == 1.0
+    assert first["settings"]["min_df"] == 1
+    (tmp_path / "a.json").write_text(json.dumps(first), encoding="utf-8")
+    assert main(["evaluate", str(tiny_jsonl), "-k", "2", "--min-df", "1", "--json"]) == 0
+    (tmp_path / "b.json").write_text(capsys.readouterr().out, encoding="utf-8")
+    assert main(["evaluate", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr().out
+    assert "a.json" in out
+    assert "precision@k" in out
+    assert main(["evaluate", str(tiny_jsonl), "--min-df", "1"]) == 0
+    assert "Politics" in capsys.readouterr().out
+
+
+def test_evaluate_errors(tiny_jsonl: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate"]) == 1
+    assert "give the CORPUS" in capsys.readouterr().err
+    (tmp_path / "x.json").write_text("[]", encoding="utf-8")
+    assert main(["evaluate", "--compare", str(tmp_path / "x.json"), str(tmp_path / "x.json")]) == 1
+    assert "not an evaluation report" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_jsonl), "--label", "topic"]) == 1
+    assert "no field 'topic'" in capsys.readouterr().err
 
 
 def test_build_from_several_publisher_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

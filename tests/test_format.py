@@ -18,7 +18,7 @@ def _write(path: Path) -> Path:
     return fmt.write_model(
         path,
         arrays={"numbers": np.arange(6, dtype=np.int32).reshape(2, 3)},
-        documents={"ids": ["a", "b"]},
+        documents={"names": ["a", "b"]},
         parameters={"k": 3},
         counts={"articles": 2},
     )
@@ -29,12 +29,12 @@ def test_writes_manifest_with_checksums(tmp_path: Path) -> None:
     manifest = json.loads((path / fmt.MANIFEST).read_text())
     assert manifest["format"] == fmt.FORMAT_NAME
     assert manifest["format_version"] == fmt.FORMAT_VERSION
-    assert set(manifest["files"]) == {"numbers.npy", "ids.json"}
+    assert set(manifest["files"]) == {"numbers.npy", "names.json"}
     assert all(len(entry["sha256"]) == 64 for entry in manifest["files"].values())
     folder = fmt.open_model(path)
     assert folder.array("numbers").tolist() == [[0, 1, 2], [3, 4, 5]]
     assert isinstance(folder.array("numbers"), np.memmap)
-    assert folder.document("ids") == ["a", "b"]
+    assert folder.document("names") == ["a", "b"]
     assert folder.parameters == {"k": 3}
     assert folder.counts == {"articles": 2}
 
@@ -84,9 +84,9 @@ def _edit_manifest(path: Path, **changes: Any) -> None:
         (lambda p: _edit_manifest(p, format="annoy"), "not a recommender model"),
         (lambda p: _edit_manifest(p, format_version=99), "format version 99 is not supported.*rebuild"),
         (lambda p: _edit_manifest(p, files=None), "no file list"),
-        (lambda p: os.remove(p / "ids.json"), "ids.json: missing"),
-        (lambda p: (p / "ids.json").write_text('["x", "y"]\n'), "ids.json: checksum mismatch.*rebuild"),
-        (lambda p: (p / "ids.json").write_text("[]"), "ids.json: size differs"),
+        (lambda p: os.remove(p / "names.json"), "names.json: missing"),
+        (lambda p: (p / "names.json").write_text('["x", "y"]\n'), "names.json: checksum mismatch.*rebuild"),
+        (lambda p: (p / "names.json").write_text("[]"), "names.json: size differs"),
     ],
 )
 def test_damaged_models_get_clear_errors(tmp_path: Path, damage: Any, match: str | None) -> None:
@@ -101,8 +101,8 @@ def test_damaged_models_get_clear_errors(tmp_path: Path, damage: Any, match: str
 
 def test_verify_false_skips_checksums_but_not_sizes(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
-    (path / "ids.json").write_text('["x", "y"]\n')
-    assert fmt.open_model(path, verify=False).document("ids") == ["x", "y"]
+    (path / "names.json").write_text('["x", "y"]\n')
+    assert fmt.open_model(path, verify=False).document("names") == ["x", "y"]
 
 
 def test_missing_folder_says_how_to_build(tmp_path: Path) -> None:
@@ -123,3 +123,34 @@ def test_pickled_arrays_are_refused(tmp_path: Path) -> None:
     folder = fmt.open_model(path, mmap=False)
     with pytest.raises(ModelFormatError, match="unreadable array"):
         folder.array("numbers")
+
+
+def test_ids_and_articles_become_tables_that_read_back(tmp_path: Path) -> None:
+    ids = ["a", "é-2", "c"]
+    articles = [{"title": "T", "date": None, "url": None}, {"title": "Ü", "date": "2024-01-01"}, {}]
+    path = fmt.write_model(
+        tmp_path / "m", arrays={}, documents={"ids": ids, "articles": articles}, parameters={}, counts={}
+    )
+    folder = fmt.open_model(path)
+    assert not (path / "ids.json").exists()
+    assert folder.document("ids") == ids
+    assert folder.document("articles") == articles
+    table = fmt.IdTable(folder.strings("ids"), folder.array(fmt.ID_TABLE))
+    assert [table.row(article_id) for article_id in ids] == [0, 1, 2]
+    assert table.row("missing") is None
+    assert folder.strings(fmt.DATES)[1] == "2024-01-01"
+    assert folder.strings(fmt.TITLES)[2] == ""
+
+
+def test_id_table_finds_every_id_of_a_larger_model() -> None:
+    ids = [f"id-{n}" for n in range(5000)]
+    strings = fmt.StringTable(*fmt.StringTable.encode(ids))
+    table = fmt.IdTable(strings, fmt.IdTable.build(ids))
+    assert all(table.row(article_id) == row for row, article_id in enumerate(ids))
+    assert table.row("id-5000") is None
+
+
+def test_version_1_still_opens(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m")
+    _edit_manifest(path, format_version=1)
+    assert fmt.open_model(path).version == 1

@@ -49,7 +49,7 @@ def test_links_carry_metadata(tiny: Recommender) -> None:
 
 
 def test_scores_equal_sklearn_cosine_on_our_vectors() -> None:
-    model = Recommender(k=10).fit(BUNDLED)
+    model = Recommender(k=10, hub_weight=0.0).fit(BUNDLED)  # pure cosine order, no hub discount
     reference = cosine_similarity(model.vectors.astype(np.float64))
     for row, article_id in enumerate(model.ids[:40]):
         for link in model.related(article_id, k=10):
@@ -60,7 +60,7 @@ def test_scores_equal_sklearn_cosine_on_our_vectors() -> None:
 
 
 def test_top_k_equals_brute_force_on_the_bundled_corpus() -> None:
-    model = Recommender(k=10).fit(BUNDLED)
+    model = Recommender(k=10, hub_weight=0.0).fit(BUNDLED)  # pure cosine order, no hub discount
     reference = cosine_similarity(model.vectors.astype(np.float64))
     np.fill_diagonal(reference, -np.inf)
     for row in range(len(model.ids)):
@@ -73,7 +73,7 @@ def test_top_k_equals_brute_force_on_the_bundled_corpus() -> None:
 
 
 def test_vectors_match_sklearn_tfidf_of_the_same_counts(tiny_records: list[dict[str, Any]]) -> None:
-    model = Recommender(min_df=1, title_weight=3).fit(tiny_records)
+    model = Recommender(min_df=1, title_weight=3, tf="log").fit(tiny_records)
     terms = {term: column for column, term in enumerate(model.vocabulary)}
     counts = np.zeros((len(tiny_records), len(terms)))
     for row, record in enumerate(tiny_records):
@@ -214,3 +214,53 @@ def test_missing_dates_and_categories_save_as_null(tmp_path: Path) -> None:
     index = Index.load(model.save(tmp_path / "model"))
     assert index.article("a")["date"] is None
     assert index.related("a", k=1)[0].date == "2024-01-01"
+
+
+def test_ranking_levers_round_trip(tmp_path: Path) -> None:
+    from recommender import Index
+
+    from .conftest import BUNDLED
+
+    settings = {"lsa_weight": 0.3, "lsa_dims": 20, "hub_weight": 0.25, "tf": "bm25", "k": 8}
+    model = Recommender(**settings).fit(BUNDLED)
+    assert model.components is not None
+    seed = "kazakhstan-geopolitical-conundrum"
+    links = model.related(seed, k=8)
+    assert len(links) == 8
+    loaded = Recommender.load(model.save(tmp_path / "m"))
+    assert loaded.related(seed, k=8) == links
+    assert Index.load(tmp_path / "m").related(seed, k=8) == links
+    assert loaded.query("Kazakhstan oil and Astana", k=3) == model.query("Kazakhstan oil and Astana", k=3)
+    manifest = Index.load(tmp_path / "m").manifest
+    assert manifest["parameters"]["tf"] == "bm25"
+    assert manifest["parameters"]["hub_weight"] == 0.25
+    # The explained share of the score never exceeds the TF-IDF part of the blend.
+    explained = model.related(seed, k=1, explain=True)[0]
+    assert explained.terms is not None
+    assert sum(term.share for term in explained.terms) <= 0.7 + 1e-6
+
+
+def test_old_manifests_load_with_the_old_behaviour() -> None:
+    from recommender.model import Settings
+
+    old = Settings.from_dict({"title_weight": 2.0, "min_df": 2, "k": 20})
+    assert old.lsa_weight == 0.0
+    assert old.hub_weight == 0.0
+    assert old.hide_duplicates is False
+    assert old.tf == "log"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("lsa_weight", 1.0),
+        ("lsa_weight", -0.1),
+        ("hub_weight", 2),
+        ("tf", "raw"),
+        ("bm25_b", 1.5),
+        ("lsa_dims", 1),
+    ],
+)
+def test_bad_ranking_settings(setting: str, value: object) -> None:
+    with pytest.raises(InvalidParameterError, match=setting):
+        Recommender(**{setting: value})

@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recommender.neighbors import block_rows, top_k, top_k_of
+from recommender.neighbors import TilePlan, block_rows, tile_rows, top_k, top_k_of
 from recommender.types import InvalidParameterError
 
 
@@ -81,3 +81,59 @@ def test_block_rows_respects_budget() -> None:
     assert 1 < block_rows(1000, 1000 * 12 * 10) <= 10
     with pytest.raises(InvalidParameterError, match="memory_budget"):
         block_rows(10, 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("budget", [1, 24 * 3 * 40**2, 10**9])
+def test_tiles_and_threads_equal_brute_force(threads: int, budget: int) -> None:
+    # A small budget gives many tiles, so candidates travel through both sides of off-diagonal tiles.
+    vectors = _random_rows(150, 40, 0.08, 7)
+    expected = _brute_force(vectors, 6)
+    neighbors, scores = top_k(vectors, 6, memory_budget=budget, threads=threads)
+    np.testing.assert_array_equal(neighbors, expected[0])
+    np.testing.assert_array_equal(scores, expected[1])
+
+
+def test_ties_across_tiles_are_broken_by_row() -> None:
+    # 30 identical rows and a few others: every row ties with all its twins, in whichever tile they sit.
+    dense = np.zeros((40, 5))
+    dense[:30, 0] = 1.0
+    dense[30:, 1] = 1.0
+    dense[35:, 2] = 1.0
+    vectors = sp.csr_matrix(normalize(dense), dtype=np.float32)
+    expected = _brute_force(vectors, 4)
+    for budget in (1, 24 * 2 * 7**2, 10**9):
+        neighbors, _ = top_k(vectors, 4, memory_budget=budget, threads=2)
+        np.testing.assert_array_equal(neighbors, expected[0])
+    assert neighbors[29].tolist() == [0, 1, 2, 3]
+
+
+def test_unsorted_float64_input_gives_the_same_answer() -> None:
+    vectors = _random_rows(80, 30, 0.1, 11)
+    shuffled = sp.csr_matrix(vectors, dtype=np.float64)
+    shuffled.indices = shuffled.indices.copy()
+    for row in range(shuffled.shape[0]):  # reverse each row's column order: same matrix, unsorted
+        start, stop = shuffled.indptr[row], shuffled.indptr[row + 1]
+        shuffled.indices[start:stop] = shuffled.indices[start:stop][::-1]
+        shuffled.data[start:stop] = shuffled.data[start:stop][::-1]
+    shuffled.has_sorted_indices = False
+    np.testing.assert_array_equal(top_k(shuffled, 5)[0], top_k(vectors, 5)[0])
+
+
+def test_tile_rows_respects_budget() -> None:
+    assert tile_rows(1000, 10**12, threads=2) == 1000
+    assert tile_rows(1000, 1) == 1
+    side = tile_rows(10**6, 256 * 2**20, threads=2)
+    assert 1000 < side < 5000
+    assert tile_rows(10**6, 64 * 2**20, threads=2) < side
+    with pytest.raises(InvalidParameterError, match="memory_budget"):
+        tile_rows(10, -5)
+
+
+def test_tile_plan_covers_the_upper_triangle_once() -> None:
+    vectors = _random_rows(23, 10, 0.3, 5)
+    plan = TilePlan(sp.csr_matrix(vectors), 5)
+    pairs = list(plan.pairs())
+    assert len(pairs) == 5 * 6 // 2
+    assert all(c >= r for r, c in pairs)
+    assert sum(block.shape[0] for block in plan.blocks) == 23

@@ -16,6 +16,9 @@ from .conftest import BUNDLED
 
 RECORDS = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
 
+# The ranking an incremental update keeps exact (see recommender.update.check_updatable).
+UPDATABLE: dict[str, Any] = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
+
 
 def _assert_same(one: Recommender, two: Recommender) -> None:
     assert one.ids == two.ids
@@ -27,7 +30,7 @@ def _assert_same(one: Recommender, two: Recommender) -> None:
 
 @pytest.mark.parametrize("k", [5, 20])
 def test_update_equals_a_frozen_rebuild(k: int) -> None:
-    base = Recommender(k=k).fit(RECORDS[:100])
+    base = Recommender(**UPDATABLE, k=k).fit(RECORDS[:100])
     edited = {**RECORDS[5], "body": RECORDS[120]["body"] + " A new closing paragraph."}
     removed = [RECORDS[7]["id"], RECORDS[30]["id"]]
     added = RECORDS[100:]
@@ -40,7 +43,7 @@ def test_update_equals_a_frozen_rebuild(k: int) -> None:
 
 
 def test_add_only_and_remove_only() -> None:
-    base = Recommender().fit(RECORDS[:120])
+    base = Recommender(**UPDATABLE).fit(RECORDS[:120])
     updated, counts = apply_update(base, add=RECORDS[120:])
     assert counts.recomputed == 0
     _assert_same(updated, rebuild_frozen(base, RECORDS))
@@ -56,18 +59,18 @@ def test_add_only_and_remove_only() -> None:
 
 
 def test_frozen_rebuild_keeps_the_full_build_when_nothing_changes() -> None:
-    model = Recommender().fit(RECORDS)
+    model = Recommender(**UPDATABLE).fit(RECORDS)
     _assert_same(rebuild_frozen(model, RECORDS), model)
 
 
 def test_tiny_model_that_changes_width(tiny_records: list[dict[str, Any]]) -> None:
-    base = Recommender(min_df=1, k=8).fit(tiny_records[:3])
+    base = Recommender(**UPDATABLE, min_df=1, k=8).fit(tiny_records[:3])
     updated, _ = apply_update(base, add=tiny_records[3:])
     _assert_same(updated, rebuild_frozen(base, tiny_records))
 
 
 def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
-    Recommender().fit(RECORDS[:100]).save(tmp_path / "base")
+    Recommender(**UPDATABLE).fit(RECORDS[:100]).save(tmp_path / "base")
     new = tmp_path / "new.jsonl"
     new.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[100:110]), encoding="utf-8")
     report = update_model(tmp_path / "base", add=new, output=tmp_path / "v1")
@@ -91,7 +94,7 @@ def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
 
 
 def test_update_errors() -> None:
-    base = Recommender().fit(RECORDS[:20])
+    base = Recommender(**UPDATABLE).fit(RECORDS[:20])
     with pytest.raises(UnknownArticleError, match="unknown article id 'nope'"):
         apply_update(base, remove=["nope"])
     with pytest.raises(InvalidParameterError, match="2 id\\(s\\) to remove are not in the model"):
@@ -101,7 +104,7 @@ def test_update_errors() -> None:
 
 
 def test_update_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    Recommender().fit(RECORDS[:100]).save(tmp_path / "base")
+    Recommender(**UPDATABLE).fit(RECORDS[:100]).save(tmp_path / "base")
     new = tmp_path / "new.jsonl"
     new.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[100:]), encoding="utf-8")
     assert main(["update", str(tmp_path / "base"), "--add", str(new), "-o", str(tmp_path / "out")]) == 0
@@ -119,7 +122,7 @@ MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
 
 def test_update_of_a_multilingual_model_keeps_lists_within_each_language() -> None:
     records = [json.loads(line) for line in MIXED.read_text(encoding="utf-8").splitlines()]
-    base = Recommender(min_df=1, k=5).fit(records[::2])
+    base = Recommender(**UPDATABLE, min_df=1, k=5).fit(records[::2])
     updated, _ = apply_update(base, add=records[1::2])
     _assert_same(updated, rebuild_frozen(base, [*records[::2], *records[1::2]]))
     assert updated.languages == [r["id"][:2] for r in [*records[::2], *records[1::2]]]
@@ -128,7 +131,17 @@ def test_update_of_a_multilingual_model_keeps_lists_within_each_language() -> No
     # One language first, then others: the grouping changes and every list is searched again.
     english = [r for r in records if r["id"].startswith("en")]
     others = [r for r in records if not r["id"].startswith("en")]
-    single = Recommender(min_df=1, k=5).fit(english)
+    single = Recommender(**UPDATABLE, min_df=1, k=5).fit(english)
     grown, counts = apply_update(single, add=others)
     assert counts.recomputed == len(english)
     _assert_same(grown, rebuild_frozen(single, [*english, *others]))
+
+
+def test_models_with_corpus_wide_levers_are_refused() -> None:
+    from recommender.types import InvalidParameterError
+
+    model = Recommender(lsa_weight=0.3, lsa_dims=10, min_df=1).fit(RECORDS[:30])
+    with pytest.raises(
+        InvalidParameterError, match=r"lsa_weight=0\.3.*--lsa-weight 0 --hub-weight 0 --keep-duplicates"
+    ):
+        apply_update(model, add=RECORDS[30:32])

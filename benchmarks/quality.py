@@ -1,0 +1,110 @@
+"""Evaluate the default settings on the four shared corpora and write docs/quality.md.
+
+Run from the repository root: ``python -m benchmarks.quality [--only bbc,ag] [--output docs/quality.md]``.
+The corpora are read from ``../shared/data`` (never copied into the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from recommender import read_articles
+from recommender.evaluate import Report, evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+
+
+def _has_topic(frame: pd.DataFrame) -> pd.DataFrame:
+    keep = frame["category"].map(lambda labels: bool(labels))
+    return frame[keep].reset_index(drop=True)
+
+
+# name, file, how the corpus is cut before evaluation, description for the table
+CORPORA: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame], str]] = {
+    "bbc": ("bbc_news.jsonl.gz", lambda frame: frame, "BBC News (duplicate_of records left out)"),
+    "ag": ("ag_news_test.jsonl.gz", lambda frame: frame, "AG News (test split)"),
+    "reuters": ("reuters21578.jsonl.gz", _has_topic, "Reuters-21578 (>= 1 topic, multi-label)"),
+    "20ng": ("20newsgroups_bydate.jsonl.gz", lambda frame: frame, "20 Newsgroups (bydate, both splits)"),
+}
+
+
+def run(names: list[str], settings: dict[str, Any], *, k: int = 10) -> dict[str, Report]:
+    """Evaluate ``settings`` on each named corpus; prints one line per corpus as it finishes."""
+    reports: dict[str, Report] = {}
+    for name in names:
+        file_name, cut, _ = CORPORA[name]
+        frame = cut(read_articles(DATA / file_name))
+        report = evaluate(frame, settings, k=k)
+        reports[name] = report
+        print(
+            f"{name:8s} n={report.n:6d} P@{k}={report.precision_at_k:.4f} nDCG@{k}={report.ndcg_at_k:.4f} "
+            f"coverage={report.coverage:.3f} max_in={report.max_in_degree} seconds={report.seconds:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return reports
+
+
+def table(reports: dict[str, Report]) -> str:
+    """The markdown table of docs/quality.md."""
+    lines = [
+        "| corpus | n | P@10 | nDCG@10 | MRR | coverage | max in-degree | Gini | build seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, report in reports.items():
+        lines.append(
+            f"| {CORPORA[name][2]} | {report.n:,} | {report.precision_at_k:.3f} | {report.ndcg_at_k:.3f} | "
+            f"{report.mrr:.3f} | {report.coverage:.3f} | {report.max_in_degree} | "
+            f"{report.gini_in_degree:.3f} | {report.seconds:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__)
+    parser.add_argument(
+        "--only", default=",".join(CORPORA), help="comma-separated corpora (bbc,ag,reuters,20ng)"
+    )
+    parser.add_argument("--output", default=str(ROOT / "docs" / "quality.md"), help="markdown file to update")
+    parser.add_argument("--set", default="{}", help="settings as a JSON object, e.g. '{\"max_df\": 0.5}'")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON instead of writing")
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CORPORA]
+    if unknown:
+        parser.error(f"unknown corpus {unknown}; choose from {list(CORPORA)}")
+    started = time.perf_counter()
+    reports = run(names, json.loads(args.set))
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print(json.dumps({name: report.to_dict() for name, report in reports.items()}, indent=2))
+        return 0
+    output = Path(args.output)
+    text = output.read_text(encoding="utf-8") if output.exists() else "# Quality\n\n"
+    begin, end = "<!-- quality:begin -->", "<!-- quality:end -->"
+    block = (
+        f"{begin}\n{table(reports)}\n\n"
+        f"Settings: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
+        f"Whole run: {elapsed:.0f} s on this machine.\n{end}"
+    )
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

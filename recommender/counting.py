@@ -1,0 +1,179 @@
+"""Counting terms: analyse every article and build the sorted vocabulary and the term-count matrix.
+
+Large corpora are cut into chunks that worker processes (joblib) analyse and count on their own, each
+with a local vocabulary; the parent merges the vocabularies, keeps the terms within ``min_df`` /
+``max_df`` (as scikit-learn's ``CountVectorizer`` does) and maps every chunk onto the sorted result, so
+the output does not depend on how the work was split.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from math import ceil
+from typing import Any, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from .analyzer import Analyzer
+from .neighbors import default_threads
+
+__all__ = ["MIN_PARALLEL", "count_terms"]
+
+#: Corpora with fewer articles than this are analysed in this process (workers cost ~1 s to start).
+MIN_PARALLEL = 5_000
+_MAX_CHUNK = 50_000
+_SUB_CHUNK = 5_000
+
+_Part = tuple[list[str], sp.csr_matrix, sp.csr_matrix | None]
+
+
+class ByLanguage(Protocol):
+    """Analyzers by language code (``recommender.languages.Analyzers``)."""
+
+    def __getitem__(self, language: str) -> Analyzer: ...
+
+
+def count_terms(
+    bodies: Sequence[str],
+    titles: Sequence[str] | None,
+    analyzer: Analyzer | ByLanguage,
+    *,
+    languages: Sequence[str] | None = None,
+    title_weight: float = 1.0,
+    min_df: int | float = 1,
+    max_df: int | float = 1.0,
+    n_jobs: int | None = None,
+    min_parallel: int = MIN_PARALLEL,
+) -> tuple[list[str], sp.csr_matrix]:
+    """The sorted vocabulary and the float64 CSR counts ``body + title_weight × title`` per article.
+
+    With ``languages`` (one code per article), ``analyzer`` gives each language's analyzer and every
+    article is analysed by its own. Document frequency counts an article once whether a term is in its
+    title, body or both. Raises
+    ``ValueError`` when no term is left (an empty vocabulary, or none within ``min_df``/``max_df``).
+    """
+    n_docs = len(bodies)
+    jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
+    if jobs > 1 and n_docs >= max(min_parallel, 2):
+        from joblib import Parallel, delayed
+
+        # One chunk per worker when it fits: each chunk stems its distinct words once.
+        size = min(_MAX_CHUNK, ceil(n_docs / jobs))
+        starts = range(0, n_docs, size)
+        parts: list[_Part] = Parallel(n_jobs=jobs)(
+            delayed(_count_chunk)(
+                analyzer,
+                list(bodies[start : start + size]),
+                None if titles is None else list(titles[start : start + size]),
+                None if languages is None else list(languages[start : start + size]),
+            )
+            for start in starts
+        )
+    else:
+        parts = [_count_chunk(analyzer, bodies, titles, languages)]
+    return _merge(parts, n_docs, title_weight=title_weight, min_df=min_df, max_df=max_df)
+
+
+def _count_chunk(
+    analyzer: Analyzer | ByLanguage,
+    bodies: Sequence[str],
+    titles: Sequence[str] | None,
+    languages: Sequence[str] | None,
+) -> _Part:
+    """Count one chunk against its own vocabulary (term -> first-seen number)."""
+    vocabulary: dict[str, int] = {}
+    if languages is None:
+        single = analyzer if isinstance(analyzer, Analyzer) else analyzer["en"]
+        chosen: Sequence[Analyzer] = [single] * len(bodies)
+    else:
+        by_language = analyzer
+        chosen = [
+            by_language[lang] if not isinstance(by_language, Analyzer) else by_language for lang in languages
+        ]
+    body_counts = _encode(chosen, bodies, vocabulary)
+    title_counts = None if titles is None else _encode(chosen, titles, vocabulary)
+    width = max(len(vocabulary), 1)
+    body_counts = _widen(body_counts, width)
+    if title_counts is not None:
+        title_counts = _widen(title_counts, width)
+    return list(vocabulary), body_counts, title_counts
+
+
+def _widen(counts: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    """The same rows with ``width`` columns (a chunk's vocabulary grows while it is read)."""
+    return sp.csr_matrix((counts.data, counts.indices, counts.indptr), shape=(counts.shape[0], width))
+
+
+def _encode(analyzers: Sequence[Analyzer], texts: Sequence[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
+    blocks: list[sp.csr_matrix] = []
+    for start in range(0, len(texts), _SUB_CHUNK):
+        ids = array("i")
+        lengths = array("q")
+        add = vocabulary.setdefault
+        stop = start + _SUB_CHUNK
+        for analyzer, text in zip(analyzers[start:stop], texts[start:stop], strict=True):
+            terms = analyzer(text or "")
+            ids.extend([add(term, len(vocabulary)) for term in terms])
+            lengths.append(len(terms))
+        columns = np.frombuffer(ids, dtype=np.int32)
+        rows = np.repeat(np.arange(len(lengths), dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
+        block = sp.csr_matrix(
+            (np.ones(columns.size, dtype=np.int32), (rows, columns)),
+            shape=(len(lengths), max(len(vocabulary), 1)),
+        )
+        block.sum_duplicates()
+        blocks.append(block)
+    width = max(len(vocabulary), 1)
+    if not blocks:
+        return _widen(sp.csr_matrix(np.zeros((0, 1), dtype=np.int32)), width)
+    return sp.csr_matrix(sp.vstack([_widen(block, width) for block in blocks], format="csr"))
+
+
+def _merge(
+    parts: list[_Part], n_docs: int, *, title_weight: float, min_df: int | float, max_df: int | float
+) -> tuple[list[str], sp.csr_matrix]:
+    terms = sorted(set().union(*(part[0] for part in parts)))
+    if not terms:
+        message = "empty vocabulary; perhaps the documents only contain stop words"
+        raise ValueError(message)
+    position = {term: column for column, term in enumerate(terms)}
+    to_global = [np.array([position[t] for t in part[0]], dtype=np.int64) for part in parts]
+    document_frequency = np.zeros(len(terms), dtype=np.int64)
+    for (_, body, title), mapping in zip(parts, to_global, strict=True):
+        present = body if title is None else body + title
+        document_frequency += np.bincount(mapping[present.indices], minlength=len(terms))
+    high = max_df if isinstance(max_df, int) else max_df * n_docs
+    low = min_df if isinstance(min_df, int) else min_df * n_docs
+    if high < low:
+        message = "max_df corresponds to < documents than min_df"
+        raise ValueError(message)
+    keep = (document_frequency <= high) & (document_frequency >= low)
+    kept = int(keep.sum())
+    if kept == 0:
+        message = "After pruning, no terms remain. Try a lower min_df or a higher max_df."
+        raise ValueError(message)
+    new_column = np.full(len(terms), kept, dtype=np.int64)  # dropped terms go to a column cut off below
+    new_column[keep] = np.arange(kept)
+    bodies: list[sp.csr_matrix] = []
+    titles: list[sp.csr_matrix] = []
+    for (_, body, title), mapping in zip(parts, to_global, strict=True):
+        bodies.append(_remap(body, new_column[mapping], kept))
+        if title is not None:
+            titles.append(_remap(title, new_column[mapping], kept))
+    counts = sp.csr_matrix(sp.vstack(bodies, format="csr"), dtype=np.float64)
+    if titles and title_weight:
+        counts = sp.csr_matrix(counts + title_weight * sp.csr_matrix(sp.vstack(titles, format="csr")))
+    counts.sort_indices()
+    vocabulary = [term for term, chosen in zip(terms, keep.tolist(), strict=True) if chosen]
+    return vocabulary, counts
+
+
+def _remap(counts: sp.csr_matrix, columns: np.ndarray, kept: int) -> sp.csr_matrix:
+    """``counts`` with local columns renumbered; columns numbered ``kept`` (dropped terms) cut off."""
+    moved = sp.csr_matrix(
+        (counts.data, columns[counts.indices], counts.indptr), shape=(counts.shape[0], kept + 1)
+    )
+    result: Any = moved[:, :kept]
+    return sp.csr_matrix(result)

@@ -1,0 +1,368 @@
+"""Measuring related-article quality: label agreement, graded judgments and link-graph health.
+
+``evaluate(articles, settings, label="category", k=10)`` builds a model in memory and scores its top-k
+lists. A neighbour is relevant to an article when their labels intersect (a label is a string or a list
+of strings). Articles without a label are indexed and can be neighbours, but are never scored, and an
+unlabelled neighbour counts as not relevant.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from .corpus import Articles, load_articles
+from .lookup import check_k
+from .types import CorpusError, InvalidParameterError
+
+__all__ = [
+    "Report",
+    "Scores",
+    "evaluate",
+    "evaluate_model",
+    "graph_health",
+    "judgment_scores",
+    "label_scores",
+]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Mean ranking metrics over ``n`` scored articles."""
+
+    n: int
+    precision_at_k: float
+    recall_at_k: float
+    ndcg_at_k: float
+    mrr: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """One evaluation run: metrics, link-graph health, judgments (when present) and build time.
+
+    ``by_label`` maps each label value to the metrics of the articles carrying it.
+    """
+
+    n: int
+    k: int
+    precision_at_k: float
+    recall_at_k: float
+    ndcg_at_k: float
+    mrr: float
+    coverage: float
+    max_in_degree: int
+    gini_in_degree: float
+    intra_list_similarity: float
+    seconds: float
+    articles: int = 0
+    label: str = "category"
+    by_label: Mapping[str, Scores] = field(default_factory=dict)
+    pearson: float | None = None
+    spearman: float | None = None
+    auc: float | None = None
+    judgments: int = 0
+    excluded: int = 0
+    hidden_duplicates: int = 0
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (what ``recommender evaluate --json`` prints); judgment keys only when scored."""
+        data = asdict(self)
+        if not self.judgments:
+            for name in ("pearson", "spearman", "auc"):
+                data.pop(name)
+        data["by_label"] = {value: asdict(scores) for value, scores in self.by_label.items()}
+        data["settings"] = dict(self.settings)
+        return data
+
+    def to_frame(self) -> pd.DataFrame:
+        """Metrics as a DataFrame: an ``(all)`` row, then one row per label value (for notebooks)."""
+        rows = [
+            {"label": "(all)", **asdict(Scores(self.n, *_metric_values(self)))},
+            *({"label": value, **asdict(scores)} for value, scores in sorted(self.by_label.items())),
+        ]
+        return pd.DataFrame(rows).set_index("label")
+
+
+def _metric_values(report: Report) -> tuple[float, float, float, float]:
+    return report.precision_at_k, report.recall_at_k, report.ndcg_at_k, report.mrr
+
+
+def evaluate(
+    articles: Articles,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    label: str = "category",
+    k: int = 10,
+    exclude: str | None = "duplicate_of",
+    threshold: float | None = None,
+) -> Report:
+    """Build a model on ``articles`` with ``settings`` in memory and score its top-``k`` lists.
+
+    Parameters
+    ----------
+    articles: a path, DataFrame or dicts, as for ``Recommender.fit``.
+    settings: ``Recommender`` settings (``k`` is raised to at least the evaluated ``k``).
+    label: the field holding each article's label (a string or a list of strings).
+    k: the length of the related lists scored.
+    exclude: a field; articles where it is set (BBC's ``duplicate_of``) are left out before building.
+    threshold: judgment score at or above which a pair counts as related for the AUC
+        (default: halfway between the lowest and highest judgment score).
+    """
+    from .model import Recommender
+
+    k = check_k(k)
+    frame = load_articles(articles)
+    if label not in frame.columns:
+        message = (
+            f"no field {label!r} in the articles; choose one with --label (fields: {list(frame.columns)})"
+        )
+        raise InvalidParameterError(message)
+    excluded = 0
+    if exclude and exclude in frame.columns:
+        keep = frame[exclude].map(lambda value: not _label_set(value) or value is False)
+        excluded = int((~keep).sum())
+        frame = frame[keep].reset_index(drop=True)
+    chosen = dict(settings or {})
+    chosen["k"] = max(k, int(chosen.get("k", k)))
+    started = time.perf_counter()
+    model = Recommender(**chosen).fit(frame)
+    seconds = time.perf_counter() - started
+    report = evaluate_model(model, frame, label=label, k=k, threshold=threshold)
+    return Report(
+        **{
+            **asdict(report),
+            "by_label": report.by_label,
+            "seconds": seconds,
+            "excluded": excluded,
+            "settings": model.settings.to_dict(),
+        }
+    )
+
+
+def evaluate_model(
+    model: Any, frame: pd.DataFrame, *, label: str = "category", k: int = 10, threshold: float | None = None
+) -> Report:
+    """Score a fitted ``Recommender`` whose rows are ``frame``'s rows (no build time measured)."""
+    labels = [_label_set(value) for value in frame[label]]
+    neighbors = np.asarray(model.neighbors)[:, :k]
+    overall, by_label = label_scores(neighbors, labels, k=k)
+    duplicates = getattr(model, "duplicates", {})
+    hidden = [row for row, article_id in enumerate(model.ids) if article_id in duplicates]
+    coverage, max_in_degree, gini = graph_health(neighbors, len(labels), hidden=hidden)
+    intra = intra_list_similarity(model.vectors, neighbors)
+    pearson = spearman = auc = None
+    count = 0
+    if "judgments" in frame.columns:
+        pairs = _judgment_pairs(frame, model)
+        if pairs:
+            count = len(pairs)
+            pearson, spearman, auc = judgment_scores(
+                [ours for ours, _ in pairs], [theirs for _, theirs in pairs], threshold=threshold
+            )
+    return Report(
+        n=overall.n,
+        k=k,
+        precision_at_k=overall.precision_at_k,
+        recall_at_k=overall.recall_at_k,
+        ndcg_at_k=overall.ndcg_at_k,
+        mrr=overall.mrr,
+        coverage=coverage,
+        max_in_degree=max_in_degree,
+        gini_in_degree=gini,
+        intra_list_similarity=intra,
+        seconds=0.0,
+        articles=len(labels),
+        label=label,
+        by_label=by_label,
+        pearson=pearson,
+        spearman=spearman,
+        auc=auc,
+        judgments=count,
+        hidden_duplicates=len(hidden),
+    )
+
+
+def _label_set(value: Any) -> frozenset[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset([value]) if value.strip() else frozenset()
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, Iterable):
+        return frozenset(str(item) for item in value if str(item).strip())
+    return frozenset([str(value)])
+
+
+def label_scores(
+    neighbors: np.ndarray, labels: Sequence[frozenset[str]], *, k: int
+) -> tuple[Scores, dict[str, Scores]]:
+    """P@k, recall@k, nDCG@k and MRR over articles with a label and at least one other relevant article.
+
+    ``neighbors`` holds row numbers (``-1`` for an empty slot); missing slots count as not relevant.
+    Recall divides the hits by all other relevant articles; nDCG's ideal list has
+    ``min(k, relevant)`` hits; MRR is the reciprocal rank of the first hit in the top ``k`` (0 if none).
+    """
+    members: dict[str, int] = {}
+    for labelset in labels:
+        for value in labelset:
+            members[value] = members.get(value, 0) + 1
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    per_article: list[tuple[frozenset[str], float, float, float, float]] = []
+    relevant_count = _relevant_counts(labels)
+    for row, labelset in enumerate(labels):
+        total = relevant_count[row]
+        if not labelset or total == 0:
+            continue
+        hits = np.array(
+            [neighbor >= 0 and bool(labels[neighbor] & labelset) for neighbor in neighbors[row, :k].tolist()]
+            + [False] * max(0, k - neighbors.shape[1]),
+            dtype=bool,
+        )
+        found = int(hits.sum())
+        ideal = float(discounts[: min(k, total)].sum())
+        first = np.flatnonzero(hits)
+        per_article.append(
+            (
+                labelset,
+                found / k,
+                found / total,
+                float(discounts[hits].sum()) / ideal,
+                1.0 / (first[0] + 1) if first.size else 0.0,
+            )
+        )
+    overall = _mean_scores([values[1:] for values in per_article])
+    by_label = {
+        value: _mean_scores([values[1:] for values in per_article if value in values[0]])
+        for value in sorted(members)
+    }
+    return overall, {value: scores for value, scores in by_label.items() if scores.n}
+
+
+def _relevant_counts(labels: Sequence[frozenset[str]]) -> list[int]:
+    """For each article, how many other articles share one of its labels."""
+    by_set: dict[frozenset[str], int] = {}
+    for labelset in labels:
+        if labelset:
+            by_set[labelset] = by_set.get(labelset, 0) + 1
+    counts: dict[frozenset[str], int] = {}
+    for labelset in by_set:
+        counts[labelset] = sum(size for other, size in by_set.items() if other & labelset) - 1
+    return [counts.get(labelset, 0) if labelset else 0 for labelset in labels]
+
+
+def _mean_scores(rows: list[tuple[float, float, float, float]]) -> Scores:
+    if not rows:
+        return Scores(0, 0.0, 0.0, 0.0, 0.0)
+    means = np.asarray(rows, dtype=np.float64).mean(axis=0)
+    return Scores(len(rows), *(float(value) for value in means))
+
+
+def graph_health(
+    neighbors: np.ndarray, n_articles: int, *, hidden: Sequence[int] = ()
+) -> tuple[float, int, float]:
+    """Coverage (share of articles in at least one list), largest in-degree and Gini of in-degrees.
+
+    ``hidden`` rows (near-duplicates kept out of lists on purpose) are left out of all three.
+    """
+    targets = neighbors[neighbors >= 0]
+    degrees = np.bincount(targets, minlength=n_articles).astype(np.float64)
+    degrees = np.delete(degrees, np.asarray(hidden, dtype=np.int64))
+    if degrees.size == 0:
+        return 0.0, 0, 0.0
+    coverage = float((degrees > 0).mean())
+    return coverage, int(degrees.max()), gini(degrees)
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values: 0 when all equal, near 1 when one holds everything."""
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    count = ordered.size
+    total = ordered.sum()
+    if count == 0 or total == 0:
+        return 0.0
+    ranks = np.arange(1, count + 1)
+    return float((2.0 * (ranks * ordered).sum()) / (count * total) - (count + 1.0) / count)
+
+
+def intra_list_similarity(vectors: sp.csr_matrix, neighbors: np.ndarray) -> float:
+    """Mean pairwise cosine among the members of each related list, averaged over lists of 2 or more."""
+    valid = neighbors >= 0
+    sizes = valid.sum(axis=1)
+    rows = np.repeat(np.arange(neighbors.shape[0]), sizes)
+    members = sp.csr_matrix(
+        (np.ones(rows.size), (rows, neighbors[valid])), shape=(neighbors.shape[0], vectors.shape[0])
+    )
+    sums = members @ sp.csr_matrix(vectors, dtype=np.float64)
+    squared = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
+    self_terms = np.asarray(members @ np.asarray(vectors.multiply(vectors).sum(axis=1))).ravel()
+    usable = sizes >= 2
+    if not usable.any():
+        return 0.0
+    pairs = sizes[usable] * (sizes[usable] - 1)
+    return float(((squared[usable] - self_terms[usable]) / pairs).mean())
+
+
+def judgment_scores(
+    ours: Sequence[float], theirs: Sequence[float], *, threshold: float | None = None
+) -> tuple[float, float, float]:
+    """Pearson and Spearman of our scores against judged scores, and ROC AUC for ``judged >= threshold``."""
+    ours_array = np.asarray(ours, dtype=np.float64)
+    theirs_array = np.asarray(theirs, dtype=np.float64)
+    if ours_array.size < 2:
+        message = "judgments need at least two scored pairs"
+        raise InvalidParameterError(message)
+    if threshold is None:
+        threshold = (theirs_array.min() + theirs_array.max()) / 2.0
+    pearson = float(stats.pearsonr(ours_array, theirs_array)[0]) if np.ptp(ours_array) else float("nan")
+    spearman = float(stats.spearmanr(ours_array, theirs_array)[0]) if np.ptp(ours_array) else float("nan")
+    return pearson, spearman, roc_auc(ours_array, theirs_array >= threshold)
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties count half); NaN when one class is missing."""
+    positive = np.asarray(positive, dtype=bool)
+    n_positive = int(positive.sum())
+    n_negative = positive.size - n_positive
+    if n_positive == 0 or n_negative == 0:
+        return float("nan")
+    ranks = stats.rankdata(scores)
+    return float((ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0) / (n_positive * n_negative))
+
+
+def _judgment_pairs(frame: pd.DataFrame, model: Any) -> list[tuple[float, float]]:
+    """(our cosine, judged score) for every judged pair; a malformed judgment names its article."""
+    rows = {article_id: row for row, article_id in enumerate(model.ids)}
+    vectors = model.vectors
+    pairs: list[tuple[float, float]] = []
+    for article_id, judgments in zip(frame["id"], frame["judgments"], strict=True):
+        if judgments is None or (isinstance(judgments, float) and math.isnan(judgments)):
+            continue
+        if not isinstance(judgments, list):
+            message = f"article {article_id!r}: 'judgments' must be a list of {{other_id, score}} objects"
+            raise CorpusError(message)
+        for number, judgment in enumerate(judgments, start=1):
+            if not isinstance(judgment, Mapping) or "other_id" not in judgment or "score" not in judgment:
+                message = f"article {article_id!r}: judgment {number} needs 'other_id' and 'score'"
+                raise CorpusError(message)
+            other = str(judgment["other_id"])
+            if other not in rows:
+                message = f"article {article_id!r}: judgment {number} names unknown article {other!r}"
+                raise CorpusError(message)
+            score = judgment["score"]
+            if isinstance(score, bool) or not isinstance(score, int | float):
+                message = f"article {article_id!r}: judgment {number} score must be a number, got {score!r}"
+                raise CorpusError(message)
+            cosine = float(vectors[rows[article_id]].multiply(vectors[rows[other]]).sum())
+            pairs.append((cosine, float(score)))
+    return pairs

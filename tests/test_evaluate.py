@@ -1,0 +1,140 @@
+"""Evaluation metrics against hand-computed values on tiny examples, and the evaluate() entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommender import CorpusError, InvalidParameterError
+from recommender.evaluate import (
+    evaluate,
+    gini,
+    graph_health,
+    intra_list_similarity,
+    judgment_scores,
+    label_scores,
+    roc_auc,
+)
+
+# Four articles labelled A, A, B and {A, B}; two-slot lists, one slot left empty (-1).
+LABELS = [frozenset("A"), frozenset("A"), frozenset("B"), frozenset("AB")]
+NEIGHBORS = np.array([[1, 2], [2, 3], [3, -1], [0, 2]])
+
+
+def test_label_scores_match_hand_computed_values() -> None:
+    overall, by_label = label_scores(NEIGHBORS, LABELS, k=2)
+    # P@2: 1/2, 1/2, 1/2, 2/2.  Recall: 1/2, 1/2, 1/1, 2/3.  MRR: 1, 1/2, 1, 1.
+    # nDCG@2: 1/(1 + 1/log2 3), (1/log2 3)/(1 + 1/log2 3), 1, 1 -> the first two sum to 1.
+    assert overall.n == 4
+    assert overall.precision_at_k == pytest.approx(0.625)
+    assert overall.recall_at_k == pytest.approx((0.5 + 0.5 + 1 + 2 / 3) / 4)
+    assert overall.ndcg_at_k == pytest.approx(0.75)
+    assert overall.mrr == pytest.approx(0.875)
+    assert by_label["A"].n == 3
+    assert by_label["A"].precision_at_k == pytest.approx(2 / 3)
+    assert by_label["B"].precision_at_k == pytest.approx(0.75)
+
+
+def test_unlabelled_articles_are_not_scored_and_never_relevant() -> None:
+    labels = [frozenset("A"), frozenset(), frozenset("A")]
+    overall, _ = label_scores(np.array([[1, 2], [0, 2], [1, 0]]), labels, k=2)
+    assert overall.n == 2
+    assert overall.precision_at_k == pytest.approx(0.5)
+    assert overall.mrr == pytest.approx((0.5 + 0.5) / 2)
+
+
+def test_graph_health_and_gini() -> None:
+    coverage, max_in_degree, gini_value = graph_health(NEIGHBORS, 4)
+    assert coverage == 1.0
+    assert max_in_degree == 3
+    assert gini_value == pytest.approx(0.25)  # in-degrees 1, 1, 3, 2
+    assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
+    assert gini(np.array([2, 2, 2])) == pytest.approx(0.0)
+    assert graph_health(np.array([[1], [0], [0]]), 3)[0] == pytest.approx(2 / 3)
+    # Row 2 is a hidden near-duplicate: it is not counted as an article that should be reached.
+    assert graph_health(np.array([[1], [0], [0]]), 3, hidden=[2]) == (1.0, 2, pytest.approx(1 / 6))
+
+
+def test_intra_list_similarity() -> None:
+    vectors = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [1.0, 0.0]]))
+    neighbors = np.array([[0, 1, 2], [0, 2, -1], [3, -1, -1]])
+    # list 1: cosines 0, 0.6, 0.8 -> 0.4667; list 2: 0.6; list 3 has one member and is skipped.
+    assert intra_list_similarity(vectors, neighbors) == pytest.approx((1.4 / 3 + 0.6) / 2)
+
+
+def test_roc_auc_and_correlations() -> None:
+    assert roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True])) == 0.75
+    assert roc_auc(np.array([0.5, 0.5]), np.array([True, False])) == 0.5
+    assert np.isnan(roc_auc(np.array([0.5, 0.6]), np.array([True, True])))
+    pearson, spearman, auc = judgment_scores([1.0, 2.0, 3.0], [1.0, 4.0, 9.0], threshold=4.0)
+    assert spearman == pytest.approx(1.0)
+    assert pearson == pytest.approx(np.corrcoef([1, 2, 3], [1, 4, 9])[0, 1])
+    assert auc == 1.0
+    with pytest.raises(InvalidParameterError, match="at least two"):
+        judgment_scores([1.0], [1.0])
+
+
+def test_evaluate_tiny_corpus(tiny_records: list[dict[str, Any]]) -> None:
+    report = evaluate(tiny_records, {"min_df": 1}, k=1)
+    assert report.n == 6
+    assert report.precision_at_k == 1.0
+    assert report.coverage == 1.0
+    assert report.max_in_degree == 1
+    assert report.seconds > 0
+    assert report.pearson is None
+    data = report.to_dict()
+    assert {"n", "k", "precision_at_k", "ndcg_at_k", "mrr", "coverage", "max_in_degree"} <= set(data)
+    assert "pearson" not in data
+    frame = report.to_frame()
+    assert list(frame.index) == ["(all)", "Energy", "Politics", "Sport"]
+    assert frame.loc["Sport", "precision_at_k"] == 1.0
+
+
+def test_evaluate_with_judgments_and_exclusions(tiny_records: list[dict[str, Any]]) -> None:
+    tiny_records[0]["judgments"] = [
+        {"other_id": "opec-output-cut", "score": 4},
+        {"other_id": "cup-final-penalties", "score": 1},
+    ]
+    tiny_records[2]["judgments"] = [{"other_id": "goalkeeper-hero", "score": 3.5}]
+    tiny_records[5]["duplicate_of"] = "parliament-election-called"
+    report = evaluate(tiny_records, {"min_df": 1}, k=1)
+    assert report.excluded == 1
+    assert report.articles == 5
+    assert report.judgments == 3
+    assert report.auc == 1.0
+    assert report.spearman is not None
+    assert -1.0 <= report.spearman <= 1.0
+    assert "auc" in report.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("judgments", "match"),
+    [
+        ([{"other_id": "nope", "score": 1}], "unknown article 'nope'"),
+        ([{"score": 1}], "needs 'other_id' and 'score'"),
+        ([{"other_id": "opec-output-cut", "score": "high"}], "must be a number"),
+        ("bad", "must be a list"),
+    ],
+)
+def test_bad_judgments_name_the_article(
+    tiny_records: list[dict[str, Any]], judgments: object, match: str
+) -> None:
+    tiny_records[0]["judgments"] = judgments
+    with pytest.raises(CorpusError, match=match):
+        evaluate(tiny_records, {"min_df": 1}, k=1)
+
+
+def test_unknown_label_field(tiny_records: list[dict[str, Any]]) -> None:
+    with pytest.raises(InvalidParameterError, match="no field 'topic'"):
+        evaluate(tiny_records, {"min_df": 1}, label="topic")
+
+
+def test_list_labels_intersect(tiny_records: list[dict[str, Any]]) -> None:
+    for record, labels in zip(tiny_records, [["x", "y"], ["y"], ["z"], ["z", "x"], [], ["w"]], strict=True):
+        record["category"] = labels
+    report = evaluate(tiny_records, {"min_df": 1}, k=1)
+    assert report.n == 4  # the unlabelled article and the lone "w" have nothing to find
+    assert report.precision_at_k == 1.0
