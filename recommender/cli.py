@@ -84,12 +84,14 @@ def _add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-df", type=_number, help="drop commoner terms: count or share (default 1.0)")
     parser.add_argument("--bigrams", action="store_true", help="also index adjacent term pairs")
     parser.add_argument(
-        "--lsa-weight", type=float, help="share of the score from the LSA projection (0 = off)"
+        "--lsa-weight", type=float, help="share of the score from the LSA projection (default 0.3; 0 = off)"
     )
     parser.add_argument("--lsa-dims", type=int, help="dimensions of the LSA projection (default 200)")
-    parser.add_argument("--tf", choices=("log", "bm25"), help="term-frequency weighting (default log)")
+    parser.add_argument("--tf", choices=("log", "bm25"), help="term-frequency weighting (default bm25)")
     parser.add_argument(
-        "--hub-weight", type=float, help="discount of hub articles when ordering lists (0 = off)"
+        "--hub-weight",
+        type=float,
+        help="discount of hub articles when ordering lists (default 0.25; 0 = off)",
     )
     parser.add_argument(
         "--keep-duplicates", action="store_true", help="list near-duplicates too (default: hide them)"

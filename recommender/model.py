@@ -64,7 +64,7 @@ class Settings:
     ngrams: 1 for single terms, 2 to add adjacent term pairs ("north korea").
     stop_words: "english" (bundled list), "nltk" (only if installed), None, or a list of words.
     stem: reduce words to Snowball stems.
-    k: neighbours stored per article (``related`` on a saved model returns at most this many).
+    k: neighbours stored per article: the candidate pool ``related`` answers from (beyond it, a scan).
     memory_budget: bytes the neighbour search may use for one block of scores.
     lsa_weight: share of the score from the LSA projection (0 is plain TF-IDF cosine; see blend.py).
     lsa_dims: dimensions of that projection.
