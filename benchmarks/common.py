@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
+from recommender.weighting import weigh
+
 from . import synthetic
 
 __all__ = ["RssSampler", "Timer", "machine", "peak_rss_mb", "tfidf_matrix"]
@@ -131,11 +133,4 @@ def tfidf_matrix(n: int, *, corpus: str | None = None, seed: int = 0) -> sp.csr_
     counts = sp.csr_matrix(counts[:, np.flatnonzero(keep)])
     n_docs = counts.shape[0]
     idf = np.log((1.0 + n_docs) / (1.0 + document_frequency[keep])) + 1.0
-    weights = sp.csr_matrix(counts, dtype=np.float64)
-    weights.data = (1.0 + np.log(weights.data)) * idf[weights.indices]
-    norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    weights.data /= np.repeat(norms, np.diff(weights.indptr))
-    result = sp.csr_matrix(weights, dtype=np.float32)
-    result.sort_indices()
-    return result
+    return weigh(counts, idf, tf="log")
