@@ -1,5 +1,7 @@
 """Benchmark: add 100 articles to a 100,000-article model with `update` versus a full rebuild.
 
+Both models use the default settings (BM25, the LSA blend, the hub discount, hidden near-duplicates).
+
 The 100,000 base articles come from the real corpora in ../shared/data (20 Newsgroups, Reuters-21578,
 AG News, BBC News: 47,679 articles). To reach 100,000 distinct texts, each article also appears as two
 cut-down variants (its first 60 % and its last 60 % of words, new ids), which keeps the vocabulary and
@@ -7,11 +9,15 @@ the neighbour structure realistic. The 100 added articles are real articles held
 
 Both sides are timed end to end, side by side in one run: the rebuild is ``Recommender().fit(corpus)
 .save(folder)`` on all 100,100 articles; the update is ``update_model(base, add=new, output=folder)``
-(load, vectorise with the frozen vocabulary, reverse refresh, save). Run from the repository root:
+(load, vectorise with the frozen vocabulary, reverse refresh of the raw pools, duplicate groups, hub
+scores and re-rank of all lists, save). Wall and CPU seconds are recorded (CPU: this process's threads
+plus its worker processes). Run from the repository root:
 
     .venv/bin/python benchmarks/bench_update.py [--base 100000] [--add 100] [--verify]
 
-``--verify`` also checks the updated model against a full rebuild with the same vocabulary and IDF.
+``--verify`` also checks the updated model against ``rebuild_frozen`` (a full rebuild with the base
+build's vocabulary, IDF, BM25 reference length and LSA components): same ids, pools, duplicate groups,
+hub scores, lists, and scores to 1e-6.
 """
 
 from __future__ import annotations
@@ -19,19 +25,20 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import platform
+import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recommender import Recommender
 from recommender.update import rebuild_frozen, update_model
-
-# Corpus-wide ranking levers off, so the model can be updated incrementally (see check_updatable).
-UPDATABLE = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -64,6 +71,32 @@ def _variant(record: dict[str, object], part: str) -> dict[str, object]:
     return {**record, "id": f"{record['id']}#{part}", "body": body}
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process (all threads), its reaped children and its live worker processes."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = time.process_time() + children.ru_utime + children.ru_stime
+    ticks = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in task.read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def _timed(step: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``step()``'s result, wall seconds and CPU seconds."""
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    result = step()
+    return result, time.perf_counter() - wall, _cpu_seconds() - cpu
+
+
+def _progress(text: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
 def _write(path: Path, records: list[dict[str, object]]) -> Path:
     with path.open("w", encoding="utf-8") as handle:
         for record in records:
@@ -93,46 +126,66 @@ def main() -> int:
         new_path = _write(folder / "new.jsonl", held_out)
         full_path = _write(folder / "full.jsonl", base + held_out)
 
-        started = time.perf_counter()
-        Recommender(**UPDATABLE).fit(base_path).save(folder / "base-model")
-        base_build = time.perf_counter() - started
-
-        started = time.perf_counter()
-        report = update_model(folder / "base-model", add=new_path, output=folder / "updated")
-        update_seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        Recommender(**UPDATABLE).fit(full_path).save(folder / "rebuilt")
-        rebuild_seconds = time.perf_counter() - started
-
+        _, base_build, base_cpu = _timed(lambda: Recommender().fit(base_path).save(folder / "base-model"))
+        _progress(f"base build: {base_build:.1f} s wall, {base_cpu:.1f} s CPU")
+        report, update_seconds, update_cpu = _timed(
+            lambda: update_model(folder / "base-model", add=new_path, output=folder / "updated")
+        )
+        _progress(f"update: {update_seconds:.2f} s wall, {update_cpu:.2f} s CPU")
+        _, rebuild_seconds, rebuild_cpu = _timed(
+            lambda: Recommender().fit(full_path).save(folder / "rebuilt")
+        )
+        _progress(f"rebuild: {rebuild_seconds:.1f} s wall, {rebuild_cpu:.1f} s CPU")
+        model = Recommender.load(folder / "base-model")
+        lsa = model.components is not None
         verified = None
         if args.verify:
-            model = Recommender.load(folder / "base-model")
             reference = rebuild_frozen(model, base + held_out)
-            updated = Recommender.load(folder / "updated")
-            verified = bool(
-                updated.ids == reference.ids
-                and np.array_equal(updated.neighbors, reference.neighbors)
-                and np.array_equal(updated.scores, reference.scores)
-            )
+            verified = _equal(Recommender.load(folder / "updated"), reference)
 
     result = {
         "base_articles": len(base),
         "added_articles": len(held_out),
+        "settings": "defaults",
+        "lsa_blend": lsa,
+        "hidden_duplicates": len(model.duplicates),
         "base_build_seconds": round(base_build, 2),
+        "base_build_cpu_seconds": round(base_cpu, 2),
         "update_seconds": round(update_seconds, 2),
+        "update_cpu_seconds": round(update_cpu, 2),
         "rebuild_seconds": round(rebuild_seconds, 2),
+        "rebuild_cpu_seconds": round(rebuild_cpu, 2),
         "speedup": round(rebuild_seconds / update_seconds, 1),
+        "cpu_speedup": round(rebuild_cpu / update_cpu, 1),
         "lists_refreshed": report.refreshed,
         "unseen_token_share": round(report.unseen_token_share, 4),
         "equal_to_frozen_rebuild": verified,
-        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "machine": f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} cores",
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _equal(updated: Recommender, reference: Recommender) -> bool:
+    """Same ids, raw pools, duplicate groups, hub scores and lists; scores equal to 1e-6."""
+    pools, expected = updated.pools, reference.pools
+    hubs, expected_hubs = updated.hubs, reference.hubs
+    return bool(
+        updated.ids == reference.ids
+        and pools is not None
+        and expected is not None
+        and np.array_equal(pools[0], expected[0])
+        and np.allclose(pools[1], expected[1], rtol=0, atol=1e-6)
+        and updated.duplicates == reference.duplicates
+        and (hubs is None) == (expected_hubs is None)
+        and (hubs is None or expected_hubs is None or np.allclose(hubs, expected_hubs, rtol=0, atol=1e-6))
+        and np.array_equal(updated.neighbors, reference.neighbors)
+        and np.allclose(updated.scores, reference.scores, rtol=0, atol=1e-6)
+    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from .types import (
 )
 from .weighting import TF_SCHEMES, average_length, weigh
 
-__all__ = ["Recommender", "Settings"]
+__all__ = ["Lists", "Recommender", "Settings", "pool_width", "rank_pools"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ SURFACE = "surface"
 DUPLICATES = "duplicates"
 HUBS = "hubs"
 WEIGHTING = "weighting"
+POOL_NEIGHBORS = "pool_neighbors"
+POOL_SCORES = "pool_scores"
+LENGTHS = "lengths"
 _METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
 
 
@@ -171,6 +174,55 @@ class Settings:
 _LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False, "hub_weight": 0.0, "tf": "log"}
 
 
+def pool_width(settings: Settings) -> int:
+    """How many raw candidates per article the neighbour search gathers before the lists are cut to ``k``.
+
+    Wider than ``k`` when near-duplicates are hidden or hubs discounted (both drop or reorder candidates).
+    """
+    return candidate_width(settings.k) if settings.hub_weight or settings.hide_duplicates else settings.k
+
+
+@dataclass(frozen=True)
+class Lists:
+    """The stored related lists made from raw candidate pools, and what was derived on the way."""
+
+    neighbors: np.ndarray
+    scores: np.ndarray
+    hubs: np.ndarray | None
+    canonical: dict[int, int]
+
+
+def rank_pools(
+    neighbors: np.ndarray,
+    scores: np.ndarray,
+    settings: Settings,
+    *,
+    dates: Sequence[str | None],
+    lengths: Sequence[int] | np.ndarray,
+) -> Lists:
+    """Every corpus-wide step after the neighbour search, from each article's raw candidate pool.
+
+    Near-duplicate groups (pool scores ``>= duplicate_threshold``; the earliest, then longest, then
+    first article of a group is kept) and their removal from the pools, hub scores (mean of each
+    article's top ``HUB_REFERENCE`` remaining scores), the hub re-rank and the cut to ``k``. ``fit`` and
+    ``recommender.update`` both call this, so an update derives them exactly as a build does.
+    """
+    canonical: dict[int, int] = {}
+    if settings.hide_duplicates:
+        groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
+        canonical = canonical_of(groups, dates, np.asarray(lengths).tolist())
+        neighbors, scores = drop_duplicates(neighbors, scores, canonical)
+    hubs = hub_scores(scores) if settings.hub_weight else None
+    neighbors, scores = rerank(
+        neighbors,
+        scores,
+        hubs if hubs is not None else np.zeros(neighbors.shape[0], dtype=np.float32),
+        hub_weight=settings.hub_weight,
+        k=settings.k,
+    )
+    return Lists(neighbors, scores, hubs, canonical)
+
+
 def _bad(name: str, value: object, expected: str) -> None:
     message = f"{name} must be {expected}, got {value!r}"
     raise InvalidParameterError(message)
@@ -251,41 +303,35 @@ class Recommender:
             mapper = dask_mapper(scheduler)
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
         search = blend(vectors, components, settings.lsa_weight)
-        # Gather a wider pool when duplicates are dropped or hubs discounted, then cut to k.
-        pool = candidate_width(settings.k) if settings.hub_weight or settings.hide_duplicates else settings.k
         if settings.cross_language or len(set(languages)) < 2:
-            neighbors, scores = top_k(search, pool, memory_budget=settings.memory_budget, mapper=mapper)
-        else:
-            neighbors, scores = top_k_within(
-                search, languages, pool, memory_budget=settings.memory_budget, mapper=mapper
+            pool_neighbors, pool_scores = top_k(
+                search, pool_width(settings), memory_budget=settings.memory_budget, mapper=mapper
             )
-        duplicates: dict[int, int] = {}
-        if settings.hide_duplicates:
-            groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
-            duplicates = canonical_of(groups, list(frame["date"]), [len(body) for body in frame["body"]])
-            neighbors, scores = drop_duplicates(neighbors, scores, duplicates)
-        hubs = hub_scores(scores) if settings.hub_weight else None
-        neighbors, scores = rerank(
-            neighbors,
-            scores,
-            hubs if hubs is not None else np.zeros(len(ids), dtype=np.float32),
-            hub_weight=settings.hub_weight,
-            k=settings.k,
-        )
+        else:
+            pool_neighbors, pool_scores = top_k_within(
+                search, languages, pool_width(settings), memory_budget=settings.memory_budget, mapper=mapper
+            )
         metadata = _metadata(frame)
         for record, lang in zip(metadata, languages, strict=True):
             record["lang"] = lang
+        lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
+        lists = rank_pools(
+            pool_neighbors, pool_scores, settings, dates=[m.get("date") for m in metadata], lengths=lengths
+        )
         self._set_state(
             ids=ids,
             metadata=metadata,
             vocabulary=vocabulary,
             idf=idf,
             vectors=vectors,
-            neighbors=neighbors,
-            scores=scores,
+            neighbors=lists.neighbors,
+            scores=lists.scores,
             components=components,
-            hubs=hubs,
-            duplicates={ids[row]: ids[keep] for row, keep in sorted(duplicates.items())},
+            hubs=lists.hubs,
+            duplicates={ids[row]: ids[keep] for row, keep in sorted(lists.canonical.items())},
+            pools=(pool_neighbors, pool_scores),
+            lengths=lengths,
+            search=search,
             surface=surface_words(
                 (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
                 self.analyzer.terms,
@@ -315,7 +361,14 @@ class Recommender:
         surface: list[str] | None = None,
         duplicates: dict[str, str] | None = None,
         hubs: np.ndarray | None = None,
+        pools: tuple[np.ndarray, np.ndarray] | None = None,
+        lengths: np.ndarray | None = None,
+        search: sp.csr_matrix | None = None,
     ) -> None:
+        """Install a fitted state. ``pools`` are the raw candidate pools (see :func:`rank_pools`); when
+        the settings gather no wider pool than ``k`` they are the lists themselves. ``lengths`` are the
+        body lengths that pick a duplicate group's canonical article; ``search`` the blended rows, when
+        already computed."""
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
         self._metadata = metadata
@@ -327,7 +380,11 @@ class Recommender:
         self.surface = surface if surface is not None else vocabulary
         self.duplicates: dict[str, str] = dict(duplicates or {})
         self.hubs = hubs
-        self._search = blend(vectors, components, self.settings.lsa_weight)
+        if pools is None and pool_width(self.settings) == self.settings.k:
+            pools = (neighbors, scores)
+        self.pools = pools
+        self.lengths = lengths
+        self._search = search if search is not None else blend(vectors, components, self.settings.lsa_weight)
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
         self.scores = scores
@@ -524,6 +581,12 @@ class Recommender:
         extra = {} if self.components is None else {LSA_COMPONENTS: np.asarray(self.components, np.float32)}
         if self.hubs is not None:
             extra[HUBS] = np.asarray(self.hubs, dtype=np.float32)
+        if self.pools is not None and pool_width(self.settings) != self.settings.k:
+            # The raw pools an incremental update starts from (without levers they are the lists).
+            extra[POOL_NEIGHBORS] = np.asarray(self.pools[0], dtype=np.int32)
+            extra[POOL_SCORES] = np.asarray(self.pools[1], dtype=np.float32)
+        if self.lengths is not None:
+            extra[LENGTHS] = np.asarray(self.lengths, dtype=np.int64)
         return fmt.write_model(
             path,
             arrays={
@@ -592,6 +655,10 @@ class Recommender:
             else None,
             surface=folder.document(SURFACE) if f"{SURFACE}.json" in folder.manifest["files"] else None,
             hubs=folder.array(HUBS) if f"{HUBS}.npy" in folder.manifest["files"] else None,
+            pools=(folder.array(POOL_NEIGHBORS), folder.array(POOL_SCORES))
+            if f"{POOL_NEIGHBORS}.npy" in folder.manifest["files"]
+            else None,
+            lengths=folder.array(LENGTHS) if f"{LENGTHS}.npy" in folder.manifest["files"] else None,
             components=folder.array(LSA_COMPONENTS)
             if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
             else None,

@@ -1,10 +1,22 @@
-"""Incremental updates: add, edit and remove articles with the model's frozen vocabulary and IDF.
+"""Incremental updates: add, edit and remove articles without a full rebuild, with exactly its lists.
 
-New (and edited) articles are vectorised with the stored vocabulary and idf and get exact lists;
-every surviving list is merged with the new articles' scores (reverse refresh), and lists that held a
-removed article are recomputed. The result equals :func:`rebuild_frozen` on the same articles: a full
-neighbour search with the same vocabulary and idf. The manifest's ``lineage`` records the base build
-and every update, and the report measures vocabulary drift.
+Frozen at the base build and kept by every update: the vocabulary, the idf, BM25's reference length,
+the LSA components (or their absence: a base under 400 articles keeps plain TF-IDF however far it
+grows), the analyzers, the settings and the surface words. Recomputed on the new article set exactly as
+``Recommender.fit`` computes them: each article's raw candidate pool (its top ``pool_width`` blended
+scores, within its language unless ``cross_language``), and from all the pools the near-duplicate groups
+(which article of each is kept), the hub scores, the hub re-rank and the stored top-``k`` lists
+(``recommender.model.rank_pools``). :func:`rebuild_frozen` is that definition as code: a full rebuild of
+the new article set with the frozen parts.
+
+:func:`apply_update` gets the same result incrementally. Only the pools cost ``O(N²)`` from scratch, so
+the model stores them (``pool_neighbors.npy``, ``pool_scores.npy``, and the body ``lengths.npy`` that
+pick a duplicate group's kept article). New and edited articles are scored against all (``O(new × N)``);
+every other pool is merged with its scores against the new articles (reverse refresh, ``O(new × N)``);
+pools that held a removed or edited article are searched again in full; then ``rank_pools`` reruns over
+all ``N`` pools (``O(N × width)``). Models that rank with hubs or hidden duplicates but were saved before
+the pools were stored must be rebuilt once. The manifest's ``lineage`` records the base build and every
+update, and the report measures vocabulary drift.
 """
 
 from __future__ import annotations
@@ -21,17 +33,17 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
+from .blend import blend
 from .corpus import Articles, load_articles, read_articles
 from .languages import article_languages, top_k_within
-from .model import Recommender, _metadata
+from .model import Lists, Recommender, _metadata, pool_width, rank_pools
 from .neighbors import block_rows, top_k, top_k_of
-from .types import InvalidParameterError, UnknownArticleError
+from .types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
-# Ranking levers whose lists depend on the whole corpus at once (a global projection, hub scores,
-# duplicate groups); an update cannot keep them exact without a rebuild.
-_GLOBAL_LEVERS = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
-
-__all__ = ["UpdateReport", "apply_update", "read_ids", "rebuild_frozen", "update_model", "vectorize_frozen"]
+__all__ = [
+    "UpdateReport", "apply_update", "check_updatable", "read_ids", "rebuild_frozen", "update_model",
+    "vectorize_frozen",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,20 +103,20 @@ def _identity(terms: list[str]) -> list[str]:
     return terms
 
 
-def check_updatable(model: Recommender) -> None:
-    """Refuse models whose ranking uses corpus-wide levers an update cannot keep exact."""
-    used = [
-        f"{name}={getattr(model.settings, name)!r}"
-        for name, off in _GLOBAL_LEVERS.items()
-        if getattr(model.settings, name) != off and (name != "lsa_weight" or model.components is not None)
-    ]
-    if used:
-        message = (
-            f"this model ranks with corpus-wide levers ({', '.join(used)}) that an incremental update "
-            "cannot keep exact: rebuild it with recommender build, or build the base with "
-            "--lsa-weight 0 --hub-weight 0 --keep-duplicates to update it incrementally"
-        )
-        raise InvalidParameterError(message)
+def check_updatable(
+    model: Recommender, *, path: str | os.PathLike[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The raw candidate pools an exact update starts from; refuses a model saved without them."""
+    if model.pools is not None and (model.lengths is not None or not model.settings.hide_duplicates):
+        return model.pools
+    where = f"{path}: " if path is not None else ""
+    target = path if path is not None else "MODEL_DIR"
+    message = (
+        f"{where}this model ranks with hub scores or hidden near-duplicates but was saved by an older "
+        "version, without the raw candidate pools an exact update starts from; rebuild it once with "
+        f"this version (recommender build CORPUS -o {target}), then update it incrementally"
+    )
+    raise ModelFormatError(message)
 
 
 def vectorize_frozen(
@@ -124,29 +136,48 @@ def vectorize_frozen(
     return model._weigh(sp.csr_matrix(counts), model.idf), unseen, len(tokens)
 
 
+def _blend(model: Recommender, vectors: sp.csr_matrix) -> sp.csr_matrix:
+    """The rows the neighbour search compares: TF-IDF blended with the frozen LSA projection, if any."""
+    return blend(vectors, model.components, model.settings.lsa_weight)
+
+
 def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
     """True when lists stay within each language (as ``fit`` does for a multi-language model)."""
     return not model.settings.cross_language and len(set(languages)) > 1
 
 
-def _search(
-    model: Recommender, vectors: sp.csr_matrix, languages: Sequence[str]
+def _search_pools(
+    model: Recommender, search: sp.csr_matrix, languages: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Every article's raw candidate pool, by a full neighbour search as ``fit`` runs it."""
     settings = model.settings
+    width = pool_width(settings)
     if _grouped(model, languages):
-        return top_k_within(vectors, languages, settings.k, memory_budget=settings.memory_budget)
-    return top_k(vectors, settings.k, memory_budget=settings.memory_budget)
+        return top_k_within(search, languages, width, memory_budget=settings.memory_budget)
+    return top_k(search, width, memory_budget=settings.memory_budget)
 
 
 def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
-    """A full rebuild of ``articles`` that keeps ``model``'s vocabulary, idf and settings (the reference)."""
-    check_updatable(model)
+    """A full rebuild of ``articles`` with ``model``'s frozen parts (the reference an update equals).
+
+    Vocabulary, idf, BM25 reference length, LSA components, analyzers and settings come from ``model``;
+    the raw candidate pools, near-duplicate groups, hub scores and lists are computed from scratch on
+    ``articles``, in their order, exactly as ``Recommender.fit`` computes them.
+    """
     frame = load_articles(articles)
     languages = article_languages_of(model, frame)
     vectors, _, _ = vectorize_frozen(model, frame, languages)
-    neighbors, scores = _search(model, vectors, languages)
+    search = _blend(model, vectors)
+    pools = _search_pools(model, search, languages)
+    lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
     return _assemble(
-        model, [str(a) for a in frame["id"]], _metadata(frame), languages, vectors, neighbors, scores
+        model,
+        [str(a) for a in frame["id"]],
+        _metadata(frame),
+        languages,
+        (vectors, search),
+        pools,
+        lengths,
     )
 
 
@@ -155,22 +186,36 @@ def _assemble(
     ids: list[str],
     metadata: list[dict[str, Any]],
     languages: list[str],
-    vectors: sp.csr_matrix,
-    neighbors: np.ndarray,
-    scores: np.ndarray,
+    rows: tuple[sp.csr_matrix, sp.csr_matrix],
+    pools: tuple[np.ndarray, np.ndarray],
+    lengths: np.ndarray | None,
 ) -> Recommender:
-    result = _copy_settings(model)
+    """A fitted model from the raw pools: duplicates, hubs and lists derived as ``fit`` derives them."""
+    vectors, search = rows
     for record, lang in zip(metadata, languages, strict=True):
         record["lang"] = lang
+    lists: Lists = rank_pools(
+        *pools,
+        model.settings,
+        dates=[record.get("date") for record in metadata],
+        lengths=lengths if lengths is not None else np.zeros(len(ids), dtype=np.int64),
+    )
+    result = _copy_settings(model)
     result._set_state(
         ids=ids,
         metadata=metadata,
         vocabulary=list(model.vocabulary),
         idf=model.idf,
         vectors=vectors,
-        neighbors=neighbors,
-        scores=scores,
+        neighbors=lists.neighbors,
+        scores=lists.scores,
+        components=model.components,
         surface=list(model.surface),
+        duplicates={ids[row]: ids[keep] for row, keep in sorted(lists.canonical.items())},
+        hubs=lists.hubs,
+        pools=pools,
+        lengths=lengths,
+        search=search,
     )
     result._set_languages(list(languages))
     return result
@@ -198,8 +243,11 @@ class _Counts:
 def apply_update(
     model: Recommender, *, add: Articles | None = None, remove: Iterable[str] = ()
 ) -> tuple[Recommender, _Counts]:
-    """A new fitted model: ``model`` without ``remove``, with ``add`` (new or same-id edited) appended."""
-    check_updatable(model)
+    """A new fitted model: ``model`` without ``remove``, with ``add`` (new or same-id edited) appended.
+
+    Equal to :func:`rebuild_frozen` of the surviving articles (in model order) followed by ``add``.
+    """
+    stored = check_updatable(model)
     frame = load_articles(add) if add is not None else None
     new_ids = [str(article_id) for article_id in frame["id"]] if frame is not None else []
     removed = list(dict.fromkeys(remove))
@@ -227,53 +275,63 @@ def apply_update(
         added_vectors, unseen, tokens = vectorize_frozen(model, frame, new_languages)
     else:
         added_vectors = sp.csr_matrix(np.zeros((0, len(model.vocabulary)), dtype=np.float32))
-    stacked = sp.vstack([model.vectors[survivors], added_vectors], format="csr")
-    vectors = sp.csr_matrix(stacked, dtype=np.float32)
-    vectors.sort_indices()
+    vectors = _stack(model.vectors[survivors], added_vectors)
+    # Blending is row by row, so the surviving rows keep the blended rows the model already holds.
+    search = _stack(model._search[survivors], _blend(model, added_vectors))
     n_new = vectors.shape[0]
     old_languages = list(model.languages) or [model.analyzer.language] * n_old
     languages = [old_languages[row] for row in survivors.tolist()] + new_languages
-    width = min(model.settings.k, max(n_new - 1, 0))
+    width = min(pool_width(model.settings), max(n_new - 1, 0))
     ids = [model.ids[row] for row in survivors.tolist()] + new_ids
     metadata = [dict(model._metadata[row]) for row in survivors.tolist()]
     metadata += _metadata(frame) if frame is not None else []
     grouped = _grouped(model, languages)
-    if width != model.neighbors.shape[1] or n_new == 0 or grouped != _grouped(model, old_languages):
-        # The stored lists do not fit the new shape (size or language grouping): search in full.
-        neighbors, scores = _search(model, vectors, languages)
+    if width != stored[0].shape[1] or width == 0 or grouped != _grouped(model, old_languages):
+        # The stored pools do not fit the new shape (size or language grouping): search in full.
+        pools = _search_pools(model, search, languages)
         refreshed, recomputed = 0, len(survivors)
     else:
         labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
-        neighbors, scores, refreshed, recomputed = _incremental(
-            model, vectors, survivors, old_to_new, labels, width
+        pools, refreshed, recomputed = _incremental(
+            stored, search, survivors, old_to_new, labels, width, model.settings.memory_budget
         )
-    result = _assemble(model, ids, metadata, languages, vectors, neighbors, scores)
+    lengths = None
+    if model.lengths is not None:
+        fresh = [len(body) for body in frame["body"]] if frame is not None else []
+        lengths = np.concatenate([np.asarray(model.lengths)[survivors], np.array(fresh, dtype=np.int64)])
+    result = _assemble(model, ids, metadata, languages, (vectors, search), pools, lengths)
     counts = _Counts(
         len(new_ids) - len(edited), len(edited), len(removed), refreshed, recomputed, unseen, tokens
     )
     return result, counts
 
 
+def _stack(top: sp.csr_matrix, bottom: sp.csr_matrix) -> sp.csr_matrix:
+    stacked = sp.csr_matrix(sp.vstack([top, bottom], format="csr"), dtype=np.float32)
+    stacked.sort_indices()
+    return stacked
+
+
 def _incremental(
-    model: Recommender,
-    vectors: sp.csr_matrix,
+    stored_pools: tuple[np.ndarray, np.ndarray],
+    search: sp.csr_matrix,
     survivors: np.ndarray,
     old_to_new: np.ndarray,
     labels: np.ndarray,
     width: int,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Exact lists for new rows and broken lists; a merge with the new rows' scores for all others.
+    budget: int,
+) -> tuple[tuple[np.ndarray, np.ndarray], int, int]:
+    """Exact raw pools: a full search for new rows and broken pools, a merge for all others.
 
     ``labels`` groups rows (by language when lists stay within a language); candidates never cross
-    groups, exactly as the full search does.
+    groups, exactly as the full search does. Returns ``((neighbors, scores), refreshed, recomputed)``.
     """
-    budget = model.settings.memory_budget
-    n_new = vectors.shape[0]
+    n_new = search.shape[0]
     n_kept = len(survivors)
-    stored = np.asarray(model.neighbors)[survivors]
-    stored_scores = np.asarray(model.scores)[survivors]
+    stored = np.asarray(stored_pools[0])[survivors]
+    stored_scores = np.asarray(stored_pools[1])[survivors]
     remapped = np.where(stored >= 0, old_to_new[np.maximum(stored, 0)], -1)
-    # A list that held a removed (or edited) article has a gap only a full search can fill.
+    # A pool that held a removed (or edited) article has a gap only a full search can fill.
     broken = ((stored >= 0) & (remapped < 0)).any(axis=1)
     neighbors = np.full((n_new, width), -1, dtype=np.int32)
     scores = np.zeros((n_new, width), dtype=np.float32)
@@ -283,30 +341,33 @@ def _incremental(
     refreshed = 0
     for label in sorted(set(labels.tolist())):
         members = np.flatnonzero(labels == label)
-        group = vectors[members]
-        transposed = group.T.tocsr()
+        transposed = search[members].T.tocsr()
         rows = members[exact[members]]
         step = block_rows(len(members), budget)
         for start in range(0, len(rows), step):
             chunk = rows[start : start + step]
             local = np.searchsorted(members, chunk)
-            found, found_scores = top_k_of(vectors[chunk], transposed, width, exclude=local)
+            found, found_scores = top_k_of(search[chunk], transposed, width, exclude=local)
             found = np.where(found >= 0, members[np.maximum(found, 0)], -1)
             neighbors[chunk, : found.shape[1]] = found
             scores[chunk, : found.shape[1]] = found_scores
-        # Reverse refresh: every other surviving list in the group is merged with the new rows' scores.
+        # Reverse refresh: every other surviving pool in the group is merged with the new rows' scores.
         added = members[members >= n_kept]
-        added_transposed = vectors[added].T.tocsr()
         keep = members[(members < n_kept) & ~exact[members]]
-        step = block_rows(max(len(added), 1), budget)
+        if added.size == 0:
+            neighbors[keep] = remapped[keep]
+            scores[keep] = np.where(remapped[keep] >= 0, stored_scores[keep], 0.0)
+            continue
+        added_transposed = search[added].T.tocsr()
+        step = block_rows(len(added), budget)
         for start in range(0, len(keep), step):
             chunk = keep[start : start + step]
-            block, changed = _merge(
-                vectors[chunk], added_transposed, added, remapped[chunk], stored_scores[chunk], width
+            block_neighbors, block_scores, changed = _merge(
+                search[chunk], added_transposed, added, remapped[chunk], stored_scores[chunk]
             )
-            neighbors[chunk], scores[chunk] = block
+            neighbors[chunk], scores[chunk] = block_neighbors, block_scores
             refreshed += changed
-    return neighbors, scores, refreshed, int(broken.sum())
+    return (neighbors, scores), refreshed, int(broken.sum())
 
 
 def _merge(
@@ -315,14 +376,24 @@ def _merge(
     added: np.ndarray,
     old_rows: np.ndarray,
     old_scores: np.ndarray,
-    width: int,
-) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    """Top ``width`` of each stored list together with the added rows, by ``(-score, row)``."""
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each stored pool together with the added rows, cut to its width by ``(-score, row)``.
+
+    Only pools where an added row scores above zero and at least the pool's last score can change;
+    the others are kept as they are, so the sort runs on the few pools that gain an article.
+    """
+    width = old_rows.shape[1]
     old_scores = np.where(old_rows >= 0, old_scores, 0.0).astype(np.float32)
     fresh = np.asarray((queries @ added_transposed).toarray(), dtype=np.float32)
-    columns = np.broadcast_to(added, fresh.shape)
-    all_rows = np.concatenate([old_rows, columns], axis=1)
-    all_scores = np.concatenate([old_scores, fresh], axis=1)
+    floor = old_scores[:, width - 1]
+    hit = np.flatnonzero(((fresh > 0) & (fresh >= floor[:, None])).any(axis=1))
+    block_neighbors = old_rows.astype(np.int32)
+    block_scores = old_scores.copy()
+    if hit.size == 0:
+        return block_neighbors, block_scores, 0
+    columns = np.broadcast_to(added, (hit.size, added.size))
+    all_rows = np.concatenate([old_rows[hit], columns], axis=1)
+    all_scores = np.concatenate([old_scores[hit], fresh[hit]], axis=1)
     valid = (all_rows >= 0) & (all_scores > 0)
     keys_score = np.where(valid, -all_scores, np.inf)
     keys_row = np.where(valid, all_rows, np.iinfo(np.int64).max)
@@ -330,10 +401,10 @@ def _merge(
     chosen = np.take_along_axis(all_rows, order, axis=1)
     chosen_scores = np.take_along_axis(all_scores, order, axis=1)
     chosen_valid = np.take_along_axis(valid, order, axis=1)
-    block_neighbors = np.where(chosen_valid, chosen, -1).astype(np.int32)
-    block_scores = np.where(chosen_valid, chosen_scores, 0.0).astype(np.float32)
-    changed = int((block_neighbors != old_rows[:, :width]).any(axis=1).sum())
-    return (block_neighbors, block_scores), changed
+    block_neighbors[hit] = np.where(chosen_valid, chosen, -1)
+    block_scores[hit] = np.where(chosen_valid, chosen_scores, 0.0)
+    changed = int((block_neighbors[hit] != old_rows[hit]).any(axis=1).sum())
+    return block_neighbors, block_scores, changed
 
 
 def update_model(
@@ -353,6 +424,7 @@ def update_model(
     """
     folder = fmt.open_model(path)
     model = Recommender.load(path)
+    check_updatable(model, path=path)
     if isinstance(add, str | os.PathLike):
         add = read_articles(add, format=format)
     updated, counts = apply_update(model, add=add, remove=remove)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,28 +11,38 @@ import pytest
 
 from recommender import Index, Recommender
 from recommender.cli import main
-from recommender.types import InvalidParameterError, UnknownArticleError
+from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 from recommender.update import apply_update, read_ids, rebuild_frozen, update_model
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, GOLDEN, SHARED_DATA, refresh_checksums
 
 RECORDS = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
+BBC = SHARED_DATA / "bbc_news.jsonl.gz"
 
-# The ranking an incremental update keeps exact (see recommender.update.check_updatable).
-UPDATABLE: dict[str, Any] = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
+# No corpus-wide lever: the raw candidate pools are the stored lists themselves.
+PLAIN: dict[str, Any] = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
 
 
 def _assert_same(one: Recommender, two: Recommender) -> None:
+    """Same articles, vectors, raw pools, duplicate groups, hub scores and lists (scores to 1e-6)."""
     assert one.ids == two.ids
-    assert np.array_equal(one.neighbors, two.neighbors)
-    assert np.array_equal(one.scores, two.scores)
     assert (one.vectors != two.vectors).nnz == 0
     assert one._metadata == two._metadata
+    assert one.pools is not None
+    assert two.pools is not None
+    assert np.array_equal(one.pools[0], two.pools[0])
+    np.testing.assert_allclose(one.pools[1], two.pools[1], rtol=0, atol=1e-6)
+    assert one.duplicates == two.duplicates
+    assert (one.hubs is None) == (two.hubs is None)
+    if one.hubs is not None and two.hubs is not None:
+        np.testing.assert_allclose(one.hubs, two.hubs, rtol=0, atol=1e-6)
+    assert np.array_equal(one.neighbors, two.neighbors)
+    np.testing.assert_allclose(one.scores, two.scores, rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("k", [5, 20])
-def test_update_equals_a_frozen_rebuild(k: int) -> None:
-    base = Recommender(**UPDATABLE, k=k).fit(RECORDS[:100])
+@pytest.mark.parametrize(("settings", "k"), [({}, 5), ({}, 20), (PLAIN, 20)])
+def test_update_equals_a_frozen_rebuild(settings: dict[str, Any], k: int) -> None:
+    base = Recommender(**settings, k=k).fit(RECORDS[:100])
     edited = {**RECORDS[5], "body": RECORDS[120]["body"] + " A new closing paragraph."}
     removed = [RECORDS[7]["id"], RECORDS[30]["id"]]
     added = RECORDS[100:]
@@ -42,8 +54,19 @@ def test_update_equals_a_frozen_rebuild(k: int) -> None:
     _assert_same(updated, rebuild_frozen(base, [*survivors, *added, edited]))
 
 
+def test_defaults_store_raw_pools_wider_than_the_lists() -> None:
+    model = Recommender().fit(RECORDS)
+    assert model.pools is not None
+    assert model.hubs is not None
+    assert model.pools[0].shape == (len(RECORDS), 40)  # candidate_width(20)
+    assert model.neighbors.shape == (len(RECORDS), 20)
+    # The stored lists are the hub re-rank of the pools: every listed article comes from its pool.
+    for row in range(len(RECORDS)):
+        assert set(model.neighbors[row][model.neighbors[row] >= 0]) <= set(model.pools[0][row])
+
+
 def test_add_only_and_remove_only() -> None:
-    base = Recommender(**UPDATABLE).fit(RECORDS[:120])
+    base = Recommender().fit(RECORDS[:120])
     updated, counts = apply_update(base, add=RECORDS[120:])
     assert counts.recomputed == 0
     _assert_same(updated, rebuild_frozen(base, RECORDS))
@@ -58,19 +81,37 @@ def test_add_only_and_remove_only() -> None:
     )
 
 
-def test_frozen_rebuild_keeps_the_full_build_when_nothing_changes() -> None:
-    model = Recommender(**UPDATABLE).fit(RECORDS)
+@pytest.mark.parametrize("settings", [{}, PLAIN])
+def test_frozen_rebuild_keeps_the_full_build_when_nothing_changes(settings: dict[str, Any]) -> None:
+    model = Recommender(**settings).fit(RECORDS)
     _assert_same(rebuild_frozen(model, RECORDS), model)
 
 
 def test_tiny_model_that_changes_width(tiny_records: list[dict[str, Any]]) -> None:
-    base = Recommender(**UPDATABLE, min_df=1, k=8).fit(tiny_records[:3])
+    base = Recommender(min_df=1, k=8).fit(tiny_records[:3])
     updated, _ = apply_update(base, add=tiny_records[3:])
     _assert_same(updated, rebuild_frozen(base, tiny_records))
 
 
+def test_near_duplicates_and_their_kept_article_follow_the_update() -> None:
+    base = Recommender().fit(RECORDS[:100])
+    original = RECORDS[10]
+    # An earlier near-copy: the group's kept (canonical) article becomes the new one.
+    copy = {**original, "id": "copy", "body": original["body"] + " Updated.", "date": "2000-01-01"}
+    updated, _ = apply_update(base, add=[copy])
+    assert updated.duplicates == {original["id"]: "copy"}
+    _assert_same(updated, rebuild_frozen(base, [*RECORDS[:100], copy]))
+    hidden = updated._rows[original["id"]]
+    assert not (updated.neighbors == hidden).any()
+    # Removing the kept article brings the other one back into the lists.
+    back, _ = apply_update(updated, remove=["copy"])
+    assert back.duplicates == {}
+    _assert_same(back, rebuild_frozen(base, RECORDS[:100]))
+    assert (back.neighbors == back._rows[original["id"]]).any()
+
+
 def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
-    Recommender(**UPDATABLE).fit(RECORDS[:100]).save(tmp_path / "base")
+    Recommender().fit(RECORDS[:100]).save(tmp_path / "base")
     new = tmp_path / "new.jsonl"
     new.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[100:110]), encoding="utf-8")
     report = update_model(tmp_path / "base", add=new, output=tmp_path / "v1")
@@ -81,6 +122,7 @@ def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "v1" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["lineage"]["base_build"]["articles"] == 100
     assert [step["added"] for step in manifest["lineage"]["updates"]] == [10]
+    assert {"pool_neighbors.npy", "pool_scores.npy", "lengths.npy", "hubs.npy"} <= set(manifest["files"])
     ids = tmp_path / "gone.txt"
     ids.write_text(f"# removed\n{RECORDS[0]['id']}\n\n", encoding="utf-8")
     report = update_model(tmp_path / "v1", remove=read_ids(ids), max_added=0.05)
@@ -91,10 +133,13 @@ def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
     index = Index.load(tmp_path / "v1")
     assert RECORDS[0]["id"] not in index
     assert len(index) == 109
+    # Two updates in a row (through saved folders) still equal one frozen rebuild.
+    base = Recommender.load(tmp_path / "base")
+    _assert_same(Recommender.load(tmp_path / "v1"), rebuild_frozen(base, RECORDS[1:110]))
 
 
 def test_update_errors() -> None:
-    base = Recommender(**UPDATABLE).fit(RECORDS[:20])
+    base = Recommender().fit(RECORDS[:20])
     with pytest.raises(UnknownArticleError, match="unknown article id 'nope'"):
         apply_update(base, remove=["nope"])
     with pytest.raises(InvalidParameterError, match="2 id\\(s\\) to remove are not in the model"):
@@ -103,14 +148,47 @@ def test_update_errors() -> None:
         apply_update(base, add=[RECORDS[3]], remove=[RECORDS[3]["id"]])
 
 
-def test_update_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    Recommender(**UPDATABLE).fit(RECORDS[:100]).save(tmp_path / "base")
-    new = tmp_path / "new.jsonl"
+def test_models_saved_without_raw_pools_say_to_rebuild_once(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    Recommender().fit(RECORDS[:30]).save(folder)
+    for name in ("pool_neighbors.npy", "pool_scores.npy", "lengths.npy"):
+        (folder / name).unlink()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = {n: v for n, v in manifest["files"].items() if (folder / n).exists()}
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    refresh_checksums(folder)
+    assert len(Index.load(folder).related(RECORDS[0]["id"], k=3)) == 3  # still serves
+    with pytest.raises(
+        ModelFormatError, match=r"old: .*rebuild it once with this version \(recommender build"
+    ):
+        update_model(folder, add=RECORDS[30:32])
+
+
+def test_the_golden_version_1_model_still_updates(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    folder = tmp_path / "golden"
+    shutil.copytree(GOLDEN, folder)
+    base = Recommender.load(folder)
+    extra = {**tiny_records[0], "id": "oil-extra", "body": tiny_records[1]["body"] + " Oil again."}
+    update_model(folder, add=[extra], output=tmp_path / "updated")
+    updated = Recommender.load(tmp_path / "updated")
+    _assert_same(updated, rebuild_frozen(base, [*tiny_records, extra]))
+    assert updated.related("oil-extra", k=1)[0].article_id == "opec-output-cut"
+
+
+def test_update_cli_with_default_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base_corpus, new = tmp_path / "base.jsonl", tmp_path / "new.jsonl"
+    base_corpus.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[:100]), encoding="utf-8")
     new.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[100:]), encoding="utf-8")
-    assert main(["update", str(tmp_path / "base"), "--add", str(new), "-o", str(tmp_path / "out")]) == 0
+    gone = tmp_path / "gone.txt"
+    gone.write_text(f"{RECORDS[4]['id']}\n", encoding="utf-8")
+    assert main(["build", str(base_corpus), "-o", str(tmp_path / "base")]) == 0
+    command = ["update", str(tmp_path / "base"), "--add", str(new), "--remove", str(gone)]
+    assert main([*command, "-o", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "36 added" in out
     assert "drift:" in out
+    expected = rebuild_frozen(Recommender.load(tmp_path / "base"), [*RECORDS[:4], *RECORDS[5:]])
+    _assert_same(Recommender.load(tmp_path / "out"), expected)
     assert main(["update", str(tmp_path / "base"), "--json", "--remove", str(new)]) == 1
     assert "error:" in capsys.readouterr().err
     assert main(["update", str(tmp_path / "base")]) == 1
@@ -120,9 +198,10 @@ def test_update_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
 
 
-def test_update_of_a_multilingual_model_keeps_lists_within_each_language() -> None:
+@pytest.mark.parametrize("settings", [{}, PLAIN])
+def test_update_of_a_multilingual_model_keeps_lists_within_each_language(settings: dict[str, Any]) -> None:
     records = [json.loads(line) for line in MIXED.read_text(encoding="utf-8").splitlines()]
-    base = Recommender(**UPDATABLE, min_df=1, k=5).fit(records[::2])
+    base = Recommender(**settings, min_df=1, k=5).fit(records[::2])
     updated, _ = apply_update(base, add=records[1::2])
     _assert_same(updated, rebuild_frozen(base, [*records[::2], *records[1::2]]))
     assert updated.languages == [r["id"][:2] for r in [*records[::2], *records[1::2]]]
@@ -131,17 +210,56 @@ def test_update_of_a_multilingual_model_keeps_lists_within_each_language() -> No
     # One language first, then others: the grouping changes and every list is searched again.
     english = [r for r in records if r["id"].startswith("en")]
     others = [r for r in records if not r["id"].startswith("en")]
-    single = Recommender(**UPDATABLE, min_df=1, k=5).fit(english)
+    single = Recommender(**settings, min_df=1, k=5).fit(english)
     grown, counts = apply_update(single, add=others)
     assert counts.recomputed == len(english)
     _assert_same(grown, rebuild_frozen(single, [*english, *others]))
 
 
-def test_models_with_corpus_wide_levers_are_refused() -> None:
-    from recommender.types import InvalidParameterError
+@pytest.fixture(scope="module")
+def bbc_records() -> list[dict[str, Any]]:
+    """Every fourth BBC News article (no marked duplicates): 534 articles, enough for the LSA blend."""
+    if not BBC.exists():
+        pytest.skip(f"{BBC} is not present")
+    with gzip.open(BBC, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    fields = ("id", "title", "body", "date", "category")
+    return [{f: r[f] for f in fields} for n, r in enumerate(rows) if n % 4 == 0 and not r.get("duplicate_of")]
 
-    model = Recommender(lsa_weight=0.3, lsa_dims=10, min_df=1).fit(RECORDS[:30])
-    with pytest.raises(
-        InvalidParameterError, match=r"lsa_weight=0\.3.*--lsa-weight 0 --hub-weight 0 --keep-duplicates"
-    ):
-        apply_update(model, add=RECORDS[30:32])
+
+def test_update_with_the_lsa_blend_duplicates_and_a_new_hub(bbc_records: list[dict[str, Any]]) -> None:
+    base_records, fresh = bbc_records[:420], bbc_records[420:450]
+    base = Recommender().fit(base_records)  # default settings: BM25, LSA 0.3 x 200 dims, hubs, duplicates
+    assert base.components is not None
+    assert base.components.shape[0] == 200
+    _assert_same(rebuild_frozen(base, base_records), base)  # the definition reproduces the build
+    original = base_records[10]
+    near_copy = {
+        **original,
+        "id": "near-copy",
+        "body": original["body"] + " (Updated.)",
+        "date": "2000-01-01",
+    }
+    sport = [r for r in base_records if r["category"] == "sport"][:10]
+    round_up = {"id": "round-up", "title": "Sport round-up", "body": "\n".join(r["body"] for r in sport)}
+    edited = {**base_records[3], "body": base_records[3]["body"] + " More on football and elections."}
+    removed = [base_records[20]["id"], *base.duplicates.values()]  # a kept article of a group too
+    updated, counts = apply_update(base, add=[*fresh, near_copy, round_up, edited], remove=removed)
+    assert counts.refreshed > 0
+    assert counts.recomputed > 0
+    survivors = [r for r in base_records if r["id"] not in removed and r["id"] != edited["id"]]
+    reference = rebuild_frozen(base, [*survivors, *fresh, near_copy, round_up, edited])
+    _assert_same(updated, reference)
+    assert updated.components is base.components  # the projection is frozen
+    # The earlier near-copy is now its group's kept article; the original is hidden.
+    assert updated.duplicates[original["id"]] == "near-copy"
+    assert base.duplicates
+    assert not set(base.duplicates) & set(updated.duplicates)
+    # The round-up enters many pools and gets the largest hub score, which keeps it out of most lists.
+    assert updated.hubs is not None
+    assert updated.pools is not None
+    row = updated._rows["round-up"]
+    assert int(np.argmax(updated.hubs)) == row
+    in_pools = int((updated.pools[0][:, :20] == row).sum())
+    assert in_pools > 40
+    assert int((updated.neighbors == row).sum()) < in_pools
