@@ -288,8 +288,9 @@ def _parser() -> argparse.ArgumentParser:
         help="add, edit and remove articles without a full rebuild",
         description=(
             "Add new articles (and replace edited ones: same id, new text) with the model's frozen\n"
-            "vocabulary and IDF, remove articles, and refresh every list a new article now belongs in.\n"
-            "Writes a complete model atomically and reports vocabulary drift."
+            "vocabulary, IDF and LSA projection, remove articles, and refresh every list a new article now\n"
+            "belongs in; duplicate groups, hub scores and lists come out exactly as a build of the new\n"
+            "article set with those frozen parts. Writes a complete model atomically and reports drift."
         ),
         formatter_class=_Formatter,
         epilog=(

@@ -70,8 +70,8 @@ class UpdateReport:
         """A short human-readable report."""
         return (
             f"updated {self.path}: {self.articles} articles ({self.added} added, {self.edited} edited, "
-            f"{self.removed} removed); {self.refreshed} existing lists gained new articles (reverse "
-            f"refresh), {self.recomputed} recomputed after removals\n"
+            f"{self.removed} removed); {self.refreshed} existing candidate pools gained new articles "
+            f"(reverse refresh), {self.recomputed} searched again after removals and edits\n"
             f"drift: {self.unseen_token_share:.1%} of the new articles' tokens are not in the vocabulary; "
             f"{self.added_share:.1%} of articles were added or edited since the last full build\n"
             f"{self.advice}"
