@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["tile_top"]
+__all__ = ["merge_lists", "tile_top"]
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
@@ -84,3 +84,44 @@ def tile_top(
                 _insert(col_rows, col_values, j, last, value, i)
                 if col_rows[j, last] >= 0 and col_values[j, last] > col_min[j]:
                     col_min[j] = col_values[j, last]
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def merge_lists(
+    best_cols: np.ndarray, best_values: np.ndarray, start: int, cols: np.ndarray, values: np.ndarray
+) -> None:
+    """Merge sorted lists ``cols``/``values`` into rows ``start…`` of the running answer, keeping the best.
+
+    Both sides are sorted by descending value then ascending column, ``-1`` marking empty slots; a pair
+    reaches the answer from one tile only, so the two sides never share a column.
+    """
+    width = best_cols.shape[1]
+    merged_cols = np.empty(width, dtype=best_cols.dtype)
+    merged_values = np.empty(width, dtype=best_values.dtype)
+    for i in range(cols.shape[0]):
+        if cols[i, 0] < 0:
+            continue
+        row = start + i
+        a = 0
+        b = 0
+        for slot in range(width):
+            old_left = a < width and best_cols[row, a] >= 0
+            take_new = (b < width and cols[i, b] >= 0) and (
+                not old_left
+                or values[i, b] > best_values[row, a]
+                or (values[i, b] == best_values[row, a] and cols[i, b] < best_cols[row, a])
+            )
+            if take_new:
+                merged_cols[slot] = cols[i, b]
+                merged_values[slot] = values[i, b]
+                b += 1
+            elif old_left:
+                merged_cols[slot] = best_cols[row, a]
+                merged_values[slot] = best_values[row, a]
+                a += 1
+            else:
+                merged_cols[slot] = -1
+                merged_values[slot] = 0.0
+        for slot in range(width):
+            best_cols[row, slot] = merged_cols[slot]
+            best_values[row, slot] = merged_values[slot]

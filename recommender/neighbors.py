@@ -48,6 +48,7 @@ __all__ = [
     "block_rows",
     "default_threads",
     "numba_available",
+    "plan_tiles",
     "tile_rows",
     "top_k",
     "top_k_of",
@@ -106,6 +107,16 @@ def _numba_kernel() -> Callable[..., None] | None:
     return tile_top
 
 
+@functools.cache
+def _numba_merge() -> Callable[..., None] | None:
+    """The compiled merge of sorted lists into the answer, or None when numba is not installed."""
+    try:
+        from ._tile_kernel import merge_lists
+    except ImportError:
+        return None
+    return merge_lists
+
+
 def numba_available() -> bool:
     """Whether the compiled tile kernel can be used (the ``fast`` extra is installed)."""
     return _numba_kernel() is not None
@@ -160,6 +171,39 @@ class _Candidates:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Lists:
+    """One tile's best per row (rows from ``row_start``) and per column (from ``col_start``), sorted.
+
+    Entries are global row numbers, ``-1`` where empty; each list is sorted by ``(-score, row)``.
+    """
+
+    row_start: int
+    row_cols: np.ndarray
+    row_values: np.ndarray
+    col_start: int
+    col_rows: np.ndarray
+    col_values: np.ndarray
+
+    def as_candidates(self) -> _Candidates:
+        """The same entries as loose candidates (for a merge without the compiled kernel)."""
+        hit_rows, hit_slots = np.nonzero(self.row_cols >= 0)
+        back_cols, back_slots = np.nonzero(self.col_rows >= 0)
+        return _Candidates(
+            np.concatenate(
+                [hit_rows.astype(np.int64) + self.row_start, back_cols.astype(np.int64) + self.col_start]
+            ),
+            np.concatenate([self.row_cols[hit_rows, hit_slots], self.col_rows[back_cols, back_slots]]).astype(
+                np.int32
+            ),
+            np.concatenate([self.row_values[hit_rows, hit_slots], self.col_values[back_cols, back_slots]]),
+        )
+
+
+#: What one tile yields: loose candidates (scipy kernel) or sorted lists (compiled kernel).
+_Found = _Candidates | _Lists
+
+
 class _Best:
     """The running answer: each row's best ``width`` columns so far, sorted by ``(-score, column)``."""
 
@@ -172,8 +216,15 @@ class _Best:
         """A lower bound of the final k-th score of rows ``start:stop`` (never 0: zeros are not kept)."""
         return np.maximum(self.scores[start:stop, self.width - 1], _SMALLEST_POSITIVE)
 
-    def merge(self, found: _Candidates) -> None:
+    def merge(self, found: _Found) -> None:
         """Fold candidates into the answer, keeping each row's best ``width`` by ``(-score, column)``."""
+        if isinstance(found, _Lists):
+            compiled = _numba_merge()
+            if compiled is not None:
+                compiled(self.cols, self.scores, found.row_start, found.row_cols, found.row_values)
+                compiled(self.cols, self.scores, found.col_start, found.col_rows, found.col_values)
+                return
+            found = found.as_candidates()
         if found.rows.size == 0:
             return
         width = self.width
@@ -195,7 +246,7 @@ class _Best:
 
 
 #: Runs ``plan.candidates(pair, width)`` for every pair, yielding results in any order (e.g. on Dask).
-TileMapper = Callable[["TilePlan", list[tuple[int, int]], int], Iterator[_Candidates]]
+TileMapper = Callable[["TilePlan", list[tuple[int, int]], int], Iterator[_Found]]
 
 
 def top_k(
@@ -215,18 +266,14 @@ def top_k(
     ``memory_budget`` (bytes) sizes the tiles; ``mapper`` runs the tiles elsewhere (see
     ``recommender.distributed``); ``kernel`` picks the tile kernel (see ``KERNELS``).
     """
-    vectors = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
     n_rows = vectors.shape[0]
     kernel = _resolve_kernel(kernel, n_rows)
-    _frequent_terms_first(vectors)
-    vectors, dense = _split_dense(vectors)
     width = min(k, max(n_rows - 1, 0))
     best = _Best(n_rows, width)
     if width == 0:
         return best.cols, best.scores
     threads = default_threads() if threads is None else max(1, int(threads))
-    side = tile_rows(n_rows, memory_budget, threads=threads)
-    plan = TilePlan(vectors, side, kernel=kernel, dense=dense)
+    plan = plan_tiles(vectors, memory_budget=memory_budget, threads=threads, kernel=kernel)
     pairs = list(plan.pairs())
     if mapper is not None:
         for found in mapper(plan, pairs, width):
@@ -241,19 +288,34 @@ def top_k(
     return best.cols, best.scores
 
 
+def plan_tiles(
+    vectors: sp.csr_matrix,
+    *,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    threads: int = 1,
+    kernel: str = "auto",
+) -> TilePlan:
+    """The tiles of ``vectors``' score triangle, ready to run: terms renumbered, dense columns apart."""
+    matrix = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
+    n_rows = matrix.shape[0]
+    chosen = _resolve_kernel(kernel, n_rows)
+    _frequent_terms_first(matrix)
+    matrix, dense = _split_dense(matrix)
+    side = tile_rows(n_rows, memory_budget, threads=threads)
+    return TilePlan(matrix, side, kernel=chosen, dense=dense)
+
+
 def _local_mapper(
     threads: int,
-) -> Callable[[Callable[[tuple[int, int]], _Candidates], list[tuple[int, int]]], Iterator[_Candidates]]:
+) -> Callable[[Callable[[tuple[int, int]], _Found], list[tuple[int, int]]], Iterator[_Found]]:
     """Tiles on a thread pool (scipy's products release the GIL), at most ``threads + 1`` in flight."""
 
-    def run(
-        function: Callable[[tuple[int, int]], _Candidates], pairs: list[tuple[int, int]]
-    ) -> Iterator[_Candidates]:
+    def run(function: Callable[[tuple[int, int]], _Found], pairs: list[tuple[int, int]]) -> Iterator[_Found]:
         if threads == 1:
             yield from map(function, pairs)
             return
         with ThreadPoolExecutor(threads) as pool:
-            pending: list[Future[_Candidates]] = []
+            pending: list[Future[_Found]] = []
             for pair in pairs:
                 pending.append(pool.submit(function, pair))
                 if len(pending) > threads:
@@ -296,7 +358,7 @@ class TilePlan:
         pair: tuple[int, int],
         width: int,
         floor: Callable[[int, int], np.ndarray] | None = None,
-    ) -> _Candidates:
+    ) -> _Found:
         """The scores of tile ``pair`` that may belong to the top ``width`` of their row or column."""
         r, c = pair
         row_start, col_start = self.starts[r], self.starts[c]
@@ -336,7 +398,7 @@ class TilePlan:
         pair: tuple[int, int],
         width: int,
         floor: Callable[[int, int], np.ndarray] | None,
-    ) -> _Candidates:
+    ) -> _Lists:
         """The candidates of tile ``pair`` from the compiled kernel: each row's and column's best."""
         r, c = pair
         left, right = self.blocks[r], self.transposed[c]
@@ -370,15 +432,9 @@ class TilePlan:
             _SCRATCH.row(n_c),
             _NO_DENSE if dense_tile is None else dense_tile,
         )
-        hit_rows, hit_slots = np.nonzero(row_cols >= 0)
-        back_cols, back_slots = np.nonzero(col_rows >= 0)
-        return _Candidates(
-            np.concatenate([hit_rows.astype(np.int64) + row_start, back_cols.astype(np.int64) + col_start]),
-            np.concatenate(
-                [row_cols[hit_rows, hit_slots] + col_start, col_rows[back_cols, back_slots] + row_start]
-            ).astype(np.int32),
-            np.concatenate([row_values[hit_rows, hit_slots], col_values[back_cols, back_slots]]),
-        )
+        np.add(row_cols, col_start, out=row_cols, where=row_cols >= 0)
+        np.add(col_rows, row_start, out=col_rows, where=col_rows >= 0)
+        return _Lists(row_start, row_cols, row_values, col_start, col_rows, col_values)
 
 
 class _Scratch(threading.local):
