@@ -29,6 +29,7 @@ from .languages import Analyzers, article_languages, detect_language, language_c
 from .lookup import Index, check_k, make_links, suggest
 from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
 from .overrides import Overrides
+from .pools import POOL_MARGIN, settle
 from .rerank import candidate_width, hub_scores, rerank
 from .types import (
     CorpusError,
@@ -40,7 +41,7 @@ from .types import (
 )
 from .weighting import TF_SCHEMES, average_length, weigh
 
-__all__ = ["Lists", "Recommender", "Settings", "pool_width", "rank_pools"]
+__all__ = ["Lists", "Recommender", "Settings", "pool_width", "rank_pools", "search_pools"]
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,21 @@ def pool_width(settings: Settings) -> int:
     return candidate_width(settings.k) if settings.hub_weight or settings.hide_duplicates else settings.k
 
 
+def search_pools(
+    search: sp.csr_matrix, languages: Sequence[str], settings: Settings, *, mapper: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every article's raw candidate pool: its top ``pool_width`` rows of ``search`` (within its language
+    unless ``cross_language``), scored canonically (see ``recommender.pools``)."""
+    width = pool_width(settings)
+    if settings.cross_language or len(set(languages)) < 2:
+        found, _ = top_k(search, width + POOL_MARGIN, memory_budget=settings.memory_budget, mapper=mapper)
+    else:
+        found, _ = top_k_within(
+            search, languages, width + POOL_MARGIN, memory_budget=settings.memory_budget, mapper=mapper
+        )
+    return settle(search, found, width)
+
+
 @dataclass(frozen=True)
 class Lists:
     """The stored related lists made from raw candidate pools, and what was derived on the way."""
@@ -303,14 +319,7 @@ class Recommender:
             mapper = dask_mapper(scheduler)
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
         search = blend(vectors, components, settings.lsa_weight)
-        if settings.cross_language or len(set(languages)) < 2:
-            pool_neighbors, pool_scores = top_k(
-                search, pool_width(settings), memory_budget=settings.memory_budget, mapper=mapper
-            )
-        else:
-            pool_neighbors, pool_scores = top_k_within(
-                search, languages, pool_width(settings), memory_budget=settings.memory_budget, mapper=mapper
-            )
+        pool_neighbors, pool_scores = search_pools(search, languages, settings, mapper=mapper)
         metadata = _metadata(frame)
         for record, lang in zip(metadata, languages, strict=True):
             record["lang"] = lang

@@ -35,9 +35,10 @@ from sklearn.feature_extraction.text import CountVectorizer
 from . import format as fmt
 from .blend import blend
 from .corpus import Articles, load_articles, read_articles
-from .languages import article_languages, top_k_within
-from .model import Lists, Recommender, _metadata, pool_width, rank_pools
-from .neighbors import block_rows, top_k, top_k_of
+from .languages import article_languages
+from .model import Lists, Recommender, _metadata, pool_width, rank_pools, search_pools
+from .neighbors import block_rows, top_k_of
+from .pools import POOL_MARGIN, canonical_scores, settle_rows
 from .types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
 __all__ = [
@@ -146,17 +147,6 @@ def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
     return not model.settings.cross_language and len(set(languages)) > 1
 
 
-def _search_pools(
-    model: Recommender, search: sp.csr_matrix, languages: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every article's raw candidate pool, by a full neighbour search as ``fit`` runs it."""
-    settings = model.settings
-    width = pool_width(settings)
-    if _grouped(model, languages):
-        return top_k_within(search, languages, width, memory_budget=settings.memory_budget)
-    return top_k(search, width, memory_budget=settings.memory_budget)
-
-
 def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     """A full rebuild of ``articles`` with ``model``'s frozen parts (the reference an update equals).
 
@@ -168,7 +158,7 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     languages = article_languages_of(model, frame)
     vectors, _, _ = vectorize_frozen(model, frame, languages)
     search = _blend(model, vectors)
-    pools = _search_pools(model, search, languages)
+    pools = search_pools(search, languages, model.settings)
     lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
     return _assemble(
         model,
@@ -288,7 +278,7 @@ def apply_update(
     grouped = _grouped(model, languages)
     if width != stored[0].shape[1] or width == 0 or grouped != _grouped(model, old_languages):
         # The stored pools do not fit the new shape (size or language grouping): search in full.
-        pools = _search_pools(model, search, languages)
+        pools = search_pools(search, languages, model.settings)
         refreshed, recomputed = 0, len(survivors)
     else:
         labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
@@ -347,8 +337,9 @@ def _incremental(
         for start in range(0, len(rows), step):
             chunk = rows[start : start + step]
             local = np.searchsorted(members, chunk)
-            found, found_scores = top_k_of(search[chunk], transposed, width, exclude=local)
+            found, _ = top_k_of(search[chunk], transposed, width + POOL_MARGIN, exclude=local)
             found = np.where(found >= 0, members[np.maximum(found, 0)], -1)
+            found, found_scores = settle_rows(search, chunk, found, width)
             neighbors[chunk, : found.shape[1]] = found
             scores[chunk, : found.shape[1]] = found_scores
         # Reverse refresh: every other surviving pool in the group is merged with the new rows' scores.
@@ -363,7 +354,7 @@ def _incremental(
         for start in range(0, len(keep), step):
             chunk = keep[start : start + step]
             block_neighbors, block_scores, changed = _merge(
-                search[chunk], added_transposed, added, remapped[chunk], stored_scores[chunk]
+                search, chunk, added_transposed, added, remapped[chunk], stored_scores[chunk]
             )
             neighbors[chunk], scores[chunk] = block_neighbors, block_scores
             refreshed += changed
@@ -371,29 +362,34 @@ def _incremental(
 
 
 def _merge(
-    queries: sp.csr_matrix,
+    search: sp.csr_matrix,
+    chunk: np.ndarray,
     added_transposed: sp.csr_matrix,
     added: np.ndarray,
     old_rows: np.ndarray,
     old_scores: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each stored pool together with the added rows, cut to its width by ``(-score, row)``.
+    """The stored pools of rows ``chunk`` together with the added rows, cut to width by ``(-score, row)``.
 
-    Only pools where an added row scores above zero and at least the pool's last score can change;
-    the others are kept as they are, so the sort runs on the few pools that gain an article.
+    A quick product finds the added rows that may enter a pool (above zero and within rounding of its
+    last score); only those are scored canonically and merged, so most pools are kept as they are.
     """
     width = old_rows.shape[1]
     old_scores = np.where(old_rows >= 0, old_scores, 0.0).astype(np.float32)
-    fresh = np.asarray((queries @ added_transposed).toarray(), dtype=np.float32)
-    floor = old_scores[:, width - 1]
-    hit = np.flatnonzero(((fresh > 0) & (fresh >= floor[:, None])).any(axis=1))
+    fresh = np.asarray((search[chunk] @ added_transposed).toarray(), dtype=np.float32)
+    entering = (fresh > 0) & (fresh >= old_scores[:, width - 1, None] - _ROUNDING)
     block_neighbors = old_rows.astype(np.int32)
     block_scores = old_scores.copy()
+    hit = np.flatnonzero(entering.any(axis=1))
     if hit.size == 0:
         return block_neighbors, block_scores, 0
-    columns = np.broadcast_to(added, (hit.size, added.size))
-    all_rows = np.concatenate([old_rows[hit], columns], axis=1)
-    all_scores = np.concatenate([old_scores[hit], fresh[hit]], axis=1)
+    pair_rows, pair_cols = np.nonzero(entering[hit])
+    candidates = np.full((hit.size, added.size), -1, dtype=np.int64)
+    candidates[pair_rows, pair_cols] = added[pair_cols]
+    candidate_scores = np.zeros((hit.size, added.size), dtype=np.float32)
+    candidate_scores[pair_rows, pair_cols] = canonical_scores(search, chunk[hit][pair_rows], added[pair_cols])
+    all_rows = np.concatenate([old_rows[hit], candidates], axis=1)
+    all_scores = np.concatenate([old_scores[hit], candidate_scores], axis=1)
     valid = (all_rows >= 0) & (all_scores > 0)
     keys_score = np.where(valid, -all_scores, np.inf)
     keys_row = np.where(valid, all_rows, np.iinfo(np.int64).max)
@@ -405,6 +401,10 @@ def _merge(
     block_scores[hit] = np.where(chosen_valid, chosen_scores, 0.0)
     changed = int((block_neighbors[hit] != old_rows[hit]).any(axis=1).sum())
     return block_neighbors, block_scores, changed
+
+
+# Far above the rounding differences between the quick product and the canonical score.
+_ROUNDING = 1e-5
 
 
 def update_model(
