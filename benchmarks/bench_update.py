@@ -111,6 +111,9 @@ def main() -> int:
     parser.add_argument("--base", type=int, default=100_000)
     parser.add_argument("--add", type=int, default=100)
     parser.add_argument("--verify", action="store_true")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="keep the corpora and models in DIR (default: a temp dir)"
+    )
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "update.json"))
     args = parser.parse_args()
 
@@ -121,7 +124,8 @@ def main() -> int:
     if len(base) < args.base:
         print(f"only {len(base)} base articles available", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-update-") as scratch:
-        folder = Path(scratch)
+        folder = Path(args.keep or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         base_path = _write(folder / "base.jsonl", base)
         new_path = _write(folder / "new.jsonl", held_out)
         full_path = _write(folder / "full.jsonl", base + held_out)

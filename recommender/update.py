@@ -14,8 +14,9 @@ the model stores them (``pool_neighbors.npy``, ``pool_scores.npy``, and the body
 pick a duplicate group's kept article). New and edited articles are scored against all (``O(new × N)``);
 every other pool is merged with its scores against the new articles (reverse refresh, ``O(new × N)``);
 pools that held a removed or edited article are searched again in full; then ``rank_pools`` reruns over
-all ``N`` pools (``O(N × width)``). Models that rank with hubs or hidden duplicates but were saved before
-the pools were stored must be rebuilt once. The manifest's ``lineage`` records the base build and every
+all ``N`` pools (``O(N × width)``). Pool scores are canonical (``recommender.pools``), so the result
+equals the frozen rebuild bit for bit. Models that rank with hubs or hidden duplicates but were saved
+before the pools were stored must be rebuilt once. The manifest's ``lineage`` records the base build and every
 update, and the report measures vocabulary drift.
 """
 
@@ -37,7 +38,7 @@ from .blend import blend
 from .corpus import Articles, load_articles, read_articles
 from .languages import article_languages
 from .model import Lists, Recommender, _metadata, pool_width, rank_pools, search_pools
-from .neighbors import block_rows, top_k_of
+from .neighbors import block_rows
 from .pools import POOL_MARGIN, canonical_scores, settle_rows
 from .types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
@@ -313,8 +314,11 @@ def _incremental(
 ) -> tuple[tuple[np.ndarray, np.ndarray], int, int]:
     """Exact raw pools: a full search for new rows and broken pools, a merge for all others.
 
-    ``labels`` groups rows (by language when lists stay within a language); candidates never cross
-    groups, exactly as the full search does. Returns ``((neighbors, scores), refreshed, recomputed)``.
+    One product of every row against the rows to search (new and broken) serves both directions: its
+    columns are those rows' scores against all (their search), and its new-row columns are every other
+    pool's scores against the new articles (the reverse refresh). ``labels`` groups rows (by language
+    when lists stay within a language); candidates never cross groups, exactly as the full search does.
+    Returns ``((neighbors, scores), refreshed, recomputed)``.
     """
     n_new = search.shape[0]
     n_kept = len(survivors)
@@ -328,58 +332,87 @@ def _incremental(
     exact = np.zeros(n_new, dtype=bool)
     exact[np.flatnonzero(broken)] = True
     exact[n_kept:] = True
+    kept = np.flatnonzero(~exact)
+    neighbors[kept] = remapped[kept]
+    scores[kept] = np.where(remapped[kept] >= 0, stored_scores[kept], 0.0)
     refreshed = 0
     for label in sorted(set(labels.tolist())):
         members = np.flatnonzero(labels == label)
-        transposed = search[members].T.tocsr()
-        rows = members[exact[members]]
-        step = block_rows(len(members), budget)
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            local = np.searchsorted(members, chunk)
-            found, _ = top_k_of(search[chunk], transposed, width + POOL_MARGIN, exclude=local)
-            found = np.where(found >= 0, members[np.maximum(found, 0)], -1)
-            found, found_scores = settle_rows(search, chunk, found, width)
-            neighbors[chunk, : found.shape[1]] = found
-            scores[chunk, : found.shape[1]] = found_scores
-        # Reverse refresh: every other surviving pool in the group is merged with the new rows' scores.
-        added = members[members >= n_kept]
-        keep = members[(members < n_kept) & ~exact[members]]
-        if added.size == 0:
-            neighbors[keep] = remapped[keep]
-            scores[keep] = np.where(remapped[keep] >= 0, stored_scores[keep], 0.0)
+        searched = members[exact[members]]
+        if searched.size == 0:
             continue
-        added_transposed = search[added].T.tocsr()
-        step = block_rows(len(added), budget)
-        for start in range(0, len(keep), step):
-            chunk = keep[start : start + step]
-            block_neighbors, block_scores, changed = _merge(
-                search, chunk, added_transposed, added, remapped[chunk], stored_scores[chunk]
-            )
-            neighbors[chunk], scores[chunk] = block_neighbors, block_scores
-            refreshed += changed
+        added_columns = np.flatnonzero(searched >= n_kept)
+        searched_transposed = search[searched].T.tocsr()
+        reach = min(width + POOL_MARGIN, len(members) - 1)
+        best_rows = np.full((searched.size, 0), -1, dtype=np.int64)
+        best_scores = np.zeros((searched.size, 0), dtype=np.float32)
+        step = block_rows(searched.size, budget)
+        for start in range(0, len(members), step):
+            chunk = members[start : start + step]
+            block = np.asarray((search[chunk] @ searched_transposed).toarray(), dtype=np.float32)
+            local = np.searchsorted(chunk, searched)
+            own = local < chunk.size
+            own[own] = chunk[local[own]] == searched[own]
+            block[local[own], np.flatnonzero(own)] = -np.inf  # a row is not its own candidate
+            best_rows, best_scores = _keep_best(best_rows, best_scores, chunk, block.T, reach)
+            stays = ~exact[chunk]
+            if added_columns.size and stays.any():
+                rows = chunk[stays]
+                block_neighbors, block_scores, changed = _merge(
+                    search,
+                    rows,
+                    block[stays][:, added_columns],
+                    searched[added_columns],
+                    neighbors[rows],
+                    scores[rows],
+                )
+                neighbors[rows], scores[rows] = block_neighbors, block_scores
+                refreshed += changed
+        found = np.where(best_scores > 0, best_rows, -1)
+        settled, settled_scores = settle_rows(search, searched, found, width)
+        neighbors[searched, : settled.shape[1]] = settled
+        scores[searched, : settled.shape[1]] = settled_scores
     return (neighbors, scores), refreshed, int(broken.sum())
+
+
+def _keep_best(
+    best_rows: np.ndarray, best_scores: np.ndarray, chunk: np.ndarray, columns: np.ndarray, reach: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``reach`` best rows so far per searched row, adding ``columns`` (its scores against ``chunk``).
+
+    Scores here come from the quick product; ``settle_rows`` scores the survivors canonically.
+    """
+    take = min(reach, chunk.size)
+    if take < chunk.size:
+        picked = np.argpartition(-columns, take - 1, axis=1)[:, :take]
+    else:
+        picked = np.broadcast_to(np.arange(chunk.size), (columns.shape[0], chunk.size))
+    rows = np.concatenate([best_rows, chunk[picked]], axis=1)
+    values = np.concatenate([best_scores, np.take_along_axis(columns, picked, axis=1)], axis=1)
+    if rows.shape[1] > reach:
+        order = np.argpartition(-values, reach - 1, axis=1)[:, :reach]
+        rows = np.take_along_axis(rows, order, axis=1)
+        values = np.take_along_axis(values, order, axis=1)
+    return rows, values
 
 
 def _merge(
     search: sp.csr_matrix,
-    chunk: np.ndarray,
-    added_transposed: sp.csr_matrix,
+    rows: np.ndarray,
+    fresh: np.ndarray,
     added: np.ndarray,
     old_rows: np.ndarray,
     old_scores: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """The stored pools of rows ``chunk`` together with the added rows, cut to width by ``(-score, row)``.
+    """The pools of ``rows`` together with the ``added`` rows, cut to width by ``(-score, row)``.
 
-    A quick product finds the added rows that may enter a pool (above zero and within rounding of its
-    last score); only those are scored canonically and merged, so most pools are kept as they are.
+    ``fresh`` (the quick product) finds the added rows that may enter a pool (above zero and within
+    rounding of its last score); only those are scored canonically and merged, so most pools are kept.
     """
     width = old_rows.shape[1]
-    old_scores = np.where(old_rows >= 0, old_scores, 0.0).astype(np.float32)
-    fresh = np.asarray((search[chunk] @ added_transposed).toarray(), dtype=np.float32)
     entering = (fresh > 0) & (fresh >= old_scores[:, width - 1, None] - _ROUNDING)
     block_neighbors = old_rows.astype(np.int32)
-    block_scores = old_scores.copy()
+    block_scores = old_scores.astype(np.float32)
     hit = np.flatnonzero(entering.any(axis=1))
     if hit.size == 0:
         return block_neighbors, block_scores, 0
@@ -387,7 +420,7 @@ def _merge(
     candidates = np.full((hit.size, added.size), -1, dtype=np.int64)
     candidates[pair_rows, pair_cols] = added[pair_cols]
     candidate_scores = np.zeros((hit.size, added.size), dtype=np.float32)
-    candidate_scores[pair_rows, pair_cols] = canonical_scores(search, chunk[hit][pair_rows], added[pair_cols])
+    candidate_scores[pair_rows, pair_cols] = canonical_scores(search, rows[hit][pair_rows], added[pair_cols])
     all_rows = np.concatenate([old_rows[hit], candidates], axis=1)
     all_scores = np.concatenate([old_scores[hit], candidate_scores], axis=1)
     valid = (all_rows >= 0) & (all_scores > 0)
@@ -422,8 +455,8 @@ def update_model(
     Returns the report; ``max_unseen`` and ``max_added`` are the drift shares past which it recommends
     a full rebuild.
     """
-    folder = fmt.open_model(path)
-    model = Recommender.load(path)
+    model = Recommender.load(path)  # checks every file's size and SHA-256
+    folder = fmt.open_model(path, verify=False)  # the manifest, for the lineage
     check_updatable(model, path=path)
     if isinstance(add, str | os.PathLike):
         add = read_articles(add, format=format)

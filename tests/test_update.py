@@ -24,20 +24,23 @@ PLAIN: dict[str, Any] = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates"
 
 
 def _assert_same(one: Recommender, two: Recommender) -> None:
-    """Same articles, vectors, raw pools, duplicate groups, hub scores and lists (scores to 1e-6)."""
+    """Same articles, vectors, raw pools, duplicate groups, hub scores and lists, bit for bit.
+
+    Pool scores are canonical (recommender.pools), so exact equality holds, not only to rounding.
+    """
     assert one.ids == two.ids
     assert (one.vectors != two.vectors).nnz == 0
     assert one._metadata == two._metadata
     assert one.pools is not None
     assert two.pools is not None
     assert np.array_equal(one.pools[0], two.pools[0])
-    np.testing.assert_allclose(one.pools[1], two.pools[1], rtol=0, atol=1e-6)
+    assert np.array_equal(one.pools[1], two.pools[1])
     assert one.duplicates == two.duplicates
     assert (one.hubs is None) == (two.hubs is None)
     if one.hubs is not None and two.hubs is not None:
-        np.testing.assert_allclose(one.hubs, two.hubs, rtol=0, atol=1e-6)
+        assert np.array_equal(one.hubs, two.hubs)
     assert np.array_equal(one.neighbors, two.neighbors)
-    np.testing.assert_allclose(one.scores, two.scores, rtol=0, atol=1e-6)
+    assert np.array_equal(one.scores, two.scores)
 
 
 @pytest.mark.parametrize(("settings", "k"), [({}, 5), ({}, 20), (PLAIN, 20)])
