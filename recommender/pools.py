@@ -28,15 +28,15 @@ def canonical_scores(search: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) 
     stored scores are those a lookup-time scan finds, and the same from either side of a pair.
     """
     out = np.zeros(len(rows), dtype=np.float32)
+    if search.dtype != np.float32 or not search.has_sorted_indices:
+        search = sp.csr_matrix(search, dtype=np.float32, copy=True)
+        search.sort_indices()
     for start in range(0, len(rows), _PAIRS_PER_CHUNK):
         stop = start + _PAIRS_PER_CHUNK
-        left = sp.csr_matrix(search[rows[start:stop]], dtype=np.float32)
-        right = sp.csr_matrix(search[cols[start:stop]], dtype=np.float32)
-        left.sort_indices()
-        right.sort_indices()
-        products = sp.csr_matrix(left.multiply(right), dtype=np.float32)
-        products.sort_indices()
-        out[start:stop] = _sequential_sums(products)
+        left, right = search[rows[start:stop]], search[cols[start:stop]]  # row order kept: sorted
+        left.has_sorted_indices = right.has_sorted_indices = True
+        products = left.multiply(right)  # shared columns, in column order
+        out[start:stop] = _sequential_sums(sp.csr_matrix(products))
     return out
 
 
