@@ -44,7 +44,30 @@ def blend(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) 
     norms = np.linalg.norm(projected, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     projected *= np.sqrt(weight) / norms
-    stacked = sp.hstack([vectors * np.float32(np.sqrt(1.0 - weight)), sp.csr_matrix(projected)], format="csr")
-    result = sp.csr_matrix(stacked, dtype=np.float32)
-    result.sort_indices()
-    return result
+    dense = projected.astype(np.float32)
+    # The dense part as CSR built directly (scipy's own conversion goes through COO: many times slower).
+    keep = dense != 0
+    part = sp.csr_matrix(
+        (
+            dense[keep],
+            np.broadcast_to(np.arange(dense.shape[1], dtype=np.int32), dense.shape)[keep],
+            np.concatenate([[0], np.cumsum(keep.sum(axis=1))]),
+        ),
+        shape=dense.shape,
+    )
+    return _join(sp.csr_matrix(vectors * np.float32(np.sqrt(1.0 - weight)), dtype=np.float32), part)
+
+
+def _join(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix:
+    """``[left, right]`` side by side as sorted float32 CSR, each row's ``left`` entries first."""
+    left.sort_indices()
+    left_lengths, right_lengths = np.diff(left.indptr), np.diff(right.indptr)
+    indptr = np.concatenate([[0], np.cumsum(left_lengths + right_lengths)])
+    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    # An entry moves by the number of entries the other part has in the rows before (and beside) it.
+    to_left = np.arange(left.nnz) + np.repeat(right.indptr[:-1], left_lengths)
+    to_right = np.arange(right.nnz) + np.repeat(left.indptr[1:], right_lengths)
+    data[to_left], indices[to_left] = left.data, left.indices
+    data[to_right], indices[to_right] = right.data, right.indices + left.shape[1]
+    return sp.csr_matrix((data, indices, indptr), shape=(left.shape[0], left.shape[1] + right.shape[1]))

@@ -38,7 +38,6 @@ from .blend import blend
 from .corpus import Articles, load_articles, read_articles
 from .languages import article_languages
 from .model import Lists, Recommender, _metadata, pool_width, rank_pools, search_pools
-from .neighbors import block_rows
 from .pools import POOL_MARGIN, canonical_scores, settle_rows
 from .types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
@@ -256,7 +255,9 @@ def apply_update(
     edited = [article_id for article_id in new_ids if article_id in model]
     dropped = {model._rows[article_id] for article_id in (*removed, *edited)}
     n_old = len(model.ids)
-    survivors = np.array([row for row in range(n_old) if row not in dropped], dtype=np.int64)
+    alive = np.ones(n_old, dtype=bool)
+    alive[list(dropped)] = False
+    survivors = np.flatnonzero(alive).astype(np.int64)
     old_to_new = np.full(n_old, -1, dtype=np.int64)
     old_to_new[survivors] = np.arange(len(survivors))
     unseen = tokens = 0
@@ -284,7 +285,13 @@ def apply_update(
     else:
         labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
         pools, refreshed, recomputed = _incremental(
-            stored, search, survivors, old_to_new, labels, width, model.settings.memory_budget
+            stored,
+            (search, *_split(search, len(model.vocabulary))),
+            survivors,
+            old_to_new,
+            labels,
+            width,
+            model.settings.memory_budget,
         )
     lengths = None
     if model.lengths is not None:
@@ -303,9 +310,35 @@ def _stack(top: sp.csr_matrix, bottom: sp.csr_matrix) -> sp.csr_matrix:
     return stacked
 
 
+def _split(search: sp.csr_matrix, n_terms: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """The search rows as their TF-IDF columns (sparse) and their LSA columns (dense, or None).
+
+    The quick product multiplies the dense columns with BLAS instead of a sparse accumulation. A blended
+    row ends with its LSA columns, so they are read off each row's tail (rows where they are not all
+    stored, such as an article without indexed terms, are read by slicing).
+    """
+    dims = search.shape[1] - n_terms
+    if dims == 0:
+        return search, None
+    keep = search.indices < n_terms
+    indptr = np.concatenate([[0], np.cumsum(keep)])[search.indptr]
+    sparse = sp.csr_matrix(
+        (search.data[keep], search.indices[keep], indptr), shape=(search.shape[0], n_terms)
+    )
+    full = np.flatnonzero(np.diff(search.indptr) >= dims)
+    tails = search.indptr[full + 1, None] - dims + np.arange(dims)
+    whole = (search.indices[tails] == n_terms + np.arange(dims)).all(axis=1)
+    dense = np.zeros((search.shape[0], dims), dtype=np.float32)
+    dense[full[whole]] = search.data[tails[whole]]
+    rest = np.setdiff1d(np.arange(search.shape[0]), full[whole])
+    if rest.size:
+        dense[rest] = search[rest][:, n_terms:].toarray()
+    return sparse, dense
+
+
 def _incremental(
     stored_pools: tuple[np.ndarray, np.ndarray],
-    search: sp.csr_matrix,
+    parts: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None],
     survivors: np.ndarray,
     old_to_new: np.ndarray,
     labels: np.ndarray,
@@ -318,8 +351,10 @@ def _incremental(
     columns are those rows' scores against all (their search), and its new-row columns are every other
     pool's scores against the new articles (the reverse refresh). ``labels`` groups rows (by language
     when lists stay within a language); candidates never cross groups, exactly as the full search does.
-    Returns ``((neighbors, scores), refreshed, recomputed)``.
+    ``parts`` are the search rows whole, then split (see :func:`_split`). Returns
+    ``((neighbors, scores), refreshed, recomputed)``.
     """
+    search, sparse, dense = parts
     n_new = search.shape[0]
     n_kept = len(survivors)
     stored = np.asarray(stored_pools[0])[survivors]
@@ -342,14 +377,17 @@ def _incremental(
         if searched.size == 0:
             continue
         added_columns = np.flatnonzero(searched >= n_kept)
-        searched_transposed = search[searched].T.tocsr()
+        searched_transposed = sparse[searched].T.tocsr()
+        searched_dense = None if dense is None else dense[searched].T.copy()
         reach = min(width + POOL_MARGIN, len(members) - 1)
         best_rows = np.full((searched.size, 0), -1, dtype=np.int64)
         best_scores = np.zeros((searched.size, 0), dtype=np.float32)
-        step = block_rows(searched.size, budget)
+        step = max(1, budget // (_BYTES_PER_SCORE * searched.size))
         for start in range(0, len(members), step):
             chunk = members[start : start + step]
-            block = np.asarray((search[chunk] @ searched_transposed).toarray(), dtype=np.float32)
+            block = np.asarray((sparse[chunk] @ searched_transposed).toarray(), dtype=np.float32)
+            if dense is not None and searched_dense is not None:
+                block += dense[chunk] @ searched_dense
             local = np.searchsorted(chunk, searched)
             own = local < chunk.size
             own[own] = chunk[local[own]] == searched[own]
@@ -438,6 +476,8 @@ def _merge(
 
 # Far above the rounding differences between the quick product and the canonical score.
 _ROUNDING = 1e-5
+# A float32 score and the masks and copies made from it, as the neighbour search counts them.
+_BYTES_PER_SCORE = 12
 
 
 def update_model(
