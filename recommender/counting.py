@@ -107,20 +107,30 @@ def _widen(counts: sp.csr_matrix, width: int) -> sp.csr_matrix:
 
 
 def _encode(analyzers: Sequence[Analyzer], texts: Sequence[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
+    # Per analyzer, raw token -> column (-1 when the token is dropped): with single terms, each token
+    # costs one dict lookup in C, and a new distinct token one analyzer verdict and one vocabulary entry.
+    columns_by_analyzer: dict[int, _Columns] = {}
     blocks: list[sp.csr_matrix] = []
     for start in range(0, len(texts), _SUB_CHUNK):
-        ids = array("i")
+        ids: list[int] = []  # a list takes the ints of map() faster than an array("i") does
         lengths = array("q")
-        add = vocabulary.setdefault
         stop = start + _SUB_CHUNK
         for analyzer, text in zip(analyzers[start:stop], texts[start:stop], strict=True):
-            terms = analyzer(text or "")
-            ids.extend([add(term, len(vocabulary)) for term in terms])
-            lengths.append(len(terms))
-        columns = np.frombuffer(ids, dtype=np.int32)
+            before = len(ids)
+            if analyzer.ngrams == 1:
+                columns = columns_by_analyzer.get(id(analyzer))
+                if columns is None:
+                    columns = columns_by_analyzer[id(analyzer)] = _Columns(analyzer, vocabulary)
+                ids.extend(map(columns.__getitem__, analyzer.tokens(text or "")))
+            else:
+                add = vocabulary.setdefault
+                ids.extend([add(term, len(vocabulary)) for term in analyzer(text or "")])
+            lengths.append(len(ids) - before)
+        columns_of_tokens = np.frombuffer(array("i", ids), dtype=np.int32)
         rows = np.repeat(np.arange(len(lengths), dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
+        kept = columns_of_tokens >= 0
         block = sp.csr_matrix(
-            (np.ones(columns.size, dtype=np.int32), (rows, columns)),
+            (np.ones(int(kept.sum()), dtype=np.int32), (rows[kept], columns_of_tokens[kept])),
             shape=(len(lengths), max(len(vocabulary), 1)),
         )
         block.sum_duplicates()
@@ -129,6 +139,23 @@ def _encode(analyzers: Sequence[Analyzer], texts: Sequence[str], vocabulary: dic
     if not blocks:
         return _widen(sp.csr_matrix(np.zeros((0, 1), dtype=np.int32)), width)
     return sp.csr_matrix(sp.vstack([_widen(block, width) for block in blocks], format="csr"))
+
+
+class _Columns(dict[str, int]):
+    """Raw token -> vocabulary column of its term, or -1 when the analyzer drops it; filled on first sight."""
+
+    __slots__ = ("_analyzer", "_vocabulary")
+
+    def __init__(self, analyzer: Analyzer, vocabulary: dict[str, int]) -> None:
+        super().__init__()
+        self._analyzer = analyzer
+        self._vocabulary = vocabulary
+
+    def __missing__(self, token: str) -> int:
+        term = self._analyzer.term(token)
+        column = self._vocabulary.setdefault(term, len(self._vocabulary)) if term else -1
+        self[token] = column
+        return column
 
 
 def _merge(
