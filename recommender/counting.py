@@ -9,6 +9,7 @@ the output does not depend on how the work was split.
 from __future__ import annotations
 
 from array import array
+from itertools import chain, compress
 from collections.abc import Sequence
 from math import ceil
 from typing import Any, Protocol
@@ -82,7 +83,7 @@ def _count_chunk(
     titles: Sequence[str] | None,
     languages: Sequence[str] | None,
 ) -> _Part:
-    """Count one chunk against its own vocabulary (term -> first-seen number)."""
+    """Count one chunk against its own vocabulary, returned sorted, with the columns in that order."""
     vocabulary: dict[str, int] = {}
     if languages is None:
         single = analyzer if isinstance(analyzer, Analyzer) else analyzer["en"]
@@ -94,11 +95,24 @@ def _count_chunk(
         ]
     body_counts = _encode(chosen, bodies, vocabulary)
     title_counts = None if titles is None else _encode(chosen, titles, vocabulary)
-    width = max(len(vocabulary), 1)
-    body_counts = _widen(body_counts, width)
+    # Sorting here (in the worker) lets the parent merge sorted runs, and keeps every row's columns
+    # sorted through the parent's renumbering, which only ever moves columns in order.
+    terms = list(vocabulary)
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    rank = np.empty(max(len(terms), 1), dtype=np.int32)
+    rank[order] = np.arange(len(terms), dtype=np.int32)
+    width = max(len(terms), 1)
+    body_counts = _renumber(body_counts, rank, width)
     if title_counts is not None:
-        title_counts = _widen(title_counts, width)
-    return list(vocabulary), body_counts, title_counts
+        title_counts = _renumber(title_counts, rank, width)
+    return list(map(terms.__getitem__, order)), body_counts, title_counts
+
+
+def _renumber(counts: sp.csr_matrix, rank: np.ndarray, width: int) -> sp.csr_matrix:
+    """``counts`` with column ``c`` moved to ``rank[c]``, ``width`` columns wide, indices sorted per row."""
+    moved = sp.csr_matrix((counts.data, rank[counts.indices], counts.indptr), shape=(counts.shape[0], width))
+    moved.sort_indices()
+    return moved
 
 
 def _widen(counts: sp.csr_matrix, width: int) -> sp.csr_matrix:
@@ -161,12 +175,15 @@ class _Columns(dict[str, int]):
 def _merge(
     parts: list[_Part], n_docs: int, *, title_weight: float, min_df: int | float, max_df: int | float
 ) -> tuple[list[str], sp.csr_matrix]:
-    terms = sorted(set().union(*(part[0] for part in parts)))
+    # Each part's terms are sorted: sorting their concatenation merges runs, and dict.fromkeys drops repeats.
+    terms = list(dict.fromkeys(sorted(chain.from_iterable(part[0] for part in parts))))
     if not terms:
         message = "empty vocabulary; perhaps the documents only contain stop words"
         raise ValueError(message)
-    position = {term: column for column, term in enumerate(terms)}
-    to_global = [np.array([position[t] for t in part[0]], dtype=np.int64) for part in parts]
+    position = dict(zip(terms, range(len(terms)), strict=True))
+    to_global = [
+        np.fromiter(map(position.__getitem__, part[0]), dtype=np.int64, count=len(part[0])) for part in parts
+    ]
     document_frequency = np.zeros(len(terms), dtype=np.int64)
     for (_, body, title), mapping in zip(parts, to_global, strict=True):
         present = body if title is None else body + title
@@ -193,7 +210,7 @@ def _merge(
     if titles and title_weight:
         counts = sp.csr_matrix(counts + title_weight * sp.csr_matrix(sp.vstack(titles, format="csr")))
     counts.sort_indices()
-    vocabulary = [term for term, chosen in zip(terms, keep.tolist(), strict=True) if chosen]
+    vocabulary = list(compress(terms, keep.tolist()))
     return vocabulary, counts
 
 
