@@ -9,8 +9,8 @@ the output does not depend on how the work was split.
 from __future__ import annotations
 
 from array import array
-from itertools import chain, compress
 from collections.abc import Sequence
+from itertools import chain, compress
 from math import ceil
 from typing import Any, Protocol
 
