@@ -16,7 +16,7 @@ from typing import Any
 from .stopwords import BY_LANGUAGE
 from .types import InvalidParameterError
 
-__all__ = ["SNOWBALL", "Analyzer", "resolve_stop_words"]
+__all__ = ["SNOWBALL", "Analyzer", "is_dropped", "resolve_stop_words", "tokens_of"]
 
 #: Languages with a Snowball stemmer in NLTK (no data download needed), by ISO 639-1 code.
 SNOWBALL = {
@@ -178,9 +178,13 @@ class Analyzer:
                     verdicts[token] = self._judge(token)
             return list(filter(None, map(verdicts.__getitem__, tokens)))
 
+    def verdict(self, token: str) -> str:
+        """The term one surface token (from :func:`tokens_of`) becomes, or "" when it is dropped."""
+        return self._judge(token)
+
     def _judge(self, token: str) -> str:
         """The term a token becomes, or "" when it is dropped."""
-        if len(token) < self.min_length or token in self._stop or token.isdigit():
+        if is_dropped(token, self._stop, self.min_length):
             return ""
         if self._stemmer is not None:
             stemmed: str = self._stemmer.stem(token)
@@ -190,12 +194,7 @@ class Analyzer:
         return token
 
     def _tokens(self, text: str) -> list[str]:
-        tokens: list[str] = _TOKEN.findall(_surface(text, self.language))
-        if self._english:
-            return [token[:-2] if token.endswith("'s") else token for token in tokens]
-        if self.language == "fr":
-            return [_unelide(token) for token in tokens]
-        return [token.replace("'", "") if "'" in token else token for token in tokens]
+        return tokens_of(text, self.language)
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as JSON-ready data, with the full stopword list, so a saved model can rebuild it."""
@@ -231,6 +230,25 @@ class Analyzer:
             f"Analyzer(language={self.language!r}, stop_words=<{len(self.stop_words)} words>, "
             f"stem={self.stem}, ngrams={self.ngrams}, min_length={self.min_length})"
         )
+
+
+def tokens_of(text: str, language: str) -> list[str]:
+    """The surface tokens of ``text`` as the analyzer of ``language`` reads them, before stop words and stems.
+
+    Normalised (Unicode, case, apostrophes; accents folded in English), English possessives cut, French
+    elisions undone, other apostrophes removed. Shared with the numpy-only draft lookup.
+    """
+    tokens: list[str] = _TOKEN.findall(_surface(text, language))
+    if language == "en":
+        return [token[:-2] if token.endswith("'s") else token for token in tokens]
+    if language == "fr":
+        return [_unelide(token) for token in tokens]
+    return [token.replace("'", "") if "'" in token else token for token in tokens]
+
+
+def is_dropped(token: str, stop_words: frozenset[str], min_length: int) -> bool:
+    """Whether a surface token is dropped before stemming: too short, a stop word, or only digits."""
+    return len(token) < min_length or token in stop_words or token.isdigit()
 
 
 def language_folds(language: str) -> bool:

@@ -450,6 +450,7 @@ def _related(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from .lookup import Index
     from .model import Recommender
     from .types import InvalidParameterError
 
@@ -469,8 +470,12 @@ def _query(args: argparse.Namespace) -> int:
     else:
         message = "give the query TEXT, --file PATH, or - to read standard input"
         raise InvalidParameterError(message)
-    model = Recommender.load(args.model)
-    _print_links(model.query(text, k=args.k, title=args.title, lang=args.lang), as_json=args.json)
+    index = Index.load(args.model)
+    if index.answers_drafts:
+        links = index.query(text, k=args.k, title=args.title, lang=args.lang)
+    else:  # a model written before the draft tables: the build stack can still analyse the draft
+        links = Recommender.load(args.model).query(text, k=args.k, title=args.title, lang=args.lang)
+    _print_links(links, as_json=args.json)
     return 0
 
 
