@@ -48,12 +48,20 @@ _POSTINGS_WEIGHTS = "query_postings_weights"
 _MAX_WEIGHT = "query_max_weight"
 _LSA = "query_lsa"
 _ROW_LANGUAGES = "query_row_languages"
+_HIDDEN = "query_hidden_rows"
 #: Table format of the draft tables (inside model format version 2).
 TABLES_VERSION = 1
 _DROPPED = -1  # a stop word, a too-short token or digits
 _NO_TERM = -2  # a kept token whose term is not in the vocabulary (or was never seen: not stemmable here)
 # Slack for float32 rounding in pruning bounds: an article is dropped only when clearly below.
 _SLACK = 1e-5
+# Postings read to update the pruning threshold after each term (a lower bound from any subset is valid).
+_THETA_SAMPLE = 16_384
+# Candidates are looked up in a term's postings by binary search unless a scatter of the whole list is
+# cheaper: candidates * log2(postings) > this factor * postings.
+_DENSE_FACTOR = 4
+# Candidates that are scored in full (from their stored rows) rather than pruned further.
+_FEW = 2048
 
 
 def collect_forms(
@@ -85,12 +93,14 @@ def draft_tables(
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
     lsa_rows: np.ndarray | None,
     row_languages: Sequence[str],
+    hidden_rows: Sequence[int],
     settings: Mapping[str, Any],
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The arrays and the JSON document ``Drafts`` reads, from a fitted model's parts.
 
     ``candidates`` is the CSR triple of the term part of the search matrix transposed (terms × articles,
-    hidden duplicates removed); ``lsa_rows`` its dense LSA part (articles × dims) or None.
+    hidden duplicates removed); ``lsa_rows`` its dense LSA part (articles × dims) or None; ``hidden_rows``
+    the duplicates never listed.
     """
     n_terms = len(vocabulary)
     column = {term: position for position, term in enumerate(vocabulary)}
@@ -126,6 +136,7 @@ def draft_tables(
     present = sorted(set(row_languages))
     code = {language: position for position, language in enumerate(present)}
     arrays[_ROW_LANGUAGES] = np.asarray([code[language] for language in row_languages], dtype=np.uint16)
+    arrays[_HIDDEN] = np.asarray(sorted(hidden_rows), dtype=np.int32)
     if lsa_rows is not None:
         arrays[_LSA] = np.ascontiguousarray(lsa_rows, dtype=np.float32)
     document = {
@@ -194,11 +205,19 @@ class Drafts:
         self._max_weight = folder.array(_MAX_WEIGHT).view(np.ndarray)
         self._idf = np.asarray(folder.array(fmt.IDF), dtype=np.float64)
         self._row_languages = folder.array(_ROW_LANGUAGES).view(np.ndarray)
+        self._hidden = np.asarray(folder.array(_HIDDEN), dtype=np.int64)
+        # The stored rows (forward index): the final candidates are scored from them exactly.
+        self._row_starts = np.asarray(folder.array(fmt.VECTORS_INDPTR)).view(np.ndarray)
+        self._row_terms = folder.array(fmt.VECTORS_INDICES).view(np.ndarray)
+        self._row_weights = folder.array(fmt.VECTORS_DATA).view(np.ndarray)
         self._lsa = folder.array(_LSA).view(np.ndarray) if folder.has(_LSA) else None
         self._components = folder.array("lsa_components").view(np.ndarray) if self._lsa is not None else None
         self._hubs = folder.array("hubs").view(np.ndarray) if folder.has("hubs") else None
         self._hub_weight = float(folder.parameters.get("hub_weight", 0.0))
         self._n_rows = int(self._row_languages.shape[0])
+        weight = float(self.document["lsa_weight"]) if self._lsa is not None else 0.0
+        # The blend scales the term part by sqrt(1 - weight), in float32, as recommender.blend does.
+        self._scale = np.float32(math.sqrt(1.0 - weight)) if weight > 0 else np.float32(1.0)
         self._n_terms = int(self.document["vocabulary_size"])
         self._members: dict[str, np.ndarray | None] = {}
 
@@ -279,14 +298,21 @@ class Drafts:
     # --- scoring ---------------------------------------------------------------------------------------
 
     def _allowed(self, language: str) -> np.ndarray | None:
-        """Rows a draft in ``language`` may link to (None: every row)."""
+        """Rows a draft in ``language`` may link to (None: every row): not hidden, in its language."""
         present: list[str] = self.document["languages"]
-        if self.document["cross_language"] or len(present) < 2:
+        partitioned = not self.document["cross_language"] and len(present) > 1
+        if not partitioned and not self._hidden.size:
             return None
-        if language not in self._members:
-            code = present.index(language) if language in present else -1
-            self._members[language] = self._row_languages == code
-        return self._members[language]
+        key = language if partitioned else ""
+        if key not in self._members:
+            if partitioned:
+                code = present.index(language) if language in present else -1
+                mask = self._row_languages == code
+            else:
+                mask = np.ones(self._n_rows, dtype=bool)
+            mask[self._hidden] = False
+            self._members[key] = mask
+        return self._members[key]
 
     def best(self, text: str, title: str, lang: str | None, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows and scores of the ``k`` best articles for a draft, re-ranked as the model ranks."""
@@ -360,46 +386,65 @@ class Drafts:
             rows, weights = self._postings(int(columns[position]))
             scores[rows] += values[position] * weights
             taken += 1
-            reached = scores[rows] if allowed is None else scores[rows][allowed[rows]]
+            if taken % 4 and rest[taken] >= 2 * theta:
+                continue  # far from stopping: refresh the threshold only now and then
+            # Any subset of the scores gives a lower bound of the width-th best; a capped slice is cheap.
+            sample = rows[:_THETA_SAMPLE]
+            reached = scores[sample] if allowed is None else scores[sample][allowed[sample]]
             if reached.size >= width:
                 theta = max(theta, float(np.partition(reached, reached.size - width)[reached.size - width]))
             if rest[taken] < theta - _SLACK:
                 break
-        floor = theta - _SLACK
-        open_rows = scores + np.float32(rest[taken]) >= floor
+        open_rows = scores + np.float32(rest[taken]) >= theta - _SLACK
+        if taken == len(order) and lsa_query is None:
+            open_rows &= scores > 0  # every term is counted: a row none of them reached scores 0
         if allowed is not None:
             open_rows &= allowed
         candidates = np.flatnonzero(open_rows)
-        partial = scores[candidates]
         for step in range(taken, len(order)):
+            if candidates.size <= _FEW:
+                break  # few enough to score exactly in full
             position = order[step]
             rows, weights = self._postings(int(columns[position]))
             if not rows.size:
                 continue
-            places = np.searchsorted(rows, candidates)
-            places[places >= rows.size] = rows.size - 1
-            hit = rows[places] == candidates
-            partial[hit] += values[position] * weights[places[hit]]
+            if candidates.size * max(int(rows.size).bit_length(), 1) > _DENSE_FACTOR * rows.size:
+                scores[rows] += values[position] * weights  # many candidates: a scatter is cheaper
+            else:
+                places = np.searchsorted(rows, candidates)
+                places[places >= rows.size] = rows.size - 1
+                hit = rows[places] == candidates
+                scores[candidates[hit]] += values[position] * weights[places[hit]]
+            partial = scores[candidates]
             if partial.size > width:
                 theta = max(theta, float(np.partition(partial, partial.size - width)[partial.size - width]))
-            keep = partial + np.float32(rest[step + 1]) >= theta - _SLACK
-            candidates, partial = candidates[keep], partial[keep]
+            candidates = candidates[partial + np.float32(rest[step + 1]) >= theta - _SLACK]
         return candidates
 
     def _exact(
         self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, lsa_query: np.ndarray | None
     ) -> np.ndarray:
         """Scores of ``rows``, summed in float32 term by term in column order, then the LSA dimensions,
-        as scipy's sparse product sums them."""
+        as scipy's sparse product sums them (so the scores equal the build stack's bit for bit)."""
+        starts = self._row_starts[rows].astype(np.int64)
+        lengths = self._row_starts[rows + 1] - starts
+        owner = np.repeat(np.arange(rows.size), lengths)
+        entries = np.arange(owner.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        entries += np.repeat(starts, lengths)
+        query = np.zeros(self._n_terms, dtype=np.float32)
+        query[columns] = values
+        weights = query[self._row_terms[entries]]
+        shared = np.flatnonzero(weights)
+        owner = owner[shared]
+        contributions = weights[shared] * (self._row_weights[entries[shared]] * self._scale)
+        # Each row's shared terms come in column order; add them one position at a time across rows.
+        first = np.searchsorted(owner, np.arange(rows.size))
+        rank = np.arange(owner.size) - first[owner]
+        table = np.zeros((rows.size, int(rank.max()) + 1 if rank.size else 0), dtype=np.float32)
+        table[owner, rank] = contributions
         scores = np.zeros(rows.size, dtype=np.float32)
-        for column, value in zip(columns.tolist(), values.tolist(), strict=True):
-            postings, weights = self._postings(column)
-            if not postings.size:
-                continue
-            places = np.searchsorted(postings, rows)
-            places[places >= postings.size] = postings.size - 1
-            hit = postings[places] == rows
-            scores[hit] += np.float32(value) * weights[places[hit]]
+        for position in range(table.shape[1]):
+            scores += table[:, position]
         if lsa_query is not None and self._lsa is not None:
             dense = self._lsa[rows]
             for dimension, value in enumerate(lsa_query.tolist()):

@@ -585,6 +585,7 @@ class Recommender:
             candidates=(transposed.data, transposed.indices, transposed.indptr),
             lsa_rows=lsa_rows,
             row_languages=self.languages or [self.analyzer.language] * len(self.ids),
+            hidden_rows=hidden,
             settings={**self.settings.to_dict(), "reference_length": self.reference_length},
         )
 

@@ -64,3 +64,26 @@ def test_forms_cover_words_of_other_languages() -> None:
     forms = collect_forms(["Économie", "économie grain"], ["en", "fr"], {"en": Upper(), "fr": Upper()})
     assert forms["en"] == {"economie": "ECONOMIE", "grain": "GRAIN"}  # English folds accents
     assert forms["fr"] == {"économie": "ÉCONOMIE", "grain": "GRAIN", "economie": "ECONOMIE"}
+
+
+@pytest.mark.parametrize("dense_factor", [4, 10**9, 0], ids=["mixed", "binary-search", "scatter"])
+def test_pruned_search_equals_the_full_product(
+    monkeypatch: pytest.MonkeyPatch, bundled_model_dir: Path, dense_factor: int
+) -> None:
+    """Force every pruning stage (small models normally score all candidates at once) and compare."""
+    from recommender import Index
+    from recommender import drafts as module
+
+    monkeypatch.setattr(module, "_FEW", 0)
+    monkeypatch.setattr(module, "_THETA_SAMPLE", 40)
+    monkeypatch.setattr(module, "_DENSE_FACTOR", dense_factor)
+    records = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
+    index, model = Index.load(bundled_model_dir), Recommender.load(bundled_model_dir)
+    assert module.Drafts(index._folder).best(records[0]["body"], "", None, 8)[0].size == 8  # type: ignore[arg-type]
+    for record in records[:40]:
+        for k in (3, 8):
+            fast = index.query(record["body"], k=k)
+            full = model.query(record["body"], k=k)
+            assert [(link.article_id, link.score) for link in fast] == [
+                (link.article_id, link.score) for link in full
+            ]

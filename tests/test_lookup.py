@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
+from recommender import drafts as drafts_module
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
 from .conftest import GOLDEN, ROOT, refresh_checksums
@@ -125,7 +126,9 @@ def _drafts_from(records: list[dict[str, Any]], count: int) -> list[tuple[str, s
     return drafts
 
 
-def _assert_same_links(index: Index, model: Recommender, drafts: list[tuple[str, str]], **options: Any) -> None:
+def _assert_same_links(
+    index: Index, model: Recommender, drafts: list[tuple[str, str]], **options: Any
+) -> None:
     for text, title in drafts:
         fast = index.query(text, title=title, **options)
         full = model.query(text, title=title, **options)
@@ -151,7 +154,7 @@ def test_query_answers_like_the_recommender_on_the_bundled_corpus(bundled_model_
     ids=["defaults", "bigrams-log-tf"],
 )
 def test_query_answers_like_the_recommender_with_lsa_on_a_real_sample(
-    tmp_path: Path, settings: dict[str, Any]
+    tmp_path: Path, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = ROOT.parent / "shared" / "data" / "bbc_news.jsonl.gz"
     if not path.is_file():
@@ -161,13 +164,20 @@ def test_query_answers_like_the_recommender_with_lsa_on_a_real_sample(
     model = Recommender(**settings).fit(records)
     assert model.components is not None  # >= 400 articles: the LSA blend is active
     folder = model.save(tmp_path / "bbc")
-    _assert_same_links(Index.load(folder), Recommender.load(folder), _drafts_from(records, 20), k=8)
+    drafts = _drafts_from(records, 20)
+    _assert_same_links(Index.load(folder), Recommender.load(folder), drafts, k=8)
+    # Small models score every candidate at once; force the pruning stages of big ones too.
+    monkeypatch.setattr(drafts_module, "_FEW", 0)
+    monkeypatch.setattr(drafts_module, "_THETA_SAMPLE", 40)
+    _assert_same_links(Index.load(folder), Recommender.load(folder), drafts[:8], k=8)
 
 
-def test_query_within_and_across_languages(tmp_path: Path) -> None:
+def test_query_within_and_across_languages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mixed = ROOT / "tests" / "data" / "multilingual.jsonl"
     records = [json.loads(line) for line in mixed.read_text(encoding="utf-8").splitlines()]
     drafts = [(record["body"], record["title"]) for record in records]
+    monkeypatch.setattr(drafts_module, "_FEW", 0)  # exercise the pruning stages with language masks
+    monkeypatch.setattr(drafts_module, "_THETA_SAMPLE", 2)
     for cross in (False, True):
         folder = Recommender(min_df=1, k=5, cross_language=cross).fit(records).save(tmp_path / f"m{cross}")
         index, model = Index.load(folder), Recommender.load(folder)
@@ -200,5 +210,7 @@ def test_query_imports_nothing_heavy(bundled_model_dir: Path) -> None:
         "heavy = [m for m in ('sklearn', 'scipy', 'pandas', 'nltk', 'joblib') if m in sys.modules]; "
         "print(len(links), ','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert result.stdout.split() == ["3"]
