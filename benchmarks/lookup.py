@@ -33,7 +33,9 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: int) -> dict[str, Any]:
+def run(
+    model: str, *, lookups: int, queries: int, queries_from: str | None, k: int, compare: int = 0
+) -> dict[str, Any]:
     """Time loading, related() and query() on the model folder ``model``."""
     from recommender.lookup import Index
 
@@ -66,7 +68,8 @@ def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: 
             started = time.perf_counter()
             index.query(text, k=k)
             query_times.append(time.perf_counter() - started)
-    heavy = [name for name in ("sklearn", "scipy", "pandas", "joblib") if name in sys.modules]
+    heavy = [name for name in ("sklearn", "scipy", "pandas", "joblib", "nltk") if name in sys.modules]
+    compared = _compare(model, index, _drafts(compare, queries_from)[:compare], k) if compare else None
     return {
         "model": model,
         "articles": n,
@@ -82,8 +85,24 @@ def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: 
         "query": _percentiles(query_times),
         "first_query_ms": round(first_query * 1e3, 1),
         "heavy_modules_loaded": heavy,
+        "query_equals_recommender": compared,
         "cores": len(os.sched_getaffinity(0)),
     }
+
+
+def _compare(model: str, index: Any, drafts: list[str], k: int) -> dict[str, Any]:
+    """Check ``Index.query`` against ``Recommender.query`` (the build stack) on ``drafts``; after timing."""
+    from recommender.model import Recommender
+
+    full = Recommender.load(model, verify=False)
+    same = 0
+    largest = 0.0
+    for text in drafts:
+        fast, slow = index.query(text, k=k), full.query(text, k=k)
+        if [link.article_id for link in fast] == [link.article_id for link in slow]:
+            same += 1
+        largest = max([largest, *(abs(a.score - b.score) for a, b in zip(fast, slow, strict=False))])
+    return {"drafts": len(drafts), "same_links": same, "largest_score_difference": largest}
 
 
 def _drafts(count: int, queries_from: str | None) -> list[str]:
@@ -111,10 +130,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--queries-from", help="a .jsonl.gz corpus whose bodies are the queries")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--compare",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after timing, check N drafts against Recommender.query (loads the build stack)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(
-        args.model, lookups=args.lookups, queries=args.queries, queries_from=args.queries_from, k=args.k
+        args.model,
+        lookups=args.lookups,
+        queries=args.queries,
+        queries_from=args.queries_from,
+        k=args.k,
+        compare=args.compare,
     )
     if args.json:
         print(json.dumps(report, indent=2))
@@ -128,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("related", "query"):
         p = report[name]
         print(f"{name}(): p50 {p['p50_us']} µs, p90 {p['p90_us']} µs, p99 {p['p99_us']} µs over {p['count']}")
-    print(f"first query (reads vocabulary, imports NLTK): {report['first_query_ms']} ms")
+    print(f"first query (opens the draft tables): {report['first_query_ms']} ms")
     print(f"heavy modules loaded: {report['heavy_modules_loaded'] or 'none'}")
+    if report["query_equals_recommender"]:
+        print(f"query() against Recommender.query: {report['query_equals_recommender']}")
     return 0
 
 

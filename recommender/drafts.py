@@ -60,8 +60,9 @@ _THETA_SAMPLE = 16_384
 # Candidates are looked up in a term's postings by binary search unless a scatter of the whole list is
 # cheaper: candidates * log2(postings) > this factor * postings.
 _DENSE_FACTOR = 4
-# Candidates that are scored in full (from their stored rows) rather than pruned further.
+# Below this many candidates, they are pruned only every few terms (each pruning has a fixed cost).
 _FEW = 2048
+_PRUNE_EVERY = 4
 
 
 def collect_forms(
@@ -378,7 +379,10 @@ class Drafts:
         if lsa_query is not None:
             theta = float(np.partition(eligible, n_rows - width)[n_rows - width])
         bounds = values * self._max_weight[columns]
-        order = np.argsort(-bounds, kind="stable")
+        # Terms in order of postings per unit of bound: the terms left out at the end (long lists that
+        # add little) are then the most work saved for the bound they leave open (a greedy knapsack).
+        lengths = (self._indptr[columns + 1] - self._indptr[columns]).astype(np.float64)
+        order = np.argsort(lengths / np.maximum(bounds, 1e-30), kind="stable")
         rest = np.concatenate([np.cumsum(bounds[order][::-1])[::-1], [0.0]])
         taken = 0
         while taken < len(order):
@@ -402,8 +406,6 @@ class Drafts:
             open_rows &= allowed
         candidates = np.flatnonzero(open_rows)
         for step in range(taken, len(order)):
-            if candidates.size <= _FEW:
-                break  # few enough to score exactly in full
             position = order[step]
             rows, weights = self._postings(int(columns[position]))
             if not rows.size:
@@ -415,11 +417,22 @@ class Drafts:
                 places[places >= rows.size] = rows.size - 1
                 hit = rows[places] == candidates
                 scores[candidates[hit]] += values[position] * weights[places[hit]]
-            partial = scores[candidates]
-            if partial.size > width:
-                theta = max(theta, float(np.partition(partial, partial.size - width)[partial.size - width]))
-            candidates = candidates[partial + np.float32(rest[step + 1]) >= theta - _SLACK]
-        return candidates
+            if candidates.size > _FEW or (step - taken) % _PRUNE_EVERY == 0:
+                candidates = self._prune(scores, candidates, float(rest[step + 1]), theta, width)
+        # Every term is counted now (in another order than scipy's, hence the slack): the final few.
+        return self._prune(scores, candidates, 0.0, theta, width)
+
+    @staticmethod
+    def _prune(
+        scores: np.ndarray, candidates: np.ndarray, rest: float, theta: float, width: int
+    ) -> np.ndarray:
+        """The candidates that can still reach the width-th best score (``rest``: what they may gain)."""
+        partial = scores[candidates]
+        sample = partial[:_THETA_SAMPLE]  # a lower bound from any subset is valid, and a small one cheap
+        if sample.size > width:
+            theta = max(theta, float(np.partition(sample, sample.size - width)[sample.size - width]))
+        kept: np.ndarray = candidates[partial + np.float32(rest) >= theta - _SLACK]
+        return kept
 
     def _exact(
         self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray, lsa_query: np.ndarray | None

@@ -291,7 +291,7 @@ class Index:
 
     @property
     def answers_drafts(self) -> bool:
-        """Whether the model folder holds the tables :meth:`query` needs (models saved by this version of the library)."""
+        """Whether the model folder holds the tables :meth:`query` needs (saved by this library version)."""
         return self._folder is not None and self._folder.has(DRAFTS_DOCUMENT)
 
     def query(self, text: str, *, title: str = "", k: int = 8, lang: str | None = None) -> list[Neighbor]:

@@ -5,6 +5,7 @@ import json
 import pickle
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def test_version_2_model_answers_like_version_1(tmp_path: Path, tiny_records: li
 def _drafts_from(records: list[dict[str, Any]], count: int) -> list[tuple[str, str]]:
     """Drafts made of corpus words cut at word boundaries: one article's start, the next one's end."""
     drafts = []
-    for first, second in zip(records[:count], records[1 : count + 1], strict=True):
+    for first, second in pairwise(records[: count + 1]):
         words = first["body"].split()[:150] + second["body"].split()[-60:]
         drafts.append((" ".join(words), str(first.get("title") or "")))
     drafts.append((" ".join(records[0]["body"].split()[:12]), ""))  # a short draft
