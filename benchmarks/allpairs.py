@@ -2,7 +2,9 @@
 
     python -m benchmarks.allpairs --n 20000 [--corpus PATH] [--k 10] [--json] [--only ours,sparse_dot_topn]
 
-Methods: ``ours`` (``recommender.neighbors.top_k``), ``naive`` (scikit-learn ``linear_kernel`` over row
+Methods: ``ours`` (``recommender.neighbors.top_k``, with the compiled kernel of the ``fast`` extra when
+numba is installed), ``ours_scipy`` (the same search on the scipy kernel, as installed without numba),
+``naive`` (scikit-learn ``linear_kernel`` over row
 blocks, dense, ``np.argpartition``), ``sparse_dot_topn`` (``sp_matmul_topn``, 2 threads, top_n=k+1) and
 ``nearest_neighbors`` (``NearestNeighbors(metric="cosine", algorithm="brute")``). Each runs in a fresh
 subprocess; its RSS is sampled every 20 ms while it runs (``peak_rss_mb``), next to the RSS just before
@@ -26,14 +28,20 @@ import scipy.sparse as sp
 
 from .common import RssSampler, Timer, machine, tfidf_matrix
 
-METHODS = ("ours", "sparse_dot_topn", "naive", "nearest_neighbors")
+METHODS = ("ours", "ours_scipy", "sparse_dot_topn", "naive", "nearest_neighbors")
 THREADS = 2
 
 
 def _ours(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     from recommender.neighbors import top_k
 
-    return top_k(matrix, k, threads=THREADS)
+    return top_k(matrix, k, threads=THREADS, kernel="auto")
+
+
+def _ours_scipy(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    from recommender.neighbors import top_k
+
+    return top_k(matrix, k, threads=THREADS, kernel="scipy")
 
 
 def _naive(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -92,11 +100,16 @@ def _drop_self(product: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 _RUNNERS = {
     "ours": _ours,
+    "ours_scipy": _ours_scipy,
     "naive": _naive,
     "sparse_dot_topn": _sparse_dot_topn,
     "nearest_neighbors": _nearest_neighbors,
 }
-_FULL_ONLY = {"ours", "sparse_dot_topn"}  # these compute every row at once; the others can take a share
+_FULL_ONLY = {
+    "ours",
+    "ours_scipy",
+    "sparse_dot_topn",
+}  # these compute every row at once; the others can take a share
 
 
 def reference(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,14 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
     from recommender.corpus import load_articles
     from recommender.counting import count_terms
     from recommender.model import Recommender, _metadata
-    from recommender.neighbors import TilePlan, _Best, _local_mapper, default_threads, tile_rows, top_k
+    from recommender.neighbors import (
+        _Best,
+        _local_mapper,
+        _resolve_kernel,
+        default_threads,
+        plan_tiles,
+        top_k,
+    )
     from recommender.weighting import weigh
 
     sampler = RssSampler()
@@ -68,6 +75,7 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
             min_df=2,
         )
     record("analyse_and_count", timer)
+    frame = frame.drop(columns=["body"])  # the model keeps metadata only; the text is done with
     with Timer() as timer:
         n_docs = counts.shape[0]
         document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
@@ -81,7 +89,7 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
             done_share = 1.0
         else:
             threads = default_threads()
-            plan = TilePlan(vectors, tile_rows(n_docs, memory_budget, threads=threads))
+            plan = plan_tiles(vectors, memory_budget=memory_budget, threads=threads)
             pairs = list(plan.pairs())
             last_block = max(1, round(len(plan.starts) * topk_share))
             chosen = [pair for pair in pairs if pair[0] < last_block]
@@ -119,6 +127,7 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
         "k": k,
         "memory_budget_mb": memory_budget // 2**20,
         "topk_share": topk_share,
+        "kernel": _resolve_kernel("auto", n),
         "stages": stages,
         "total_seconds_extrapolated": round(total, 1),
         "peak_rss_mb": round(peak),

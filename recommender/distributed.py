@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .neighbors import TileMapper, TilePlan, _Candidates
+from .neighbors import TileMapper, TilePlan, _Found
 from .types import InvalidParameterError
 
 __all__ = ["dask_mapper"]
@@ -51,12 +51,12 @@ def dask_mapper(scheduler: Any) -> TileMapper:
         )
         raise InvalidParameterError(message)
 
-    def run(plan: TilePlan, pairs: list[tuple[int, int]], width: int) -> Iterator[_Candidates]:
+    def run(plan: TilePlan, pairs: list[tuple[int, int]], width: int) -> Iterator[_Found]:
         try:
             shared = client.scatter(plan, broadcast=True)
             futures = [client.submit(_tile, shared, pair, width, pure=False) for pair in pairs]
             for future in as_completed(futures):
-                found: _Candidates = future.result()
+                found: _Found = future.result()
                 future.release()
                 yield found
         finally:
@@ -66,6 +66,6 @@ def dask_mapper(scheduler: Any) -> TileMapper:
     return run
 
 
-def _tile(plan: TilePlan, pair: tuple[int, int], width: int) -> _Candidates:
+def _tile(plan: TilePlan, pair: tuple[int, int], width: int) -> _Found:
     """One task: the candidates of one tile (runs on a worker)."""
     return plan.candidates(pair, width)
