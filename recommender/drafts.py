@@ -315,10 +315,15 @@ class Drafts:
             self._members[key] = mask
         return self._members[key]
 
-    def best(self, text: str, title: str, lang: str | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and scores of the ``k`` best articles for a draft, re-ranked as the model ranks."""
+    def best(
+        self, text: str, title: str, lang: str | None, k: int, *, blocked: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of the ``k`` best articles for a draft, re-ranked as the model ranks;
+        ``blocked`` (a boolean per row) leaves rows out before ranking."""
         language = self.language(f"{title}\n{text}", lang)
         allowed = self._allowed(language)
+        if blocked is not None:
+            allowed = ~blocked if allowed is None else allowed & ~blocked
         nothing = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
         if allowed is not None and not allowed.any():
             return nothing  # no article in the draft's language (the full model answers the same)

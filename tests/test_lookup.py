@@ -215,3 +215,23 @@ def test_query_imports_nothing_heavy(bundled_model_dir: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.split() == ["3"]
+
+
+def test_query_filters(bundled_model_dir: Path) -> None:
+    index = Index.load(bundled_model_dir)
+    draft = "Kazakhstan oil exports, Caspian pipelines and sanctions on Russia"
+    plain = index.query(draft, k=5)
+    first = plain[0].article_id
+    without = index.query(draft, k=5, exclude_ids=[first])
+    assert first not in {link.article_id for link in without}
+    assert len(without) == 5
+    assert [link.article_id for link in without[:3]] == [link.article_id for link in plain[1:4]]
+    assert all(link.score >= 0.1 for link in index.query(draft, k=20, min_score=0.1))
+    category = index.article(first)["category"]
+    assert category
+    others = index.query(draft, k=5, exclude_categories=[category])
+    assert others and all(index.article(link.article_id)["category"] != category for link in others)
+    with pytest.raises(InvalidParameterError, match="relative to a subject article"):
+        index.query(draft, same_category=True)
+    with pytest.raises(InvalidParameterError, match="unknown ranking control"):
+        index.query(draft, colour="red")
