@@ -230,7 +230,8 @@ def test_query_filters(bundled_model_dir: Path) -> None:
     category = index.article(first)["category"]
     assert category
     others = index.query(draft, k=5, exclude_categories=[category])
-    assert others and all(index.article(link.article_id)["category"] != category for link in others)
+    assert others
+    assert all(index.article(link.article_id)["category"] != category for link in others)
     with pytest.raises(InvalidParameterError, match="relative to a subject article"):
         index.query(draft, same_category=True)
     with pytest.raises(InvalidParameterError, match="unknown ranking control"):
