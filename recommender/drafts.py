@@ -9,9 +9,9 @@ table, and weighted exactly as ``Recommender.vectorize`` weighs it.
 
 What is lost: a token never seen in the corpus (in the draft's language) cannot be stemmed here, so it
 reaches no vocabulary term even when its stem is one ("sanctioning" in a corpus that only ever wrote
-"sanctions"); it still counts as a kept word, so it breaks bigrams as the full analyzer's stem would. On BBC news
-drafts held out of a 2,000-article model, 1.9% of tokens were unseen and 160 of 200 top-8 lists were
-identical (99.5% set overlap; ``python -m benchmarks.drafts``).
+"sanctions"); it still counts as a kept word, so it breaks bigrams as the full analyzer's stem would.
+On BBC news drafts held out of a 2,000-article model, 1.9% of tokens were unseen and 160 of 200
+top-8 lists were identical (99.5% set overlap; ``python -m benchmarks.drafts``).
 Everything else matches ``Recommender.query``: same links, order and scores (to float32 rounding).
 
 Scoring is exact and pruned (MaxScore): query terms are taken by their largest possible contribution;

@@ -288,3 +288,18 @@ def test_query_on_a_model_without_draft_tables_uses_the_build_stack(
     expected = Recommender.load(golden).query("Crude oil prices and OPEC output", k=2)
     assert [link["article_id"] for link in links] == [link.article_id for link in expected]
     assert links[0]["article_id"] in {"oil-prices-rise", "opec-output-cut"}
+
+
+def test_query_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "m"
+    assert main(["build", str(BUNDLED), "-o", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["query", str(model), "Caspian pipelines and Kazakh oil", "--json", "-k", "3"]) == 0
+    first = json.loads(capsys.readouterr().out)[0]["article_id"]
+    assert (
+        main(["query", str(model), "Caspian pipelines and Kazakh oil", "--json", "--exclude-ids", first]) == 0
+    )
+    assert first not in {link["article_id"] for link in json.loads(capsys.readouterr().out)}
+    golden = str(ROOT / "tests" / "data" / "golden")
+    assert main(["query", golden, "oil", "--min-score", "0.1"]) == 1
+    assert "filters on drafts need a model with draft tables" in capsys.readouterr().err
