@@ -16,7 +16,7 @@ from typing import Any
 from .stopwords import BY_LANGUAGE
 from .types import InvalidParameterError
 
-__all__ = ["SNOWBALL", "Analyzer", "resolve_stop_words"]
+__all__ = ["SNOWBALL", "Analyzer", "is_dropped", "resolve_stop_words", "tokens_of"]
 
 #: Languages with a Snowball stemmer in NLTK (no data download needed), by ISO 639-1 code.
 SNOWBALL = {
@@ -212,14 +212,7 @@ class Analyzer:
 
         :meth:`term` turns each into a term (or drops it); :meth:`terms` does both for a whole text.
         """
-        if text.isascii():
-            # The fast path: no normalisation needed, and str.split is much faster than a regex scan.
-            text = text.translate(_ASCII)
-            if "'" in text:
-                text = _LOOSE_APOSTROPHE.sub(" ", text)
-            return text.split()
-        tokens: list[str] = _TOKEN.findall(_surface(text, self.language))
-        return tokens
+        return raw_tokens(text, self.language)
 
     def term(self, token: str) -> str:
         """The term a raw token (from :meth:`tokens`) becomes, or "" when it is dropped (remembered)."""
@@ -231,9 +224,13 @@ class Analyzer:
             return self._cache[shaped]  # "nation's" shares the verdict of "nation"
         return self._judge(shaped)
 
+    def verdict(self, token: str) -> str:
+        """The term one surface token (from :func:`tokens_of`) becomes, or "" when it is dropped."""
+        return self._judge(token)
+
     def _judge(self, token: str) -> str:
         """The term a token becomes, or "" when it is dropped."""
-        if len(token) < self.min_length or token in self._stop or token.isdigit():
+        if is_dropped(token, self._stop, self.min_length):
             return ""
         if self._stemmer is not None:
             stemmed: str = self._stemmer.stem(token)
@@ -244,13 +241,7 @@ class Analyzer:
 
     def _shape(self, token: str) -> str:
         """A raw token's apostrophes dealt with: English possessives, French elisions, otherwise dropped."""
-        if "'" not in token:
-            return token
-        if self._english:
-            return token[:-2] if token.endswith("'s") else token
-        if self.language == "fr":
-            return _unelide(token)
-        return token.replace("'", "")
+        return shape_token(token, self.language)
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as JSON-ready data, with the full stopword list, so a saved model can rebuild it."""
@@ -290,6 +281,43 @@ class Analyzer:
             f"Analyzer(language={self.language!r}, stop_words=<{len(self.stop_words)} words>, "
             f"stem={self.stem}, ngrams={self.ngrams}, min_length={self.min_length})"
         )
+
+
+def raw_tokens(text: str, language: str) -> list[str]:
+    """The raw tokens of ``text`` for ``language``: normalised words, apostrophes not yet dealt with."""
+    if text.isascii():
+        # The fast path: no normalisation needed, and str.split is much faster than a regex scan.
+        text = text.translate(_ASCII)
+        if "'" in text:
+            text = _LOOSE_APOSTROPHE.sub(" ", text)
+        return text.split()
+    tokens: list[str] = _TOKEN.findall(_surface(text, language))
+    return tokens
+
+
+def shape_token(token: str, language: str) -> str:
+    """A raw token's apostrophes dealt with: English possessives cut, French elisions undone, else removed."""
+    if "'" not in token:
+        return token
+    if language == "en":
+        return token[:-2] if token.endswith("'s") else token
+    if language == "fr":
+        return _unelide(token)
+    return token.replace("'", "")
+
+
+def tokens_of(text: str, language: str) -> list[str]:
+    """The surface tokens of ``text`` as the analyzer of ``language`` reads them, before stop words and stems.
+
+    Normalised (Unicode, case, apostrophes; accents folded in English), English possessives cut, French
+    elisions undone, other apostrophes removed. Shared with the numpy-only draft lookup.
+    """
+    return [shape_token(token, language) for token in raw_tokens(text, language)]
+
+
+def is_dropped(token: str, stop_words: frozenset[str], min_length: int) -> bool:
+    """Whether a surface token is dropped before stemming: too short, a stop word, or only digits."""
+    return len(token) < min_length or token in stop_words or token.isdigit()
 
 
 def language_folds(language: str) -> bool:

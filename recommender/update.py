@@ -22,6 +22,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
 from .corpus import Articles, load_articles, read_articles
+from .drafts import collect_forms
 from .languages import article_languages, top_k_within
 from .model import Recommender, _metadata
 from .neighbors import block_rows, top_k, top_k_of
@@ -145,9 +146,12 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     languages = article_languages_of(model, frame)
     vectors, _, _ = vectorize_frozen(model, frame, languages)
     neighbors, scores = _search(model, vectors, languages)
-    return _assemble(
+    result = _assemble(
         model, [str(a) for a in frame["id"]], _metadata(frame), languages, vectors, neighbors, scores
     )
+    result.forms = {}
+    _add_forms(result, frame, languages)
+    return result
 
 
 def _assemble(
@@ -173,7 +177,15 @@ def _assemble(
         surface=list(model.surface),
     )
     result._set_languages(list(languages))
+    result.forms = {language: dict(table) for language, table in model.forms.items()}
     return result
+
+
+def _add_forms(model: Recommender, frame: pd.DataFrame, languages: Sequence[str]) -> None:
+    """Add the surface forms of ``frame``'s articles to ``model``'s (what the numpy-only query reads)."""
+    texts = (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True))
+    for language, table in collect_forms(texts, languages, model.analyzers).items():
+        model.forms.setdefault(language, {}).update(table)
 
 
 def _copy_settings(model: Recommender) -> Recommender:
@@ -248,6 +260,8 @@ def apply_update(
             model, vectors, survivors, old_to_new, labels, width
         )
     result = _assemble(model, ids, metadata, languages, vectors, neighbors, scores)
+    if frame is not None:
+        _add_forms(result, frame, new_languages)
     counts = _Counts(
         len(new_ids) - len(edited), len(edited), len(removed), refreshed, recomputed, unseen, tokens
     )

@@ -145,3 +145,17 @@ def test_models_with_corpus_wide_levers_are_refused() -> None:
         InvalidParameterError, match=r"lsa_weight=0\.3.*--lsa-weight 0 --hub-weight 0 --keep-duplicates"
     ):
         apply_update(model, add=RECORDS[30:32])
+
+
+def test_updated_model_answers_drafts_with_the_new_words(tmp_path: Path) -> None:
+    base = Recommender(**UPDATABLE).fit(RECORDS[:100])
+    new = RECORDS[100]
+    word = next(w for w in new["body"].split() if w.isalpha() and w.lower() not in base.forms["en"])
+    updated, _ = apply_update(base, add=[new])
+    assert updated.forms["en"][word.lower()] == updated.analyzer.verdict(word.lower())
+    folder = updated.save(tmp_path / "updated")
+    draft = " ".join(new["body"].split()[:80])
+    fast = Index.load(folder).query(draft, k=5)
+    full = Recommender.load(folder).query(draft, k=5)
+    assert [link.article_id for link in fast] == [link.article_id for link in full]
+    assert fast[0].article_id == new["id"]
