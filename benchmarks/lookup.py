@@ -33,7 +33,9 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: int) -> dict[str, Any]:
+def run(
+    model: str, *, lookups: int, queries: int, queries_from: str | None, k: int, compare: int = 0
+) -> dict[str, Any]:
     """Time loading, related() and query() on the model folder ``model``."""
     from recommender.lookup import Index
 
@@ -56,6 +58,7 @@ def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: 
         index.related(article_id, k=k)
         related_times.append(time.perf_counter() - started)
     query_times: list[float] = []
+    query_cpu: list[float] = []  # CPU seconds: what a loaded machine inflates less than wall time
     first_query = float("nan")
     if hasattr(index, "query"):  # numpy-only queries are not in every version of the lookup
         drafts = _drafts(queries, queries_from)
@@ -63,10 +66,12 @@ def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: 
         index.query(drafts[0], k=k)
         first_query = time.perf_counter() - started
         for text in drafts:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             index.query(text, k=k)
             query_times.append(time.perf_counter() - started)
-    heavy = [name for name in ("sklearn", "scipy", "pandas", "joblib") if name in sys.modules]
+            query_cpu.append(time.process_time() - cpu_started)
+    heavy = [name for name in ("sklearn", "scipy", "pandas", "joblib", "nltk") if name in sys.modules]
+    compared = _compare(model, index, _drafts(compare, queries_from)[:compare], k) if compare else None
     return {
         "model": model,
         "articles": n,
@@ -80,9 +85,60 @@ def run(model: str, *, lookups: int, queries: int, queries_from: str | None, k: 
         },
         "related": _percentiles(related_times),
         "query": _percentiles(query_times),
+        "query_cpu": _percentiles(query_cpu),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "first_query_ms": round(first_query * 1e3, 1),
         "heavy_modules_loaded": heavy,
+        "query_equals_recommender": compared,
         "cores": len(os.sched_getaffinity(0)),
+    }
+
+
+def _compare(model: str, index: Any, drafts: list[str], k: int) -> dict[str, Any]:
+    """Check ``Index.query`` against ``Recommender.query`` (the build stack) on ``drafts``; after timing."""
+    from recommender.model import Recommender
+
+    full = Recommender.load(model, verify=False)
+    same = 0
+    largest = 0.0
+    for text in drafts:
+        fast, slow = index.query(text, k=k), full.query(text, k=k)
+        if [link.article_id for link in fast] == [link.article_id for link in slow]:
+            same += 1
+        largest = max([largest, *(abs(a.score - b.score) for a, b in zip(fast, slow, strict=False))])
+    return {"drafts": len(drafts), "same_links": same, "largest_score_difference": largest}
+
+
+def lsa_stage(n: int, dims: int, *, repeats: int = 20) -> dict[str, Any]:
+    """Time what an LSA blend adds to ``Index.query`` at ``n`` articles: the dense ``n × dims`` float32
+    scores (memory-mapped, as ``query_lsa.npy`` is) and the threshold over them (random stand-in values)."""
+    import tempfile
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "lsa.npy")
+        array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, dims))
+        for start in range(0, n, 100_000):
+            block = rng.standard_normal((min(100_000, n - start), dims)).astype(np.float32)
+            array[start : start + block.shape[0]] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        array.flush()
+        del array
+        rows = np.load(path, mmap_mode="r").view(np.ndarray)
+        times, cpu = [], []
+        for _ in range(repeats):
+            query = rng.standard_normal(dims).astype(np.float32)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            scores = np.asarray(rows @ query, dtype=np.float32)
+            np.partition(scores, n - 30)
+            times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+        del rows
+    return {
+        "articles": n,
+        "dims": dims,
+        "wall": _percentiles(times),
+        "cpu": _percentiles(cpu),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
     }
 
 
@@ -104,17 +160,36 @@ def _drafts(count: int, queries_from: str | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lookup", description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--model", required=True, help="model folder (recommender build / benchmarks.million)"
-    )
+    parser.add_argument("--model", help="model folder (recommender build / benchmarks.million)")
     parser.add_argument("--lookups", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--queries-from", help="a .jsonl.gz corpus whose bodies are the queries")
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--compare",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after timing, check N drafts against Recommender.query (loads the build stack)",
+    )
+    parser.add_argument(
+        "--lsa-stage", metavar="N,DIMS", help="only time the dense LSA stage of a query at N articles"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.lsa_stage:
+        n, dims = (int(part) for part in args.lsa_stage.split(","))
+        print(json.dumps(lsa_stage(n, dims), indent=2))
+        return 0
+    if not args.model:
+        parser.error("--model is required (or --lsa-stage N,DIMS)")
     report = run(
-        args.model, lookups=args.lookups, queries=args.queries, queries_from=args.queries_from, k=args.k
+        args.model,
+        lookups=args.lookups,
+        queries=args.queries,
+        queries_from=args.queries_from,
+        k=args.k,
+        compare=args.compare,
     )
     if args.json:
         print(json.dumps(report, indent=2))
@@ -125,11 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Index.load: {load['median_verify_false']} ms (verify=False, median); "
         f"{load['verify_true']} ms verified"
     )
-    for name in ("related", "query"):
+    for name in ("related", "query", "query_cpu"):
         p = report[name]
         print(f"{name}(): p50 {p['p50_us']} µs, p90 {p['p90_us']} µs, p99 {p['p99_us']} µs over {p['count']}")
-    print(f"first query (reads vocabulary, imports NLTK): {report['first_query_ms']} ms")
+    print(f"first query (opens the draft tables): {report['first_query_ms']} ms")
     print(f"heavy modules loaded: {report['heavy_modules_loaded'] or 'none'}")
+    if report["query_equals_recommender"]:
+        print(f"query() against Recommender.query: {report['query_equals_recommender']}")
     return 0
 
 

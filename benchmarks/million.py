@@ -118,6 +118,11 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
                 neighbors=neighbors,
                 scores=scores,
             )
+            # The synthetic corpus's tokens are exactly its vocabulary's words: the draft-query tables.
+            analyzer = model.analyzer
+            model.forms = {
+                analyzer.language: {word: analyzer.verdict(word) for word in synthetic.vocabulary()}
+            }
             model.save(output)
         record("save", timer)
     peak = sampler.stop()

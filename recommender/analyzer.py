@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
 from .stopwords import BY_LANGUAGE
 from .types import InvalidParameterError
 
-__all__ = ["SNOWBALL", "Analyzer", "resolve_stop_words"]
+__all__ = ["SNOWBALL", "Analyzer", "is_dropped", "resolve_stop_words", "tokens_of"]
 
 #: Languages with a Snowball stemmer in NLTK (no data download needed), by ISO 639-1 code.
 SNOWBALL = {
@@ -35,6 +35,44 @@ _TOKEN = re.compile(r"\w+(?:'\w+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "_": " "})
 # Distinct tokens whose verdict an analyzer remembers; beyond this the memory restarts (bounded).
 _CACHE_LIMIT = 2_000_000
+
+
+def _ascii_table() -> dict[int, str]:
+    """For ASCII text, the tokens of ``_TOKEN`` after ``_surface`` with one translate and one split.
+
+    Normalisation changes no ASCII character and case-folding is lower-casing, so it is enough to
+    lower-case letters, write ` as ', and turn every other character but letters, digits and ' into a space.
+    """
+    table: dict[int, str] = {}
+    for code in range(128):
+        char = chr(code)
+        if char.isupper():
+            table[code] = char.lower()
+        elif not (char.isalnum() or char == "'"):
+            table[code] = "'" if char == "`" else " "
+    return table
+
+
+_ASCII = str.maketrans(_ascii_table())
+# An apostrophe joins tokens only between two word characters (as in _TOKEN); any other one separates.
+# Written to start with the literal ' so that the regular expression engine jumps from one to the next.
+_LOOSE_APOSTROPHE = re.compile(r"'(?:(?!\w)|(?<!\w'))")
+
+
+class _Verdicts(dict[str, str]):
+    """Raw token -> its term ("" when dropped); a token is judged on first sight, then looked up in C."""
+
+    __slots__ = ("_judge",)
+
+    def __init__(self, judge: Callable[[str], str]) -> None:
+        super().__init__()
+        self._judge = judge
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        verdict = self[token] = self._judge(token)
+        return verdict
 
 
 def resolve_stop_words(stop_words: str | Iterable[str] | None, language: str = "en") -> tuple[str, ...]:
@@ -146,7 +184,7 @@ class Analyzer:
         self.ngrams = ngrams
         self.min_length = min_length
         self._stop = frozenset(self.stop_words)
-        self._cache: dict[str, str] = {}
+        self._cache = _Verdicts(self._verdict)
         self._stemmer: Any = None
         if self.stem:
             from nltk.stem.snowball import SnowballStemmer
@@ -164,23 +202,35 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The single terms of ``text`` in order: normalised, stop words removed, stemmed."""
-        # Every distinct token is judged once (too short? stop word? digits? its stem?) and the verdict
-        # remembered, so each token costs one dict lookup; "" marks a token that is dropped.
-        verdicts = self._cache
-        tokens = self._tokens(text)
-        try:
-            return list(filter(None, map(verdicts.__getitem__, tokens)))
-        except KeyError:
-            if len(verdicts) >= _CACHE_LIMIT:
-                verdicts.clear()
-            for token in tokens:
-                if token not in verdicts:
-                    verdicts[token] = self._judge(token)
-            return list(filter(None, map(verdicts.__getitem__, tokens)))
+        # Every distinct raw token is judged once (possessive or elision, too short? stop word? digits?
+        # its stem?) and the verdict remembered, so each further occurrence costs one dict lookup in C;
+        # "" marks a token that is dropped.
+        return list(filter(None, map(self._cache.__getitem__, self.tokens(text))))
+
+    def tokens(self, text: str) -> list[str]:
+        """The raw tokens of ``text``: normalised words before possessives, stop words and stems.
+
+        :meth:`term` turns each into a term (or drops it); :meth:`terms` does both for a whole text.
+        """
+        return raw_tokens(text, self.language)
+
+    def term(self, token: str) -> str:
+        """The term a raw token (from :meth:`tokens`) becomes, or "" when it is dropped (remembered)."""
+        return self._cache[token]
+
+    def _verdict(self, token: str) -> str:
+        shaped = self._shape(token)
+        if shaped is not token and "'" not in shaped:
+            return self._cache[shaped]  # "nation's" shares the verdict of "nation"
+        return self._judge(shaped)
+
+    def verdict(self, token: str) -> str:
+        """The term one surface token (from :func:`tokens_of`) becomes, or "" when it is dropped."""
+        return self._judge(token)
 
     def _judge(self, token: str) -> str:
         """The term a token becomes, or "" when it is dropped."""
-        if len(token) < self.min_length or token in self._stop or token.isdigit():
+        if is_dropped(token, self._stop, self.min_length):
             return ""
         if self._stemmer is not None:
             stemmed: str = self._stemmer.stem(token)
@@ -189,13 +239,9 @@ class Analyzer:
             return _fold(token)
         return token
 
-    def _tokens(self, text: str) -> list[str]:
-        tokens: list[str] = _TOKEN.findall(_surface(text, self.language))
-        if self._english:
-            return [token[:-2] if token.endswith("'s") else token for token in tokens]
-        if self.language == "fr":
-            return [_unelide(token) for token in tokens]
-        return [token.replace("'", "") if "'" in token else token for token in tokens]
+    def _shape(self, token: str) -> str:
+        """A raw token's apostrophes dealt with: English possessives, French elisions, otherwise dropped."""
+        return shape_token(token, self.language)
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as JSON-ready data, with the full stopword list, so a saved model can rebuild it."""
@@ -223,14 +269,55 @@ class Analyzer:
     def __getstate__(self) -> dict[str, Any]:
         # The stem cache is rebuilt on demand; shipping it to worker processes costs more than it saves.
         state = self.__dict__.copy()
-        state["_cache"] = {}
+        del state["_cache"]
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._cache = _Verdicts(self._verdict)
 
     def __repr__(self) -> str:
         return (
             f"Analyzer(language={self.language!r}, stop_words=<{len(self.stop_words)} words>, "
             f"stem={self.stem}, ngrams={self.ngrams}, min_length={self.min_length})"
         )
+
+
+def raw_tokens(text: str, language: str) -> list[str]:
+    """The raw tokens of ``text`` for ``language``: normalised words, apostrophes not yet dealt with."""
+    if text.isascii():
+        # The fast path: no normalisation needed, and str.split is much faster than a regex scan.
+        text = text.translate(_ASCII)
+        if "'" in text:
+            text = _LOOSE_APOSTROPHE.sub(" ", text)
+        return text.split()
+    tokens: list[str] = _TOKEN.findall(_surface(text, language))
+    return tokens
+
+
+def shape_token(token: str, language: str) -> str:
+    """A raw token's apostrophes dealt with: English possessives cut, French elisions undone, else removed."""
+    if "'" not in token:
+        return token
+    if language == "en":
+        return token[:-2] if token.endswith("'s") else token
+    if language == "fr":
+        return _unelide(token)
+    return token.replace("'", "")
+
+
+def tokens_of(text: str, language: str) -> list[str]:
+    """The surface tokens of ``text`` as the analyzer of ``language`` reads them, before stop words and stems.
+
+    Normalised (Unicode, case, apostrophes; accents folded in English), English possessives cut, French
+    elisions undone, other apostrophes removed. Shared with the numpy-only draft lookup.
+    """
+    return [shape_token(token, language) for token in raw_tokens(text, language)]
+
+
+def is_dropped(token: str, stop_words: frozenset[str], min_length: int) -> bool:
+    """Whether a surface token is dropped before stemming: too short, a stop word, or only digits."""
+    return len(token) < min_length or token in stop_words or token.isdigit()
 
 
 def language_folds(language: str) -> bool:

@@ -44,11 +44,7 @@ def _add_controls(parser: argparse.ArgumentParser, *, batch: bool = False) -> No
     group.add_argument("--past-only", action="store_true", help="only link articles published before it")
     group.add_argument("--half-life", metavar="AGE", help="decay scores by 0.5^(age/AGE), e.g. 180d")
     group.add_argument("--same-category", action="store_true", help="only link the same category")
-    group.add_argument("--exclude-ids", metavar="IDS", help="comma-separated ids never linked")
-    group.add_argument("--exclude-categories", metavar="NAMES", help="categories never linked (a,b)")
-    group.add_argument("--exclude-tags", metavar="TAGS", help="never link articles with any of these tags")
-    group.add_argument("--include-tags", metavar="TAGS", help="only link articles with one of these tags")
-    group.add_argument("--min-score", type=float, metavar="S", help="drop links scoring below S")
+    _add_filters(group)
     group.add_argument("--min-relative", type=float, metavar="R", help="drop links below R x the best score")
     group.add_argument("--fill", action="store_true", help="fill short lists with recent articles")
     group.add_argument("--mmr", type=float, metavar="LAMBDA", help="diversify (MMR lambda, e.g. 0.7)")
@@ -62,6 +58,15 @@ def _add_controls(parser: argparse.ArgumentParser, *, batch: bool = False) -> No
     group.add_argument("--lenient", action="store_true", help="warn about unknown ids in --overrides")
 
 
+def _add_filters(group: Any) -> None:
+    """The controls that need no subject article (also on ``query``)."""
+    group.add_argument("--exclude-ids", metavar="IDS", help="comma-separated ids never linked")
+    group.add_argument("--exclude-categories", metavar="NAMES", help="categories never linked (a,b)")
+    group.add_argument("--exclude-tags", metavar="TAGS", help="never link articles with any of these tags")
+    group.add_argument("--include-tags", metavar="TAGS", help="only link articles with one of these tags")
+    group.add_argument("--min-score", type=float, metavar="S", help="drop links scoring below S")
+
+
 def _controls(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for ``related_many`` from the control flags (overrides included)."""
     from .controls import CONTROL_NAMES
@@ -69,10 +74,10 @@ def _controls(args: argparse.Namespace) -> dict[str, Any]:
 
     options: dict[str, Any] = {}
     for name in CONTROL_NAMES:
-        value = getattr(args, name)
+        value = getattr(args, name, None)
         if value is not None and value is not False:
             options[name] = value
-    if args.overrides:
+    if getattr(args, "overrides", None):
         options["overrides"] = load_overrides(args.overrides, lenient=args.lenient)
     return options
 
@@ -216,7 +221,9 @@ def _parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  recommender query models/geopolitics 'Kazakhstan oil exports and sanctions'\n"
             "  recommender query models/geopolitics --file draft.txt --json\n"
-            "  cat draft.txt | recommender query models/geopolitics -"
+            "  cat draft.txt | recommender query models/geopolitics -\n"
+            "  recommender query models/geopolitics 'Caspian pipelines' --exclude-ids post-1,post-2\n"
+            "numpy only (no NLTK) when the model holds draft tables; older models use the build stack"
         ),
     )
     query.add_argument("model", metavar="MODEL_DIR")
@@ -226,6 +233,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
     query.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     query.add_argument("--json", action="store_true", help="print one JSON array of links")
+    _add_filters(query.add_argument_group("filters (models with draft tables)"))
 
     export = commands.add_parser(
         "export",
@@ -451,6 +459,7 @@ def _related(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from .lookup import Index
     from .model import Recommender
     from .types import InvalidParameterError
 
@@ -470,8 +479,18 @@ def _query(args: argparse.Namespace) -> int:
     else:
         message = "give the query TEXT, --file PATH, or - to read standard input"
         raise InvalidParameterError(message)
-    model = Recommender.load(args.model)
-    _print_links(model.query(text, k=args.k, title=args.title, lang=args.lang), as_json=args.json)
+    index = Index.load(args.model)
+    filters = _controls(args)
+    if index.answers_drafts:
+        links = index.query(text, k=args.k, title=args.title, lang=args.lang, **filters)
+    elif filters:
+        message = (
+            f"{args.model}: filters on drafts need a model with draft tables; rebuild it with this version"
+        )
+        raise InvalidParameterError(message)
+    else:  # a model written before the draft tables: the build stack can still analyse the draft
+        links = Recommender.load(args.model).query(text, k=args.k, title=args.title, lang=args.lang)
+    _print_links(links, as_json=args.json)
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from itertools import chain, compress
 from math import ceil
 from typing import Any, Protocol
 
@@ -82,7 +83,7 @@ def _count_chunk(
     titles: Sequence[str] | None,
     languages: Sequence[str] | None,
 ) -> _Part:
-    """Count one chunk against its own vocabulary (term -> first-seen number)."""
+    """Count one chunk against its own vocabulary, returned sorted, with the columns in that order."""
     vocabulary: dict[str, int] = {}
     if languages is None:
         single = analyzer if isinstance(analyzer, Analyzer) else analyzer["en"]
@@ -94,11 +95,24 @@ def _count_chunk(
         ]
     body_counts = _encode(chosen, bodies, vocabulary)
     title_counts = None if titles is None else _encode(chosen, titles, vocabulary)
-    width = max(len(vocabulary), 1)
-    body_counts = _widen(body_counts, width)
+    # Sorting here (in the worker) lets the parent merge sorted runs, and keeps every row's columns
+    # sorted through the parent's renumbering, which only ever moves columns in order.
+    terms = list(vocabulary)
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    rank = np.empty(max(len(terms), 1), dtype=np.int32)
+    rank[order] = np.arange(len(terms), dtype=np.int32)
+    width = max(len(terms), 1)
+    body_counts = _renumber(body_counts, rank, width)
     if title_counts is not None:
-        title_counts = _widen(title_counts, width)
-    return list(vocabulary), body_counts, title_counts
+        title_counts = _renumber(title_counts, rank, width)
+    return list(map(terms.__getitem__, order)), body_counts, title_counts
+
+
+def _renumber(counts: sp.csr_matrix, rank: np.ndarray, width: int) -> sp.csr_matrix:
+    """``counts`` with column ``c`` moved to ``rank[c]``, ``width`` columns wide, indices sorted per row."""
+    moved = sp.csr_matrix((counts.data, rank[counts.indices], counts.indptr), shape=(counts.shape[0], width))
+    moved.sort_indices()
+    return moved
 
 
 def _widen(counts: sp.csr_matrix, width: int) -> sp.csr_matrix:
@@ -107,20 +121,30 @@ def _widen(counts: sp.csr_matrix, width: int) -> sp.csr_matrix:
 
 
 def _encode(analyzers: Sequence[Analyzer], texts: Sequence[str], vocabulary: dict[str, int]) -> sp.csr_matrix:
+    # Per analyzer, raw token -> column (-1 when the token is dropped): with single terms, each token
+    # costs one dict lookup in C, and a new distinct token one analyzer verdict and one vocabulary entry.
+    columns_by_analyzer: dict[int, _Columns] = {}
     blocks: list[sp.csr_matrix] = []
     for start in range(0, len(texts), _SUB_CHUNK):
-        ids = array("i")
+        ids: list[int] = []  # a list takes the ints of map() faster than an array("i") does
         lengths = array("q")
-        add = vocabulary.setdefault
         stop = start + _SUB_CHUNK
         for analyzer, text in zip(analyzers[start:stop], texts[start:stop], strict=True):
-            terms = analyzer(text or "")
-            ids.extend([add(term, len(vocabulary)) for term in terms])
-            lengths.append(len(terms))
-        columns = np.frombuffer(ids, dtype=np.int32)
+            before = len(ids)
+            if analyzer.ngrams == 1:
+                columns = columns_by_analyzer.get(id(analyzer))
+                if columns is None:
+                    columns = columns_by_analyzer[id(analyzer)] = _Columns(analyzer, vocabulary)
+                ids.extend(map(columns.__getitem__, analyzer.tokens(text or "")))
+            else:
+                add = vocabulary.setdefault
+                ids.extend([add(term, len(vocabulary)) for term in analyzer(text or "")])
+            lengths.append(len(ids) - before)
+        columns_of_tokens = np.frombuffer(array("i", ids), dtype=np.int32)
         rows = np.repeat(np.arange(len(lengths), dtype=np.int32), np.frombuffer(lengths, dtype=np.int64))
+        kept = columns_of_tokens >= 0
         block = sp.csr_matrix(
-            (np.ones(columns.size, dtype=np.int32), (rows, columns)),
+            (np.ones(int(kept.sum()), dtype=np.int32), (rows[kept], columns_of_tokens[kept])),
             shape=(len(lengths), max(len(vocabulary), 1)),
         )
         block.sum_duplicates()
@@ -131,15 +155,35 @@ def _encode(analyzers: Sequence[Analyzer], texts: Sequence[str], vocabulary: dic
     return sp.csr_matrix(sp.vstack([_widen(block, width) for block in blocks], format="csr"))
 
 
+class _Columns(dict[str, int]):
+    """Raw token -> vocabulary column of its term, or -1 when the analyzer drops it; filled on first sight."""
+
+    __slots__ = ("_analyzer", "_vocabulary")
+
+    def __init__(self, analyzer: Analyzer, vocabulary: dict[str, int]) -> None:
+        super().__init__()
+        self._analyzer = analyzer
+        self._vocabulary = vocabulary
+
+    def __missing__(self, token: str) -> int:
+        term = self._analyzer.term(token)
+        column = self._vocabulary.setdefault(term, len(self._vocabulary)) if term else -1
+        self[token] = column
+        return column
+
+
 def _merge(
     parts: list[_Part], n_docs: int, *, title_weight: float, min_df: int | float, max_df: int | float
 ) -> tuple[list[str], sp.csr_matrix]:
-    terms = sorted(set().union(*(part[0] for part in parts)))
+    # Each part's terms are sorted: sorting their concatenation merges runs, and dict.fromkeys drops repeats.
+    terms = list(dict.fromkeys(sorted(chain.from_iterable(part[0] for part in parts))))
     if not terms:
         message = "empty vocabulary; perhaps the documents only contain stop words"
         raise ValueError(message)
-    position = {term: column for column, term in enumerate(terms)}
-    to_global = [np.array([position[t] for t in part[0]], dtype=np.int64) for part in parts]
+    position = dict(zip(terms, range(len(terms)), strict=True))
+    to_global = [
+        np.fromiter(map(position.__getitem__, part[0]), dtype=np.int64, count=len(part[0])) for part in parts
+    ]
     document_frequency = np.zeros(len(terms), dtype=np.int64)
     for (_, body, title), mapping in zip(parts, to_global, strict=True):
         present = body if title is None else body + title
@@ -166,7 +210,7 @@ def _merge(
     if titles and title_weight:
         counts = sp.csr_matrix(counts + title_weight * sp.csr_matrix(sp.vstack(titles, format="csr")))
     counts.sort_indices()
-    vocabulary = [term for term, chosen in zip(terms, keep.tolist(), strict=True) if chosen]
+    vocabulary = list(compress(terms, keep.tolist()))
     return vocabulary, counts
 
 

@@ -14,14 +14,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .analyzer import SNOWBALL, Analyzer
 from .stopwords import BY_LANGUAGE
 from .types import InvalidParameterError
+
+if TYPE_CHECKING:  # scipy only in annotations: the numpy-only lookup imports the detection from here
+    import scipy.sparse as sp
 
 __all__ = [
     "Analyzers", "article_languages", "detect_language", "detector", "language_code", "rows_in",

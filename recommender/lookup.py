@@ -21,6 +21,8 @@ import numpy as np
 
 from . import format as fmt
 from .controls import Catalog, Controls, Editorial, Pick, choose
+from .drafts import DOCUMENT as DRAFTS_DOCUMENT
+from .drafts import Drafts
 from .explain import explain_links
 from .overrides import Overrides
 from .types import InvalidParameterError, ModelFormatError, Neighbor, UnknownArticleError
@@ -120,6 +122,7 @@ class Index:
         self._entry_rows: np.ndarray | None = None
         self._n_terms: int | None = None
         self._catalog: Catalog | None = None
+        self._drafts: Drafts | None = None
 
     def _folder_vectors(self) -> _Vectors | None:
         folder = self._folder
@@ -160,6 +163,7 @@ class Index:
         index._entry_rows = None
         index._n_terms = None
         index._catalog = None
+        index._drafts = None
         return index
 
     @classmethod
@@ -284,6 +288,77 @@ class Index:
                 exposure.update(pick.row for pick in picks)
                 links = self._pick_links(picks)
             yield ids[row], self._explain(row, links) if explain else links
+
+    @property
+    def answers_drafts(self) -> bool:
+        """Whether the model folder holds the tables :meth:`query` needs (saved by this library version)."""
+        return self._folder is not None and self._folder.has(DRAFTS_DOCUMENT)
+
+    def query(
+        self, text: str, *, title: str = "", k: int = 8, lang: str | None = None, **controls: Any
+    ) -> list[Neighbor]:
+        """The ``k`` articles most related to an unpublished draft, as ``Recommender.query`` ranks them.
+
+        numpy only: the draft is analysed with the surface-form tables the build stored (a word never
+        seen in the corpus cannot be stemmed and matches nothing; see ``recommender.drafts``) and scored
+        exactly against the stored inverted index. ``lang`` as in ``Recommender.query``. Models written
+        before these tables existed raise ``ModelFormatError`` saying to rebuild (see ``answers_drafts``).
+
+        ``controls`` are the filters of ``related`` that need no subject article: ``exclude_ids``,
+        ``exclude_categories``, ``exclude_tags``, ``include_tags`` (applied before ranking, so the ``k``
+        best eligible articles are returned) and ``min_score`` (applied after).
+        """
+        k = check_k(k)
+        if not isinstance(text, str) or not isinstance(title, str) or not (text.strip() or title.strip()):
+            message = "query text is empty"
+            raise InvalidParameterError(message)
+        if self._drafts is None:
+            if self._folder is None:
+                message = "drafts are scored from a saved model folder: use Recommender.query"
+                raise InvalidParameterError(message)
+            self._drafts = Drafts(self._folder)
+        settings = Controls.make(**controls)
+        subjectless = Controls(
+            exclude_ids=settings.exclude_ids,
+            exclude_categories=settings.exclude_categories,
+            exclude_tags=settings.exclude_tags,
+            include_tags=settings.include_tags,
+            min_score=settings.min_score,
+        )
+        if settings != subjectless:
+            message = (
+                "query() takes only the filters exclude_ids, exclude_categories, exclude_tags, include_tags "
+                "and min_score; the other controls are relative to a subject article (use related())"
+            )
+            raise InvalidParameterError(message)
+        rows, scores = self._drafts.best(text, title, lang, k, blocked=self._blocked(settings))
+        keep = scores >= settings.min_score
+        return self._stored_links(rows[keep], scores[keep])
+
+    def _blocked(self, settings: Controls) -> np.ndarray | None:
+        """Rows the filters of ``settings`` leave out, or None when there is no filter."""
+        if not (
+            settings.exclude_ids
+            or settings.exclude_categories
+            or settings.exclude_tags
+            or settings.include_tags
+        ):
+            return None
+        blocked = np.zeros(len(self), dtype=bool)
+        blocked[self._exclude_rows(settings)] = True
+        if settings.exclude_categories or settings.exclude_tags or settings.include_tags:
+            if self._catalog is None:
+                cross = bool(self.manifest.get("parameters", {}).get("cross_language", False))
+                self._catalog = Catalog(self._all_metadata(), same_language=not cross)
+            catalog = self._catalog
+            for row, (category, tags) in enumerate(zip(catalog.categories, catalog.tags, strict=True)):
+                if (
+                    category in settings.exclude_categories
+                    or tags & settings.exclude_tags
+                    or (settings.include_tags and not tags & settings.include_tags)
+                ):
+                    blocked[row] = True
+        return blocked
 
     def _explain(self, row: int, links: list[Neighbor]) -> list[Neighbor]:
         vectors = self._vector_parts()

@@ -23,6 +23,8 @@ from .analyzer import Analyzer
 from .blend import blend, fit_components
 from .corpus import Articles, load_articles
 from .counting import count_terms
+from .drafts import DOCUMENT as DRAFTS_DOCUMENT
+from .drafts import collect_forms, draft_tables, read_forms
 from .duplicates import canonical_of, drop_duplicates, duplicate_groups, hide_rows
 from .explain import explain_links, surface_words
 from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
@@ -269,6 +271,8 @@ class Recommender:
         self._language_candidates: dict[str, tuple[np.ndarray, sp.csr_matrix]] = {}
         self._fitted = False
         self.reference_length = 0.0
+        # Per language, every surface token of the corpus and its term: the numpy-only lookup's analyzer.
+        self.forms: dict[str, dict[str, str]] = {}
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -350,6 +354,11 @@ class Recommender:
         self.articles = frame
         self.empty_ids = empty
         self._set_languages(languages)
+        self.forms = collect_forms(
+            (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
+            languages,
+            self.analyzers,
+        )
         return self
 
     def _set_languages(self, languages: list[str]) -> None:
@@ -596,6 +605,10 @@ class Recommender:
             extra[POOL_SCORES] = np.asarray(self.pools[1], dtype=np.float32)
         if self.lengths is not None:
             extra[LENGTHS] = np.asarray(self.lengths, dtype=np.int64)
+        documents: dict[str, Any] = {}
+        if self.forms:
+            tables, documents[DRAFTS_DOCUMENT] = self._draft_tables()
+            extra.update(tables)
         return fmt.write_model(
             path,
             arrays={
@@ -615,6 +628,7 @@ class Recommender:
                 SURFACE: list(self.surface),
                 DUPLICATES: self.duplicates,
                 WEIGHTING: {"reference_length": self.reference_length},
+                **documents,
             },
             parameters=self.settings.to_dict(),
             counts={
@@ -625,6 +639,26 @@ class Recommender:
                 "duplicates": len(self.duplicates),
             },
             extra={"lineage": lineage} if lineage else None,
+        )
+
+    def _draft_tables(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The tables ``Index.query`` scores drafts with (see recommender/drafts.py)."""
+        hidden = [self._rows[article_id] for article_id in self.duplicates]
+        search = hide_rows(self._search, hidden) if hidden else self._search
+        n_terms = len(self.vocabulary)
+        blended = search.shape[1] > n_terms
+        term_part = sp.csr_matrix(search[:, :n_terms]) if blended else search
+        transposed = sp.csr_matrix(term_part.T.tocsr(), dtype=np.float32)
+        transposed.sort_indices()
+        lsa_rows = np.asarray(search[:, n_terms:].toarray(), dtype=np.float32) if blended else None
+        return draft_tables(
+            forms=self.forms,
+            vocabulary=self.vocabulary,
+            candidates=(transposed.data, transposed.indices, transposed.indptr),
+            lsa_rows=lsa_rows,
+            row_languages=self.languages or [self.analyzer.language] * len(self.ids),
+            hidden_rows=hidden,
+            settings={**self.settings.to_dict(), "reference_length": self.reference_length},
         )
 
     @classmethod
@@ -677,6 +711,7 @@ class Recommender:
         )
         model.empty_ids = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
         model._set_languages([str(meta.get("lang") or model.analyzer.language) for meta in metadata])
+        model.forms = read_forms(folder)
         return model
 
     def __repr__(self) -> str:

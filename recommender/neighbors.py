@@ -58,7 +58,7 @@ __all__ = [
 #: loading it, else ``scipy``.
 KERNELS = ("auto", "numba", "scipy")
 #: Below this many rows ``auto`` uses scipy: loading numba costs more than the compiled kernel saves.
-NUMBA_MIN_ROWS = 3000
+NUMBA_MIN_ROWS = 1000
 _FAST_EXTRA = "pip install 'recommender[fast]'"
 #: Columns holding a non-zero in at least this share of the rows are multiplied as a dense matrix.
 DENSE_SHARE = 0.5
@@ -497,13 +497,19 @@ def _dense_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
 
 
 def _sample_floor(block: np.ndarray, width: int) -> np.ndarray:
-    """Per row, the ``width``-th best score of a strided sample of columns: at most the row's own."""
+    """Per row, the ``width``-th best score of a strided sample of columns: at most the row's own.
+
+    Blocks too narrow to sample use all their columns, so the floor is the row's exact ``width``-th
+    best of the block and at most ``width`` entries per row (plus ties) travel on to the merge.
+    """
     n_cols = block.shape[1]
     floor = np.full(block.shape[0], _SMALLEST_POSITIVE, dtype=np.float32)
-    stride = n_cols // (width * _SAMPLE_PER_SLOT)
-    if stride < 2:
+    if n_cols <= width:
         return floor
+    stride = max(1, n_cols // (width * _SAMPLE_PER_SLOT))
     sample = np.ascontiguousarray(block[:, ::stride])
+    if sample.shape[1] < width:
+        return floor
     kth = np.partition(sample, sample.shape[1] - width, axis=1)[:, sample.shape[1] - width]
     return np.maximum(floor, kth)
 

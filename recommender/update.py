@@ -36,6 +36,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from . import format as fmt
 from .blend import blend
 from .corpus import Articles, load_articles, read_articles
+from .drafts import collect_forms
 from .languages import article_languages
 from .model import Lists, Recommender, _metadata, pool_width, rank_pools, search_pools
 from .pools import POOL_MARGIN, canonical_scores, settle_rows
@@ -160,7 +161,7 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     search = _blend(model, vectors)
     pools = search_pools(search, languages, model.settings)
     lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
-    return _assemble(
+    result = _assemble(
         model,
         [str(a) for a in frame["id"]],
         _metadata(frame),
@@ -169,6 +170,9 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
         pools,
         lengths,
     )
+    result.forms = {}
+    _add_forms(result, frame, languages)
+    return result
 
 
 def _assemble(
@@ -208,7 +212,15 @@ def _assemble(
         search=search,
     )
     result._set_languages(list(languages))
+    result.forms = {language: dict(table) for language, table in model.forms.items()}
     return result
+
+
+def _add_forms(model: Recommender, frame: pd.DataFrame, languages: Sequence[str]) -> None:
+    """Add the surface forms of ``frame``'s articles to ``model``'s (what the numpy-only query reads)."""
+    texts = (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True))
+    for language, table in collect_forms(texts, languages, model.analyzers).items():
+        model.forms.setdefault(language, {}).update(table)
 
 
 def _copy_settings(model: Recommender) -> Recommender:
@@ -298,6 +310,8 @@ def apply_update(
         fresh = [len(body) for body in frame["body"]] if frame is not None else []
         lengths = np.concatenate([np.asarray(model.lengths)[survivors], np.array(fresh, dtype=np.int64)])
     result = _assemble(model, ids, metadata, languages, (vectors, search), pools, lengths)
+    if frame is not None:
+        _add_forms(result, frame, new_languages)
     counts = _Counts(
         len(new_ids) - len(edited), len(edited), len(removed), refreshed, recomputed, unseen, tokens
     )

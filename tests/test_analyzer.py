@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import pickle
+import re
 import sys
+import unicodedata
+from pathlib import Path
 
 import pytest
+from nltk.stem.snowball import SnowballStemmer
 
-from recommender.analyzer import Analyzer, resolve_stop_words
+from recommender.analyzer import SNOWBALL, Analyzer, resolve_stop_words
 from recommender.types import InvalidParameterError
+
+from .conftest import BUNDLED, SHARED_DATA
+
+MULTILINGUAL = BUNDLED.parents[1] / "tests" / "data" / "multilingual.jsonl"
 
 
 def test_normalises_folds_accents_and_possessives() -> None:
@@ -103,3 +114,125 @@ def test_nltk_stop_words_missing_corpus_is_explained(monkeypatch: pytest.MonkeyP
 def test_rejects_bad_settings(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(InvalidParameterError, match=match):
         Analyzer(**kwargs)  # type: ignore[arg-type]
+
+
+# The analyzer's rules written out the plain way (normalise the whole text, one regular expression, then
+# every token through possessive/elision, length, stop word, digits and Snowball, with no fast path and
+# no memory), to check the fast paths (ASCII translate + split, remembered verdicts) against.
+_REFERENCE_TOKEN = re.compile(r"\w+(?:'\w+)*")
+_ELIDED = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
+
+
+def _strip_marks(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+@functools.cache
+def _stemmer(language: str) -> SnowballStemmer:
+    return SnowballStemmer(SNOWBALL[language])
+
+
+def _reference_terms(text: str, *, language: str = "en", stem: bool = True, min_length: int = 2) -> list[str]:
+    text = _strip_marks(text) if language == "en" else unicodedata.normalize("NFKC", text)
+    for apostrophe in "\u2019\u2018\u02bc\u2032`":
+        text = text.replace(apostrophe, "'")
+    text = text.replace("_", " ").casefold()
+    if language == "ru":
+        text = text.replace("ё", "е")
+    stop = set(resolve_stop_words("english", language))
+    stemmer = _stemmer(language) if stem and language in SNOWBALL else None
+    terms = []
+    for token in _REFERENCE_TOKEN.findall(text):
+        if language == "en":
+            token = token.removesuffix("'s") if token.endswith("'s") else token
+        elif language == "fr" and token.split("'")[0] in _ELIDED and "'" in token:
+            token = token.split("'", 1)[1]  # the rest keeps its own apostrophes: aujourd'hui
+        else:
+            token = token.replace("'", "")
+        if len(token) < min_length or token in stop or token.isdigit():
+            continue
+        term = stemmer.stem(token) if stemmer is not None else token
+        if language not in ("en", "ru", "ar"):
+            term = _strip_marks(term)
+        terms.append(term)
+    return terms
+
+
+EDGE_CASES = [
+    "a''b 'tis rock'n'roll don`t foo_bar x's's O'Neill's ''quoted'' it's' Orbán’s 'S",
+    "TAB\tand\x0bform\x0cfeed; 3.14 2024 e-mail C++ i'm I'M ß straße ﬁne ① x²",
+    "Sanctions were sanctioned; Orbán's veto. Кыргызстан, санкций.",
+    "l'économie d'État qu'il jusqu'à l'aujourd'hui",
+    "",
+    "'",
+    "''",
+    "a",
+    "_",
+    "`",
+    "x'",
+    "'x",
+    "ab'cd'",
+    "''ab''cd''",
+]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ru", "de"])
+def test_edge_cases_match_the_reference(language: str) -> None:
+    analyzer = Analyzer(language=language)
+    for text in EDGE_CASES:
+        assert analyzer(text) == _reference_terms(text, language=language), text
+
+
+def _records(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_bundled_and_multilingual_corpora_match_the_reference() -> None:
+    labelled = [("en", record) for record in _records(BUNDLED)]
+    labelled += [(record["id"][:2], record) for record in _records(MULTILINGUAL)]  # en-, fr-, ru- ids
+    analyzers: dict[str, Analyzer] = {}
+    for language, record in labelled:
+        analyzer = analyzers.setdefault(language, Analyzer(language=language))
+        text = f"{record.get('title') or ''}\n{record['body']}"
+        expected = _reference_terms(text, language=language)
+        assert analyzer(text) == expected, record["id"]
+        assert analyzer(text) == expected  # again, from the remembered verdicts
+    assert set(analyzers) == {"en", "fr", "ru"}
+
+
+@pytest.mark.parametrize("name", ["bbc_news.jsonl.gz", "20newsgroups_bydate.jsonl.gz"])
+def test_real_corpus_sample_matches_the_reference(name: str) -> None:
+    """Every 20th article of a real corpus, plus every article with non-ASCII text among the first 3,000."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    texts = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if number >= 3_000:
+                break
+            record = json.loads(line)
+            text = f"{record.get('title') or ''}\n{record.get('body') or ''}"
+            if number % 20 == 0 or not text.isascii():
+                texts.append(text)
+    assert any(not text.isascii() for text in texts)
+    analyzer = Analyzer()
+    for text in texts:
+        assert analyzer(text) == _reference_terms(text)
+
+
+def test_each_distinct_token_is_stemmed_once() -> None:
+    analyzer = Analyzer()
+    calls: list[str] = []
+    stemmer = analyzer._stemmer
+
+    class Counting:
+        def stem(self, word: str) -> str:
+            calls.append(word)
+            return str(stemmer.stem(word))
+
+    analyzer._stemmer = Counting()
+    text = "Sanctions, sanctions and the nation's sanctions; the NATION'S nations."
+    expected = ["sanction", "sanction", "nation", "sanction", "nation", "nation"]
+    assert analyzer(text) == analyzer(text) == expected
+    assert sorted(calls) == ["nation", "nations", "sanctions"]  # "nation's" shares the verdict of "nation"

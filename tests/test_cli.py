@@ -275,3 +275,31 @@ def test_build_page_text_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["related", str(tmp_path / "m"), "000_18dd2e4469e66e77", "--json"]) == 0
     links = json.loads(capsys.readouterr().out)
     assert [link["article_id"] for link in links] == ["other"]
+
+
+def test_query_on_a_model_without_draft_tables_uses_the_build_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    golden = ROOT / "tests" / "data" / "golden"
+    assert main(["query", str(golden), "Crude oil prices and OPEC output", "--json", "-k", "2"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    from recommender import Recommender
+
+    expected = Recommender.load(golden).query("Crude oil prices and OPEC output", k=2)
+    assert [link["article_id"] for link in links] == [link.article_id for link in expected]
+    assert links[0]["article_id"] in {"oil-prices-rise", "opec-output-cut"}
+
+
+def test_query_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = tmp_path / "m"
+    assert main(["build", str(BUNDLED), "-o", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["query", str(model), "Caspian pipelines and Kazakh oil", "--json", "-k", "3"]) == 0
+    first = json.loads(capsys.readouterr().out)[0]["article_id"]
+    assert (
+        main(["query", str(model), "Caspian pipelines and Kazakh oil", "--json", "--exclude-ids", first]) == 0
+    )
+    assert first not in {link["article_id"] for link in json.loads(capsys.readouterr().out)}
+    golden = str(ROOT / "tests" / "data" / "golden")
+    assert main(["query", golden, "oil", "--min-score", "0.1"]) == 1
+    assert "filters on drafts need a model with draft tables" in capsys.readouterr().err

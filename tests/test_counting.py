@@ -13,9 +13,11 @@ BODIES = [record["body"] for record in TINY] * 3 + ["", "Oil oil OIL and the goa
 TITLES = [record["title"] for record in TINY] * 3 + ["Empty body", ""]
 
 
-def _reference(min_df: int | float, max_df: int | float, title_weight: float) -> tuple[list[str], np.ndarray]:
+def _reference(
+    min_df: int | float, max_df: int | float, title_weight: float, ngrams: int = 1
+) -> tuple[list[str], np.ndarray]:
     """scikit-learn's CountVectorizer over our analyzer's terms: the behaviour count_terms keeps."""
-    analyzer = Analyzer()
+    analyzer = Analyzer(ngrams=ngrams)
     titles = [analyzer(text) for text in TITLES]
     bodies = [analyzer(text) for text in BODIES]
     counter = CountVectorizer(analyzer=lambda terms: terms, min_df=min_df, max_df=max_df)
@@ -26,20 +28,21 @@ def _reference(min_df: int | float, max_df: int | float, title_weight: float) ->
 
 @pytest.mark.parametrize(("min_df", "max_df", "title_weight"), [(1, 1.0, 2.0), (2, 0.5, 0.0), (0.1, 8, 1.5)])
 @pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("ngrams", [1, 2])
 def test_counts_equal_scikit_learn(
-    min_df: int | float, max_df: int | float, title_weight: float, n_jobs: int
+    min_df: int | float, max_df: int | float, title_weight: float, n_jobs: int, ngrams: int
 ) -> None:
     vocabulary, counts = count_terms(
         BODIES,
         TITLES,
-        Analyzer(),
+        Analyzer(ngrams=ngrams),
         title_weight=title_weight,
         min_df=min_df,
         max_df=max_df,
         n_jobs=n_jobs,
         min_parallel=0,
     )
-    expected_vocabulary, expected_counts = _reference(min_df, max_df, title_weight)
+    expected_vocabulary, expected_counts = _reference(min_df, max_df, title_weight, ngrams)
     assert vocabulary == expected_vocabulary
     np.testing.assert_array_equal(counts.toarray(), expected_counts)
     assert counts.has_sorted_indices

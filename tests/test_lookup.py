@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import gzip
 import json
 import pickle
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
+from recommender import drafts as drafts_module
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
 from .conftest import GOLDEN, ROOT, refresh_checksums
@@ -109,3 +112,127 @@ def test_version_2_model_answers_like_version_1(tmp_path: Path, tiny_records: li
         assert index.article(article_id) == {**golden.article(article_id), "lang": "en"}
     assert "oil-prices-rise" in index
     assert 3 not in index
+
+
+# --- drafts: Index.query -------------------------------------------------------------------------------
+
+
+def _drafts_from(records: list[dict[str, Any]], count: int) -> list[tuple[str, str]]:
+    """Drafts made of corpus words cut at word boundaries: one article's start, the next one's end."""
+    drafts = []
+    for first, second in pairwise(records[: count + 1]):
+        words = first["body"].split()[:150] + second["body"].split()[-60:]
+        drafts.append((" ".join(words), str(first.get("title") or "")))
+    drafts.append((" ".join(records[0]["body"].split()[:12]), ""))  # a short draft
+    return drafts
+
+
+def _assert_same_links(
+    index: Index, model: Recommender, drafts: list[tuple[str, str]], **options: Any
+) -> None:
+    for text, title in drafts:
+        fast = index.query(text, title=title, **options)
+        full = model.query(text, title=title, **options)
+        assert [link.article_id for link in fast] == [link.article_id for link in full]
+        assert np.allclose([link.score for link in fast], [link.score for link in full], atol=1e-5, rtol=0)
+        assert all(a.title == b.title and a.url == b.url for a, b in zip(fast, full, strict=True))
+
+
+def test_query_answers_like_the_recommender_on_the_bundled_corpus(bundled_model_dir: Path) -> None:
+    records = [json.loads(line) for line in (ROOT / "corpus" / "geopolitics.jsonl").read_text().splitlines()]
+    index = Index.load(bundled_model_dir)
+    model = Recommender.load(bundled_model_dir)
+    assert index.answers_drafts
+    drafts = _drafts_from(records, 25)
+    _assert_same_links(index, model, drafts, k=8)
+    _assert_same_links(index, model, drafts[:5], k=40)
+    assert index.query(drafts[0][0], title=drafts[0][1], k=8)  # not vacuous: the drafts find articles
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"ngrams": 2, "tf": "log", "hub_weight": 0.0, "title_weight": 1.5, "hide_duplicates": False}],
+    ids=["defaults", "bigrams-log-tf"],
+)
+def test_query_answers_like_the_recommender_with_lsa_on_a_real_sample(
+    tmp_path: Path, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = ROOT.parent / "shared" / "data" / "bbc_news.jsonl.gz"
+    if not path.is_file():
+        pytest.skip("../shared/data/bbc_news.jsonl.gz is not present")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for number, line in enumerate(handle) if number % 5 == 0][:420]
+    model = Recommender(**settings).fit(records)
+    assert model.components is not None  # >= 400 articles: the LSA blend is active
+    folder = model.save(tmp_path / "bbc")
+    drafts = _drafts_from(records, 20)
+    _assert_same_links(Index.load(folder), Recommender.load(folder), drafts, k=8)
+    # Small models score every candidate at once; force the pruning stages of big ones too.
+    monkeypatch.setattr(drafts_module, "_FEW", 0)
+    monkeypatch.setattr(drafts_module, "_THETA_SAMPLE", 40)
+    _assert_same_links(Index.load(folder), Recommender.load(folder), drafts[:8], k=8)
+
+
+def test_query_within_and_across_languages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mixed = ROOT / "tests" / "data" / "multilingual.jsonl"
+    records = [json.loads(line) for line in mixed.read_text(encoding="utf-8").splitlines()]
+    drafts = [(record["body"], record["title"]) for record in records]
+    monkeypatch.setattr(drafts_module, "_FEW", 0)  # exercise the pruning stages with language masks
+    monkeypatch.setattr(drafts_module, "_THETA_SAMPLE", 2)
+    for cross in (False, True):
+        folder = Recommender(min_df=1, k=5, cross_language=cross).fit(records).save(tmp_path / f"m{cross}")
+        index, model = Index.load(folder), Recommender.load(folder)
+        _assert_same_links(index, model, drafts, k=5)
+        _assert_same_links(index, model, [("grain Danube", "")], k=5, lang="fr")
+    index = Index.load(tmp_path / "mFalse")
+    assert {link.article_id[:2] for link in index.query("Санкции против России", k=5)} == {"ru"}
+    assert index.query("grain", lang="de") == []  # no German articles: nothing to link, as the model says
+
+
+def test_query_errors(bundled_model_dir: Path) -> None:
+    index = Index.load(bundled_model_dir)
+    with pytest.raises(InvalidParameterError, match="query text is empty"):
+        index.query("   ", title="")
+    with pytest.raises(InvalidParameterError, match="k must be a positive integer"):
+        index.query("oil", k=0)
+    with pytest.raises(InvalidParameterError, match="no analysis tables for language 'de'"):
+        index.query("Öl", lang="de")
+    golden = Index.load(GOLDEN)
+    assert not golden.answers_drafts
+    with pytest.raises(ModelFormatError, match=r"written by an older version\); rebuild it"):
+        golden.query("oil prices")
+    assert golden.related("oil-prices-rise", k=1)  # the old model still answers related()
+
+
+def test_query_imports_nothing_heavy(bundled_model_dir: Path) -> None:
+    code = (
+        "import sys; from recommender.lookup import Index; "
+        f"links = Index.load({str(bundled_model_dir)!r}).query('Kazakhstan oil exports and sanctions', k=3); "
+        "heavy = [m for m in ('sklearn', 'scipy', 'pandas', 'nltk', 'joblib') if m in sys.modules]; "
+        "print(len(links), ','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.split() == ["3"]
+
+
+def test_query_filters(bundled_model_dir: Path) -> None:
+    index = Index.load(bundled_model_dir)
+    draft = "Kazakhstan oil exports, Caspian pipelines and sanctions on Russia"
+    plain = index.query(draft, k=5)
+    first = plain[0].article_id
+    without = index.query(draft, k=5, exclude_ids=[first])
+    assert first not in {link.article_id for link in without}
+    assert len(without) == 5
+    assert [link.article_id for link in without[:3]] == [link.article_id for link in plain[1:4]]
+    assert all(link.score >= 0.1 for link in index.query(draft, k=20, min_score=0.1))
+    category = index.article(first)["category"]
+    assert category
+    others = index.query(draft, k=5, exclude_categories=[category])
+    assert others
+    assert all(index.article(link.article_id)["category"] != category for link in others)
+    with pytest.raises(InvalidParameterError, match="relative to a subject article"):
+        index.query(draft, same_category=True)
+    with pytest.raises(InvalidParameterError, match="unknown ranking control"):
+        index.query(draft, colour="red")

@@ -266,3 +266,17 @@ def test_update_with_the_lsa_blend_duplicates_and_a_new_hub(bbc_records: list[di
     in_pools = int((updated.pools[0][:, :20] == row).sum())
     assert in_pools > 40
     assert int((updated.neighbors == row).sum()) < in_pools
+
+
+def test_updated_model_answers_drafts_with_the_new_words(tmp_path: Path) -> None:
+    base = Recommender().fit(RECORDS[:100])
+    new = RECORDS[100]
+    word = next(w for w in new["body"].split() if w.isalpha() and w.lower() not in base.forms["en"])
+    updated, _ = apply_update(base, add=[new])
+    assert updated.forms["en"][word.lower()] == updated.analyzer.verdict(word.lower())
+    folder = updated.save(tmp_path / "updated")
+    draft = " ".join(new["body"].split()[:80])
+    fast = Index.load(folder).query(draft, k=5)
+    full = Recommender.load(folder).query(draft, k=5)
+    assert [link.article_id for link in fast] == [link.article_id for link in full]
+    assert fast[0].article_id == new["id"]
