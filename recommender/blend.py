@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MIN_ARTICLES_PER_DIMENSION", "blend", "fit_components"]
+__all__ = ["MIN_ARTICLES_PER_DIMENSION", "blend", "fit_components", "split_blend"]
 
 #: The projection is fitted only when the corpus has at least this many articles per dimension.
 MIN_ARTICLES_PER_DIMENSION = 2
@@ -71,3 +71,37 @@ def _join(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix:
     data[to_left], indices[to_left] = left.data, left.indices
     data[to_right], indices[to_right] = right.data, right.indices + left.shape[1]
     return sp.csr_matrix((data, indices, indptr), shape=(left.shape[0], left.shape[1] + right.shape[1]))
+
+
+def split_blend(search: sp.csr_matrix, n_terms: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """Blended rows as their first ``n_terms`` columns (sparse CSR) and the rest (dense, or None).
+
+    A blended row ends with its LSA columns, so they are read off each row's tail, much faster than
+    slicing columns; rows where they are not all stored (no terms, or zeroed) are sliced.
+    """
+    dims = search.shape[1] - n_terms
+    if dims == 0:
+        return search, None
+    n_rows = search.shape[0]
+    lengths = np.diff(search.indptr)
+    full = np.flatnonzero(lengths >= dims)
+    tails = search.indptr[full + 1, None] - dims + np.arange(dims)
+    whole = full[(search.indices[tails] == n_terms + np.arange(dims)).all(axis=1)]
+    tails = search.indptr[whole + 1, None] - dims + np.arange(dims)
+    dense = np.zeros((n_rows, dims), dtype=np.float32)
+    dense[whole] = search.data[tails]
+    term_counts = lengths.copy()
+    term_counts[whole] -= dims
+    rest = np.setdiff1d(np.arange(n_rows), whole)
+    if rest.size:
+        tail = sp.csr_matrix(search[rest][:, n_terms:])
+        dense[rest] = tail.toarray()
+        term_counts[rest] -= np.diff(tail.indptr)
+    keep = np.ones(search.nnz, dtype=bool)
+    keep[tails.ravel()] = False
+    if rest.size:
+        rest_entries = np.concatenate([np.arange(search.indptr[r], search.indptr[r + 1]) for r in rest])
+        keep[rest_entries] = search.indices[rest_entries] < n_terms
+    indptr = np.concatenate([[0], np.cumsum(term_counts)])
+    terms = sp.csr_matrix((search.data[keep], search.indices[keep], indptr), shape=(n_rows, n_terms))
+    return terms, dense

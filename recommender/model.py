@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from . import format as fmt
 from .analyzer import Analyzer
-from .blend import blend, fit_components
+from .blend import blend, fit_components, split_blend
 from .corpus import Articles, load_articles
 from .counting import count_terms
 from .drafts import DOCUMENT as DRAFTS_DOCUMENT
@@ -645,12 +645,9 @@ class Recommender:
         """The tables ``Index.query`` scores drafts with (see recommender/drafts.py)."""
         hidden = [self._rows[article_id] for article_id in self.duplicates]
         search = hide_rows(self._search, hidden) if hidden else self._search
-        n_terms = len(self.vocabulary)
-        blended = search.shape[1] > n_terms
-        term_part = sp.csr_matrix(search[:, :n_terms]) if blended else search
+        term_part, lsa_rows = split_blend(search, len(self.vocabulary))
         transposed = sp.csr_matrix(term_part.T.tocsr(), dtype=np.float32)
         transposed.sort_indices()
-        lsa_rows = np.asarray(search[:, n_terms:].toarray(), dtype=np.float32) if blended else None
         return draft_tables(
             forms=self.forms,
             vocabulary=self.vocabulary,

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
-from .blend import blend
+from .blend import blend, split_blend
 from .corpus import Articles, load_articles, read_articles
 from .drafts import collect_forms
 from .languages import article_languages
@@ -298,7 +298,7 @@ def apply_update(
         labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
         pools, refreshed, recomputed = _incremental(
             stored,
-            (search, *_split(search, len(model.vocabulary))),
+            (search, *split_blend(search, len(model.vocabulary))),
             survivors,
             old_to_new,
             labels,
@@ -324,32 +324,6 @@ def _stack(top: sp.csr_matrix, bottom: sp.csr_matrix) -> sp.csr_matrix:
     return stacked
 
 
-def _split(search: sp.csr_matrix, n_terms: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """The search rows as their TF-IDF columns (sparse) and their LSA columns (dense, or None).
-
-    The quick product multiplies the dense columns with BLAS instead of a sparse accumulation. A blended
-    row ends with its LSA columns, so they are read off each row's tail (rows where they are not all
-    stored, such as an article without indexed terms, are read by slicing).
-    """
-    dims = search.shape[1] - n_terms
-    if dims == 0:
-        return search, None
-    keep = search.indices < n_terms
-    indptr = np.concatenate([[0], np.cumsum(keep)])[search.indptr]
-    sparse = sp.csr_matrix(
-        (search.data[keep], search.indices[keep], indptr), shape=(search.shape[0], n_terms)
-    )
-    full = np.flatnonzero(np.diff(search.indptr) >= dims)
-    tails = search.indptr[full + 1, None] - dims + np.arange(dims)
-    whole = (search.indices[tails] == n_terms + np.arange(dims)).all(axis=1)
-    dense = np.zeros((search.shape[0], dims), dtype=np.float32)
-    dense[full[whole]] = search.data[tails[whole]]
-    rest = np.setdiff1d(np.arange(search.shape[0]), full[whole])
-    if rest.size:
-        dense[rest] = search[rest][:, n_terms:].toarray()
-    return sparse, dense
-
-
 def _incremental(
     stored_pools: tuple[np.ndarray, np.ndarray],
     parts: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None],
@@ -365,7 +339,7 @@ def _incremental(
     columns are those rows' scores against all (their search), and its new-row columns are every other
     pool's scores against the new articles (the reverse refresh). ``labels`` groups rows (by language
     when lists stay within a language); candidates never cross groups, exactly as the full search does.
-    ``parts`` are the search rows whole, then split (see :func:`_split`). Returns
+    ``parts`` are the search rows whole, then split (``recommender.blend.split_blend``). Returns
     ``((neighbors, scores), refreshed, recomputed)``.
     """
     search, sparse, dense = parts
