@@ -61,16 +61,12 @@ def blend(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) 
 def _join(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix:
     """``[left, right]`` side by side as sorted float32 CSR, each row's ``left`` entries first."""
     left.sort_indices()
-    left_lengths, right_lengths = np.diff(left.indptr), np.diff(right.indptr)
-    indptr = np.concatenate([[0], np.cumsum(left_lengths + right_lengths)])
-    data = np.empty(int(indptr[-1]), dtype=np.float32)
-    indices = np.empty(int(indptr[-1]), dtype=np.int32)
-    # An entry moves by the number of entries the other part has in the rows before (and beside) it.
-    to_left = np.arange(left.nnz) + np.repeat(right.indptr[:-1], left_lengths)
-    to_right = np.arange(right.nnz) + np.repeat(left.indptr[1:], right_lengths)
-    data[to_left], indices[to_left] = left.data, left.indices
-    data[to_right], indices[to_right] = right.data, right.indices + left.shape[1]
-    return sp.csr_matrix((data, indices, indptr), shape=(left.shape[0], left.shape[1] + right.shape[1]))
+    right.sort_indices()
+    # scipy stacks CSR blocks side by side row by row in compiled code (several times faster than
+    # scattering both parts with numpy); sorted parts give sorted rows.
+    joined = sp.csr_matrix(sp.hstack([left, right], format="csr", dtype=np.float32))
+    joined.sort_indices()
+    return joined
 
 
 def split_blend(search: sp.csr_matrix, n_terms: int) -> tuple[sp.csr_matrix, np.ndarray | None]:

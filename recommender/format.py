@@ -319,17 +319,32 @@ class IdTable:
 
     @staticmethod
     def build(ids: list[str]) -> np.ndarray:
-        """The hash table for ``ids`` (a power-of-two size at least twice their number; -1 is empty)."""
+        """The hash table for ``ids`` (a power-of-two size at least twice their number; -1 is empty).
+
+        Keys are placed in order of their home slot, each at its home or just after the key before it,
+        so every key sits at the end of an unbroken run from its home slot: what a linear-probing lookup
+        needs. Done with numpy; only keys pushed past the last slot wrap around one by one.
+        """
         size = 1 << max(1, (2 * max(len(ids), 1) - 1).bit_length())
         table = np.full(size, -1, dtype=np.int32)
         mask = size - 1
-        slots = table.tolist()
-        for row, article_id in enumerate(ids):
-            slot = zlib.crc32(article_id.encode("utf-8")) & mask
-            while slots[slot] >= 0:
-                slot = (slot + 1) & mask
-            slots[slot] = row
-        return np.asarray(slots, dtype=np.int32)
+        count = len(ids)
+        if count == 0:
+            return table
+        homes = np.fromiter(
+            (zlib.crc32(article_id.encode("utf-8")) & mask for article_id in ids), dtype=np.int64, count=count
+        )
+        order = np.argsort(homes, kind="stable")
+        steps = np.arange(count, dtype=np.int64)
+        places = np.maximum.accumulate(homes[order] - steps) + steps
+        inside = places < size
+        table[places[inside]] = order[inside]
+        slot = 0
+        for row in order[~inside].tolist():
+            while table[slot] >= 0:
+                slot += 1
+            table[slot] = row
+        return table
 
     def row(self, article_id: str) -> int | None:
         """The row of ``article_id``, or None."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,15 @@ def test_version_1_still_opens(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
     _edit_manifest(path, format_version=1)
     assert fmt.open_model(path).version == 1
+
+
+def test_id_table_wraps_keys_past_the_last_slot() -> None:
+    # Three ids whose home is the last slot of an 8-slot table: two must wrap around to the start.
+    chosen = [f"k{n}" for n in range(10_000) if zlib.crc32(f"k{n}".encode()) & 7 == 7][:3]
+    table = fmt.IdTable.build(chosen)
+    assert table.shape == (8,)
+    assert table[7] == 0
+    assert sorted(table[:2].tolist()) == [1, 2]
+    lookup = fmt.IdTable(fmt.StringTable(*fmt.StringTable.encode(chosen)), table)
+    assert [lookup.row(key) for key in chosen] == [0, 1, 2]
+    assert lookup.row("absent") is None
