@@ -98,23 +98,24 @@ def tile_rows(n_rows: int, memory_budget: int = DEFAULT_MEMORY_BUDGET, *, thread
 
 
 @functools.cache
+def _compiled(name: str) -> Callable[..., None] | None:
+    """A routine of the compiled kernel module, or None without numba (imported on first use)."""
+    try:
+        from . import _tile_kernel
+    except ImportError:
+        return None
+    routine: Callable[..., None] = getattr(_tile_kernel, name)
+    return routine
+
+
 def _numba_kernel() -> Callable[..., None] | None:
-    """The compiled tile kernel, or None when numba is not installed (imported on first use only)."""
-    try:
-        from ._tile_kernel import tile_top
-    except ImportError:
-        return None
-    return tile_top
+    """The compiled tile kernel (``tile_top``), or None."""
+    return _compiled("tile_top")
 
 
-@functools.cache
 def _numba_merge() -> Callable[..., None] | None:
-    """The compiled merge of sorted lists into the answer, or None when numba is not installed."""
-    try:
-        from ._tile_kernel import merge_lists
-    except ImportError:
-        return None
-    return merge_lists
+    """The compiled merge of sorted lists into the answer (``merge_lists``), or None."""
+    return _compiled("merge_lists")
 
 
 def numba_available() -> bool:
@@ -134,21 +135,22 @@ def _resolve_kernel(kernel: str, n_rows: int) -> str:
     return kernel
 
 
-def _frequent_terms_first(vectors: sp.csr_matrix) -> None:
-    """Renumber columns in place by falling document frequency (ties by column); dot products stay."""
-    frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
-    rank = np.empty(vectors.shape[1], dtype=vectors.indices.dtype)
-    rank[np.argsort(-frequency, kind="stable")] = np.arange(vectors.shape[1], dtype=vectors.indices.dtype)
+def _reorder(vectors: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """Columns renumbered by falling document frequency (ties by column; dot products stay), split into
+    the sparse rest and, as a dense array, the leading columns present in at least ``DENSE_SHARE`` of rows.
+
+    Renumbers ``vectors`` in place.
+    """
+    n_rows, n_cols = vectors.shape
+    frequency = np.bincount(vectors.indices, minlength=n_cols)
+    order = np.argsort(-frequency, kind="stable")
+    rank = np.empty(n_cols, dtype=vectors.indices.dtype)
+    rank[order] = np.arange(n_cols, dtype=vectors.indices.dtype)
     vectors.indices = rank[vectors.indices]
     vectors.has_sorted_indices = False
     vectors.sort_indices()
-
-
-def _split_dense(vectors: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """The sparse columns and, as a dense array, the leading columns (by frequency) in most rows."""
-    frequency = np.bincount(vectors.indices, minlength=vectors.shape[1])
-    count = int(np.count_nonzero(frequency >= DENSE_SHARE * vectors.shape[0]))
-    if count == 0 or vectors.shape[0] < 2:
+    count = int(np.count_nonzero(frequency >= DENSE_SHARE * n_rows))
+    if count == 0 or n_rows < 2:
         return vectors, None
     dense = np.ascontiguousarray(vectors[:, :count].toarray(), dtype=np.float32)
     rest = sp.csr_matrix(vectors[:, count:], dtype=np.float32)
@@ -299,8 +301,7 @@ def plan_tiles(
     matrix = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
     n_rows = matrix.shape[0]
     chosen = _resolve_kernel(kernel, n_rows)
-    _frequent_terms_first(matrix)
-    matrix, dense = _split_dense(matrix)
+    matrix, dense = _reorder(matrix)
     side = tile_rows(n_rows, memory_budget, threads=threads)
     return TilePlan(matrix, side, kernel=chosen, dense=dense)
 
@@ -338,7 +339,7 @@ class TilePlan:
         self.starts = list(range(0, self.n_rows, side))
         self.blocks = [vectors[start : start + side] for start in self.starts]
         self.transposed = [block.T.tocsr() for block in self.blocks]
-        # The dense columns (see ``_split_dense``) of each row block, or None.
+        # The dense columns (see ``_reorder``) of each row block, or None.
         self.dense = None if dense is None else [dense[start : start + side] for start in self.starts]
 
     def _dense_tile(self, r: int, c: int) -> np.ndarray | None:

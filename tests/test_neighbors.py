@@ -153,7 +153,10 @@ def _with_dense_columns(n_rows: int, seed: int) -> sp.csr_matrix:
 @pytest.mark.parametrize("budget", [24 * 3 * 30**2, 10**9])
 def test_dense_columns_are_multiplied_apart_and_still_exact(budget: int) -> None:
     vectors = _with_dense_columns(140, 11)
-    assert neighbors_module._split_dense(vectors)[1] is not None
+    sparse_part, dense_part = neighbors_module._reorder(vectors.copy())
+    assert dense_part is not None
+    assert dense_part.shape == (140, 6)  # exactly the six columns filled in every row
+    assert sparse_part.shape == (140, 80)
     expected = _brute_force(vectors, 5)
     neighbors, scores = top_k(vectors, 5, memory_budget=budget, kernel="scipy")
     np.testing.assert_array_equal(neighbors, expected[0])
