@@ -8,10 +8,12 @@ explainable core (shared terms); the projection adds credit for related vocabula
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MIN_ARTICLES_PER_DIMENSION", "blend", "fit_components", "split_blend"]
+__all__ = ["MIN_ARTICLES_PER_DIMENSION", "SearchRows", "blend", "blend_rows", "fit_components"]
 
 #: The projection is fitted only when the corpus has at least this many articles per dimension.
 MIN_ARTICLES_PER_DIMENSION = 2
@@ -36,26 +38,78 @@ def fit_components(vectors: sp.csr_matrix, dims: int) -> np.ndarray | None:
     return np.ascontiguousarray(svd.components_, dtype=np.float32)
 
 
-def blend(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) -> sp.csr_matrix:
-    """Rows whose dot products are ``(1 - weight) * cos(tfidf) + weight * cos(lsa)``, as float32 CSR."""
+@dataclass(frozen=True)
+class SearchRows:
+    """The rows the neighbour search compares, kept as their two parts rather than joined.
+
+    ``terms`` is ``sqrt(1 - w) * tfidf`` (float32 CSR, sorted), ``dense`` the ``sqrt(w)``-scaled unit LSA
+    projection (float32, rows × dims) or None without a blend. :meth:`joined` is the one matrix whose
+    row dot products are the blended scores; updates and the draft tables work on the parts directly.
+    """
+
+    terms: sp.csr_matrix
+    dense: np.ndarray | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns) of the joined matrix."""
+        extra = 0 if self.dense is None else self.dense.shape[1]
+        return self.terms.shape[0], self.terms.shape[1] + extra
+
+    def joined(self) -> sp.csr_matrix:
+        """``[terms, dense]`` as one sorted float32 CSR matrix (zeros of the dense part not stored)."""
+        if self.dense is None:
+            return self.terms
+        dense = self.dense
+        # The dense part as CSR built directly (scipy's own conversion goes through COO: many times slower).
+        keep = dense != 0
+        part = sp.csr_matrix(
+            (
+                dense[keep],
+                np.broadcast_to(np.arange(dense.shape[1], dtype=np.int32), dense.shape)[keep],
+                np.concatenate([[0], np.cumsum(keep.sum(axis=1))]),
+            ),
+            shape=dense.shape,
+        )
+        return _join(self.terms, part)
+
+    def take(self, rows: np.ndarray) -> SearchRows:
+        """The given rows, in that order."""
+        terms = sp.csr_matrix(self.terms[rows])
+        terms.has_sorted_indices = True  # row selection keeps each row's order
+        return SearchRows(terms, None if self.dense is None else self.dense[rows])
+
+    def stack(self, other: SearchRows) -> SearchRows:
+        """These rows followed by ``other``'s."""
+        terms = sp.csr_matrix(sp.vstack([self.terms, other.terms], format="csr"), dtype=np.float32)
+        terms.sort_indices()
+        if self.dense is None or other.dense is None:
+            return SearchRows(terms, None)
+        return SearchRows(terms, np.concatenate([self.dense, other.dense]))
+
+
+def blend_rows(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) -> SearchRows:
+    """The parts of :func:`blend`'s rows, unjoined."""
     if components is None or weight <= 0:
-        return vectors
+        if vectors.dtype == np.float32 and vectors.has_sorted_indices:
+            return SearchRows(vectors, None)
+        terms = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
+        terms.sort_indices()
+        return SearchRows(terms, None)
     projected = np.asarray(vectors @ components.T, dtype=np.float64)
     norms = np.linalg.norm(projected, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     projected *= np.sqrt(weight) / norms
-    dense = projected.astype(np.float32)
-    # The dense part as CSR built directly (scipy's own conversion goes through COO: many times slower).
-    keep = dense != 0
-    part = sp.csr_matrix(
-        (
-            dense[keep],
-            np.broadcast_to(np.arange(dense.shape[1], dtype=np.int32), dense.shape)[keep],
-            np.concatenate([[0], np.cumsum(keep.sum(axis=1))]),
-        ),
-        shape=dense.shape,
-    )
-    return _join(sp.csr_matrix(vectors * np.float32(np.sqrt(1.0 - weight)), dtype=np.float32), part)
+    terms = sp.csr_matrix(vectors * np.float32(np.sqrt(1.0 - weight)), dtype=np.float32)
+    terms.sort_indices()
+    return SearchRows(terms, projected.astype(np.float32))
+
+
+def blend(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) -> sp.csr_matrix:
+    """Rows whose dot products are ``(1 - weight) * cos(tfidf) + weight * cos(lsa)``, as float32 CSR."""
+    if components is None or weight <= 0:
+        return vectors
+    return blend_rows(vectors, components, weight).joined()
 
 
 def _join(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix:
@@ -67,37 +121,3 @@ def _join(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix:
     joined = sp.csr_matrix(sp.hstack([left, right], format="csr", dtype=np.float32))
     joined.sort_indices()
     return joined
-
-
-def split_blend(search: sp.csr_matrix, n_terms: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """Blended rows as their first ``n_terms`` columns (sparse CSR) and the rest (dense, or None).
-
-    A blended row ends with its LSA columns, so they are read off each row's tail, much faster than
-    slicing columns; rows where they are not all stored (no terms, or zeroed) are sliced.
-    """
-    dims = search.shape[1] - n_terms
-    if dims == 0:
-        return search, None
-    n_rows = search.shape[0]
-    lengths = np.diff(search.indptr)
-    full = np.flatnonzero(lengths >= dims)
-    tails = search.indptr[full + 1, None] - dims + np.arange(dims)
-    whole = full[(search.indices[tails] == n_terms + np.arange(dims)).all(axis=1)]
-    tails = search.indptr[whole + 1, None] - dims + np.arange(dims)
-    dense = np.zeros((n_rows, dims), dtype=np.float32)
-    dense[whole] = search.data[tails]
-    term_counts = lengths.copy()
-    term_counts[whole] -= dims
-    rest = np.setdiff1d(np.arange(n_rows), whole)
-    if rest.size:
-        tail = sp.csr_matrix(search[rest][:, n_terms:])
-        dense[rest] = tail.toarray()
-        term_counts[rest] -= np.diff(tail.indptr)
-    keep = np.ones(search.nnz, dtype=bool)
-    keep[tails.ravel()] = False
-    if rest.size:
-        rest_entries = np.concatenate([np.arange(search.indptr[r], search.indptr[r + 1]) for r in rest])
-        keep[rest_entries] = search.indices[rest_entries] < n_terms
-    indptr = np.concatenate([[0], np.cumsum(term_counts)])
-    terms = sp.csr_matrix((search.data[keep], search.indices[keep], indptr), shape=(n_rows, n_terms))
-    return terms, dense

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from . import format as fmt
 from .analyzer import Analyzer
-from .blend import blend, fit_components, split_blend
+from .blend import SearchRows, blend, blend_rows, fit_components
 from .corpus import Articles, load_articles
 from .counting import count_terms
 from .drafts import DOCUMENT as DRAFTS_DOCUMENT
@@ -322,7 +322,8 @@ class Recommender:
 
             mapper = dask_mapper(scheduler)
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
-        search = blend(vectors, components, settings.lsa_weight)
+        parts = blend_rows(vectors, components, settings.lsa_weight)
+        search = parts.joined()
         pool_neighbors, pool_scores = search_pools(search, languages, settings, mapper=mapper)
         metadata = _metadata(frame)
         for record, lang in zip(metadata, languages, strict=True):
@@ -344,7 +345,8 @@ class Recommender:
             duplicates={ids[row]: ids[keep] for row, keep in sorted(lists.canonical.items())},
             pools=(pool_neighbors, pool_scores),
             lengths=lengths,
-            search=search,
+            search=parts,
+            joined=search,
             surface=surface_words(
                 (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
                 self.analyzer.terms,
@@ -381,12 +383,13 @@ class Recommender:
         hubs: np.ndarray | None = None,
         pools: tuple[np.ndarray, np.ndarray] | None = None,
         lengths: np.ndarray | None = None,
-        search: sp.csr_matrix | None = None,
+        search: SearchRows | None = None,
+        joined: sp.csr_matrix | None = None,
     ) -> None:
         """Install a fitted state. ``pools`` are the raw candidate pools (see :func:`rank_pools`); when
         the settings gather no wider pool than ``k`` they are the lists themselves. ``lengths`` are the
-        body lengths that pick a duplicate group's canonical article; ``search`` the blended rows, when
-        already computed."""
+        body lengths that pick a duplicate group's canonical article; ``search`` the blended rows and
+        ``joined`` the same joined, when already computed (otherwise both are made on first use)."""
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
         self._metadata = metadata
@@ -402,7 +405,8 @@ class Recommender:
             pools = (neighbors, scores)
         self.pools = pools
         self.lengths = lengths
-        self._search = search if search is not None else blend(vectors, components, self.settings.lsa_weight)
+        self._parts: SearchRows | None = search
+        self._joined: sp.csr_matrix | None = joined
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
         self.scores = scores
@@ -576,6 +580,20 @@ class Recommender:
         except (KeyError, TypeError):
             raise UnknownArticleError(str(article_id), suggest(str(article_id), self.ids)) from None
 
+    @property
+    def _search(self) -> sp.csr_matrix:
+        """The blended rows joined into one matrix (what lookups and the neighbour search compare)."""
+        if self._joined is None:
+            self._joined = self._search_rows.joined()
+        return self._joined
+
+    @property
+    def _search_rows(self) -> SearchRows:
+        """The blended rows as their term and LSA parts (what updates and the draft tables use)."""
+        if self._parts is None:
+            self._parts = blend_rows(self.vectors, self.components, self.settings.lsa_weight)
+        return self._parts
+
     def _candidates(self) -> sp.csr_matrix:
         if self._transposed is None:
             hidden = [self._rows[article_id] for article_id in self.duplicates]
@@ -644,8 +662,12 @@ class Recommender:
     def _draft_tables(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The tables ``Index.query`` scores drafts with (see recommender/drafts.py)."""
         hidden = [self._rows[article_id] for article_id in self.duplicates]
-        search = hide_rows(self._search, hidden) if hidden else self._search
-        term_part, lsa_rows = split_blend(search, len(self.vocabulary))
+        parts = self._search_rows
+        term_part = hide_rows(parts.terms, hidden) if hidden else parts.terms
+        lsa_rows = parts.dense
+        if lsa_rows is not None and hidden:
+            lsa_rows = lsa_rows.copy()
+            lsa_rows[hidden] = 0.0
         transposed = sp.csr_matrix(term_part.T.tocsr(), dtype=np.float32)
         transposed.sort_indices()
         return draft_tables(

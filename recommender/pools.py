@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .blend import SearchRows
+
 __all__ = ["POOL_MARGIN", "canonical_scores", "settle", "settle_rows"]
 
 #: Extra candidates searched per pool, so that rounding in the search never decides the last places.
@@ -20,23 +22,32 @@ POOL_MARGIN = 10
 _PAIRS_PER_CHUNK = 1 << 15
 
 
-def canonical_scores(search: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def canonical_scores(search: sp.csr_matrix | SearchRows, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``search[rows[i]] · search[cols[i]]`` for every ``i``, computed canonically (float32).
 
     The products of the two rows' shared columns are added one by one in float32, in column order,
     starting from zero: exactly what scipy's sparse product (``a @ b.T``) computes for a pair, so the
-    stored scores are those a lookup-time scan finds, and the same from either side of a pair.
+    stored scores are those a lookup-time scan finds, and the same from either side of a pair. Rows
+    given as ``SearchRows`` score as their joined matrix does: the dense columns come last, and adding
+    the zero products the joined matrix does not store leaves a float sum unchanged.
     """
     out = np.zeros(len(rows), dtype=np.float32)
-    if search.dtype != np.float32 or not search.has_sorted_indices:
-        search = sp.csr_matrix(search, dtype=np.float32, copy=True)
-        search.sort_indices()
+    dense = search.dense if isinstance(search, SearchRows) else None
+    terms = search.terms if isinstance(search, SearchRows) else search
+    if terms.dtype != np.float32 or not terms.has_sorted_indices:
+        terms = sp.csr_matrix(terms, dtype=np.float32, copy=True)
+        terms.sort_indices()
     for start in range(0, len(rows), _PAIRS_PER_CHUNK):
         stop = start + _PAIRS_PER_CHUNK
-        left, right = search[rows[start:stop]], search[cols[start:stop]]  # row order kept: sorted
+        left, right = terms[rows[start:stop]], terms[cols[start:stop]]  # row order kept: sorted
         left.has_sorted_indices = right.has_sorted_indices = True
         products = left.multiply(right)  # shared columns, in column order
-        out[start:stop] = _sequential_sums(sp.csr_matrix(products))
+        sums = _sequential_sums(sp.csr_matrix(products))
+        if dense is not None:
+            # Continue each sum left to right over the dense columns (cumsum adds in order, in float32).
+            tail = dense[rows[start:stop]] * dense[cols[start:stop]]
+            sums = np.cumsum(np.concatenate([sums[:, None], tail], axis=1), axis=1, dtype=np.float32)[:, -1]
+        out[start:stop] = sums
     return out
 
 
@@ -56,13 +67,15 @@ def _sequential_sums(matrix: sp.csr_matrix) -> np.ndarray:
     return result
 
 
-def settle(search: sp.csr_matrix, neighbors: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+def settle(
+    search: sp.csr_matrix | SearchRows, neighbors: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's candidates (row numbers, ``-1`` for none) scored canonically, sorted, cut to ``width``."""
     return settle_rows(search, np.arange(neighbors.shape[0]), neighbors, width)
 
 
 def settle_rows(
-    search: sp.csr_matrix, rows: np.ndarray, neighbors: np.ndarray, width: int
+    search: sp.csr_matrix | SearchRows, rows: np.ndarray, neighbors: np.ndarray, width: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`settle` for the candidate lists ``neighbors`` of the given ``rows`` of ``search``."""
     width = min(width, neighbors.shape[1])

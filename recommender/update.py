@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from . import format as fmt
-from .blend import blend, split_blend
+from .blend import SearchRows, blend_rows
 from .corpus import Articles, load_articles, read_articles
 from .drafts import collect_forms
 from .languages import article_languages
@@ -138,9 +138,9 @@ def vectorize_frozen(
     return model._weigh(sp.csr_matrix(counts), model.idf), unseen, len(tokens)
 
 
-def _blend(model: Recommender, vectors: sp.csr_matrix) -> sp.csr_matrix:
+def _blend(model: Recommender, vectors: sp.csr_matrix) -> SearchRows:
     """The rows the neighbour search compares: TF-IDF blended with the frozen LSA projection, if any."""
-    return blend(vectors, model.components, model.settings.lsa_weight)
+    return blend_rows(vectors, model.components, model.settings.lsa_weight)
 
 
 def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
@@ -159,7 +159,7 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     languages = article_languages_of(model, frame)
     vectors, _, _ = vectorize_frozen(model, frame, languages)
     search = _blend(model, vectors)
-    pools = search_pools(search, languages, model.settings)
+    pools = search_pools(search.joined(), languages, model.settings)
     lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
     result = _assemble(
         model,
@@ -180,7 +180,7 @@ def _assemble(
     ids: list[str],
     metadata: list[dict[str, Any]],
     languages: list[str],
-    rows: tuple[sp.csr_matrix, sp.csr_matrix],
+    rows: tuple[sp.csr_matrix, SearchRows],
     pools: tuple[np.ndarray, np.ndarray],
     lengths: np.ndarray | None,
 ) -> Recommender:
@@ -281,7 +281,7 @@ def apply_update(
         added_vectors = sp.csr_matrix(np.zeros((0, len(model.vocabulary)), dtype=np.float32))
     vectors = _stack(model.vectors[survivors], added_vectors)
     # Blending is row by row, so the surviving rows keep the blended rows the model already holds.
-    search = _stack(model._search[survivors], _blend(model, added_vectors))
+    search = model._search_rows.take(survivors).stack(_blend(model, added_vectors))
     n_new = vectors.shape[0]
     old_languages = list(model.languages) or [model.analyzer.language] * n_old
     languages = [old_languages[row] for row in survivors.tolist()] + new_languages
@@ -292,13 +292,13 @@ def apply_update(
     grouped = _grouped(model, languages)
     if width != stored[0].shape[1] or width == 0 or grouped != _grouped(model, old_languages):
         # The stored pools do not fit the new shape (size or language grouping): search in full.
-        pools = search_pools(search, languages, model.settings)
+        pools = search_pools(search.joined(), languages, model.settings)
         refreshed, recomputed = 0, len(survivors)
     else:
         labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
         pools, refreshed, recomputed = _incremental(
             stored,
-            (search, *split_blend(search, len(model.vocabulary))),
+            search,
             survivors,
             old_to_new,
             labels,
@@ -326,7 +326,7 @@ def _stack(top: sp.csr_matrix, bottom: sp.csr_matrix) -> sp.csr_matrix:
 
 def _incremental(
     stored_pools: tuple[np.ndarray, np.ndarray],
-    parts: tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray | None],
+    search: SearchRows,
     survivors: np.ndarray,
     old_to_new: np.ndarray,
     labels: np.ndarray,
@@ -339,10 +339,9 @@ def _incremental(
     columns are those rows' scores against all (their search), and its new-row columns are every other
     pool's scores against the new articles (the reverse refresh). ``labels`` groups rows (by language
     when lists stay within a language); candidates never cross groups, exactly as the full search does.
-    ``parts`` are the search rows whole, then split (``recommender.blend.split_blend``). Returns
-    ``((neighbors, scores), refreshed, recomputed)``.
+    Returns ``((neighbors, scores), refreshed, recomputed)``.
     """
-    search, sparse, dense = parts
+    sparse, dense = search.terms, search.dense
     n_new = search.shape[0]
     n_kept = len(survivors)
     stored = np.asarray(stored_pools[0])[survivors]
@@ -423,7 +422,7 @@ def _keep_best(
 
 
 def _merge(
-    search: sp.csr_matrix,
+    search: SearchRows,
     rows: np.ndarray,
     fresh: np.ndarray,
     added: np.ndarray,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.blend import blend_rows
 from recommender.pools import canonical_scores, settle
 
 
@@ -41,3 +42,39 @@ def test_settle_sorts_by_score_then_row_and_cuts() -> None:
     assert neighbors[1, 2] == -1
     assert scores[1, 2] == 0.0
     np.testing.assert_allclose(scores[0], [reference[0, row] for row in first], rtol=1e-6)
+
+
+def test_scores_from_search_rows_equal_the_joined_matrix_bit_for_bit() -> None:
+    rng = np.random.default_rng(2)
+    terms = sp.random(120, 80, density=0.1, format="csr", dtype=np.float32, random_state=rng).toarray()
+    terms[7] = 0.0  # an article without terms: its projection is zero too
+    vectors = sp.csr_matrix(terms)
+    components = rng.standard_normal((6, 80)).astype(np.float32)
+    parts = blend_rows(vectors, components, 0.3)
+    assert parts.dense is not None
+    parts.dense[9, 2] = 0.0  # a zero the joined matrix does not store
+    joined = parts.joined()
+    assert joined.shape == parts.shape == (120, 86)
+    rows, cols = rng.integers(0, 120, 900), rng.integers(0, 120, 900)
+    rows[:3], cols[:3] = 7, [1, 7, 9]
+    expected = canonical_scores(joined, rows, cols)
+    np.testing.assert_array_equal(canonical_scores(parts, rows, cols), expected)
+    np.testing.assert_array_equal(expected, (joined @ joined.T).toarray()[rows, cols])
+    candidates = rng.integers(-1, 120, (120, 9))
+    for left, right in zip(settle(parts, candidates, 5), settle(joined, candidates, 5), strict=True):
+        np.testing.assert_array_equal(left, right)
+
+
+def test_search_rows_take_and_stack_keep_rows_whole() -> None:
+    rng = np.random.default_rng(3)
+    vectors = sp.random(50, 40, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    components = rng.standard_normal((4, 40)).astype(np.float32)
+    parts = blend_rows(vectors, components, 0.3)
+    picked = np.array([5, 0, 49, 5])
+    both = parts.take(picked).stack(blend_rows(vectors[:3], components, 0.3))
+    expected = sp.vstack([parts.joined()[picked], parts.joined()[:3]]).toarray()
+    np.testing.assert_array_equal(both.joined().toarray(), expected)
+    assert both.joined().has_sorted_indices
+    plain = blend_rows(vectors, None, 0.3)
+    assert plain.dense is None
+    assert plain.joined() is vectors  # without a projection the rows are the TF-IDF rows themselves
