@@ -88,21 +88,59 @@ class SearchRows:
         return SearchRows(terms, np.concatenate([self.dense, other.dense]))
 
 
-def blend_rows(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) -> SearchRows:
-    """The parts of :func:`blend`'s rows, unjoined."""
+def blend_rows(
+    vectors: sp.csr_matrix,
+    components: np.ndarray | None,
+    weight: float,
+    *,
+    known: tuple[np.ndarray, np.ndarray] | None = None,
+) -> SearchRows:
+    """The parts of :func:`blend`'s rows, unjoined.
+
+    ``known`` is ``(dense, redo)``: the dense part already computed for every row (as a saved model
+    stores it) except the rows ``redo``, which are projected again. Each row is projected on its own,
+    so the result is the same to the bit, without the product over all rows.
+    """
+    if known is not None and components is not None and weight > 0:
+        dense, redo = np.array(known[0], dtype=np.float32), np.asarray(known[1], dtype=np.int64)
+        if dense.shape == (vectors.shape[0], components.shape[0]):
+            if redo.size:
+                again = blend_rows(sp.csr_matrix(vectors[redo]), components, weight).dense
+                dense[redo] = again
+            return SearchRows(_scaled(vectors, weight), dense)
     if components is None or weight <= 0:
         if vectors.dtype == np.float32 and vectors.has_sorted_indices:
             return SearchRows(vectors, None)
         terms = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
         terms.sort_indices()
         return SearchRows(terms, None)
-    projected = np.asarray(vectors @ components.T, dtype=np.float64)
+    projected = _project(vectors, components)
     norms = np.linalg.norm(projected, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     projected *= np.sqrt(weight) / norms
+    return SearchRows(_scaled(vectors, weight), projected.astype(np.float32))
+
+
+def _project(vectors: sp.csr_matrix, components: np.ndarray) -> np.ndarray:
+    """``vectors @ components.T`` as float64 (computed in float32, row by row, as scipy computes it).
+
+    For a few rows only the columns they use are gathered: the product visits the same entries in the
+    same order, so it is equal to the bit, without copying the whole transposed projection.
+    """
+    used = np.unique(vectors.indices)
+    if used.size * 2 < vectors.shape[1]:
+        compact = sp.csr_matrix(
+            (vectors.data, np.searchsorted(used, vectors.indices), vectors.indptr),
+            shape=(vectors.shape[0], used.size),
+        )
+        return np.asarray(compact @ np.ascontiguousarray(components[:, used].T), dtype=np.float64)
+    return np.asarray(vectors @ components.T, dtype=np.float64)
+
+
+def _scaled(vectors: sp.csr_matrix, weight: float) -> sp.csr_matrix:
     terms = sp.csr_matrix(vectors * np.float32(np.sqrt(1.0 - weight)), dtype=np.float32)
     terms.sort_indices()
-    return SearchRows(terms, projected.astype(np.float32))
+    return terms
 
 
 def blend(vectors: sp.csr_matrix, components: np.ndarray | None, weight: float) -> sp.csr_matrix:

@@ -23,6 +23,7 @@ product adds them, so the result equals the build stack's exhaustive product.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
@@ -36,7 +37,7 @@ from .languages import detect_language, language_code
 from .rerank import candidate_width, rerank
 from .types import InvalidParameterError, ModelFormatError
 
-__all__ = ["DOCUMENT", "Drafts", "collect_forms", "draft_tables", "read_forms"]
+__all__ = ["DOCUMENT", "Drafts", "StoredForms", "collect_forms", "draft_tables", "stored_lsa"]
 
 DOCUMENT = "query"
 _FORMS = "query_forms"
@@ -91,7 +92,7 @@ def collect_forms(
 
 def draft_tables(
     *,
-    forms: Mapping[str, Mapping[str, str]],
+    forms: Mapping[str, Mapping[str, str]] | StoredForms,
     vocabulary: Sequence[str],
     candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
     lsa_rows: np.ndarray | None,
@@ -101,30 +102,18 @@ def draft_tables(
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The arrays and the JSON document ``Drafts`` reads, from a fitted model's parts.
 
+    ``forms`` is language -> token -> term, or the form and term tables already made (``StoredForms``).
     ``candidates`` is the CSR triple of the term part of the search matrix transposed (terms × articles,
-    hidden duplicates removed); ``lsa_rows`` its dense LSA part (articles × dims) or None; ``hidden_rows``
-    the duplicates never listed.
+    hidden duplicates removed); ``lsa_rows`` its dense LSA part (articles × dims) or None;
+    ``hidden_rows`` the duplicates never listed.
     """
     n_terms = len(vocabulary)
-    column = {term: position for position, term in enumerate(vocabulary)}
-    extras = sorted(
-        {term for table in forms.values() for term in table.values() if term and term not in column}
-    )
     bigrams = int(settings.get("ngrams", 1)) == 2
-    terms = list(vocabulary) + (extras if bigrams else [])
-    number = {term: position for position, term in enumerate(terms)}
-    keys: list[str] = []
-    verdicts: list[int] = []
-    for language in sorted(forms):
-        for token, term in sorted(forms[language].items()):
-            keys.append(f"{language} {token}")
-            verdicts.append(_DROPPED if not term else number.get(term, _NO_TERM))
     arrays: dict[str, np.ndarray] = {}
-    arrays[f"{_FORMS}_bytes"], arrays[f"{_FORMS}_offsets"] = fmt.StringTable.encode(keys)
-    arrays[_FORM_TABLE] = fmt.IdTable.build(keys)
-    arrays[_FORM_TERMS] = np.asarray(verdicts, dtype=np.int32)
-    arrays[f"{_TERMS}_bytes"], arrays[f"{_TERMS}_offsets"] = fmt.StringTable.encode(terms)
-    arrays[_TERM_TABLE] = fmt.IdTable.build(terms)
+    if isinstance(forms, StoredForms):
+        arrays.update({name: np.asarray(forms.arrays[name]) for name in StoredForms.NAMES})
+    else:
+        arrays.update(_form_arrays(forms, vocabulary, bigrams=bigrams))
     data, indices, indptr = candidates
     arrays[_POSTINGS_INDPTR] = np.asarray(indptr[: n_terms + 1], dtype=np.int64)
     arrays[_POSTINGS_ROWS] = np.asarray(indices, dtype=np.int32)
@@ -159,22 +148,128 @@ def draft_tables(
     return arrays, document
 
 
-def read_forms(folder: fmt.ModelFolder) -> dict[str, dict[str, str]]:
-    """The surface-form tables of a saved model, as :func:`collect_forms` returns them (build side)."""
-    if not folder.has(DOCUMENT):
-        return {}
-    keys = folder.strings(_FORMS).to_list()
-    terms = folder.strings(_TERMS).to_list()
-    numbers = np.asarray(folder.array(_FORM_TERMS)).tolist()
-    forms: dict[str, dict[str, str]] = {}
-    for key, number in zip(keys, numbers, strict=True):
-        language, _, token = key.partition(" ")
-        # A kept token without a stored term (ngrams=1, term outside the vocabulary) only needs to stay
-        # "kept"; its exact stem does not matter to queries, so a placeholder that is no term is kept.
-        forms.setdefault(language, {})[token] = (
-            "" if number == _DROPPED else terms[number] if number >= 0 else " "
+def _form_arrays(
+    forms: Mapping[str, Mapping[str, str]], vocabulary: Sequence[str], *, bigrams: bool
+) -> dict[str, np.ndarray]:
+    """The form and term tables (``StoredForms.NAMES``) from every form."""
+    column = {term: position for position, term in enumerate(vocabulary)}
+    arrays: dict[str, np.ndarray] = {}
+    extras = sorted(
+        {term for table in forms.values() for term in table.values() if term and term not in column}
+    )
+    terms = list(vocabulary) + (extras if bigrams else [])
+    number = {term: position for position, term in enumerate(terms)}
+    keys: list[str] = []
+    verdicts: list[int] = []
+    for language in sorted(forms):
+        for token, term in sorted(forms[language].items()):
+            keys.append(f"{language} {token}")
+            verdicts.append(_DROPPED if not term else number.get(term, _NO_TERM))
+    arrays[f"{_FORMS}_bytes"], arrays[f"{_FORMS}_offsets"] = fmt.StringTable.encode(keys)
+    arrays[_FORM_TABLE] = fmt.IdTable.build(keys)
+    arrays[_FORM_TERMS] = np.asarray(verdicts, dtype=np.int32)
+    arrays[f"{_TERMS}_bytes"], arrays[f"{_TERMS}_offsets"] = fmt.StringTable.encode(terms)
+    arrays[_TERM_TABLE] = fmt.IdTable.build(terms)
+    return arrays
+
+
+class StoredForms:
+    """A saved model's surface-form tables as stored, so an update can add forms without decoding all.
+
+    The arrays are the ones :func:`draft_tables` writes (the "language token" keys in sorted order,
+    their hash table and term numbers, and the term table).
+    """
+
+    NAMES = (
+        f"{_FORMS}_bytes", f"{_FORMS}_offsets", _FORM_TABLE, _FORM_TERMS,
+        f"{_TERMS}_bytes", f"{_TERMS}_offsets", _TERM_TABLE,
+    )  # fmt: skip
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.arrays = dict(arrays)
+
+    @classmethod
+    def read(cls, folder: fmt.ModelFolder) -> StoredForms | None:
+        """The tables of ``folder`` (memory-mapped), or None when it has none."""
+        if not folder.has(DOCUMENT):
+            return None
+        return cls({name: folder.array(name) for name in cls.NAMES})
+
+    def _strings(self, name: str) -> fmt.StringTable:
+        return fmt.StringTable(self.arrays[f"{name}_bytes"], self.arrays[f"{name}_offsets"])
+
+    def to_forms(self) -> dict[str, dict[str, str]]:
+        """Every form, as :func:`collect_forms` returns them."""
+        keys = self._strings(_FORMS).to_list()
+        terms = self._strings(_TERMS).to_list()
+        numbers = np.asarray(self.arrays[_FORM_TERMS]).tolist()
+        forms: dict[str, dict[str, str]] = {}
+        for key, number in zip(keys, numbers, strict=True):
+            language, _, token = key.partition(" ")
+            # A kept token without a stored term (ngrams=1, term outside the vocabulary) only needs to
+            # stay "kept"; its exact stem does not matter to queries, so a placeholder that is no term.
+            forms.setdefault(language, {})[token] = (
+                "" if number == _DROPPED else terms[number] if number >= 0 else " "
+            )
+        return forms
+
+    def merged(self, added: Mapping[str, Mapping[str, str]], *, bigrams: bool) -> StoredForms | None:
+        """The tables with the forms ``added`` (language -> token -> term) included.
+
+        New keys are inserted in their sorted places and into the hash table; the rest is kept as is.
+        None when the term table would have to change (a bigram model meeting a term it does not
+        store): then the caller writes the tables from all the forms.
+        """
+        terms = fmt.IdTable(self._strings(_TERMS), self.arrays[_TERM_TABLE])
+        keys = self._strings(_FORMS)
+        table = fmt.IdTable(keys, self.arrays[_FORM_TABLE])
+        numbers = np.array(self.arrays[_FORM_TERMS], dtype=np.int32)
+        fresh: list[tuple[str, int]] = []
+        for language in sorted(added):
+            for token, term in sorted(added[language].items()):
+                key = f"{language} {token}"
+                found = terms.row(term) if term else None
+                if term and found is None and bigrams:
+                    return None
+                number = _DROPPED if not term else found if found is not None else _NO_TERM
+                row = table.row(key)
+                if row is None:
+                    fresh.append((key, number))
+                else:
+                    numbers[row] = number
+        arrays = dict(self.arrays)
+        arrays[_FORM_TERMS] = numbers
+        if not fresh:
+            return StoredForms(arrays)
+        fresh.sort()
+        places = np.array([bisect.bisect_left(keys, key) for key, _ in fresh], dtype=np.int64)
+        encoded = [key.encode("utf-8") for key, _ in fresh]
+        sizes = np.array([len(item) for item in encoded], dtype=np.int64)
+        offsets = np.asarray(self.arrays[f"{_FORMS}_offsets"], dtype=np.int64)
+        data = np.insert(
+            np.asarray(self.arrays[f"{_FORMS}_bytes"]),
+            np.repeat(offsets[places], sizes),
+            np.frombuffer(b"".join(encoded), dtype=np.uint8),
         )
-    return forms
+        lengths = np.insert(np.diff(offsets), places, sizes)
+        arrays[f"{_FORMS}_bytes"] = data
+        arrays[f"{_FORMS}_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        arrays[_FORM_TERMS] = np.insert(numbers, places, [number for _, number in fresh]).astype(np.int32)
+        grown = fmt.IdTable.grow(self.arrays[_FORM_TABLE], places, [key for key, _ in fresh])
+        if grown is None:
+            grown = fmt.IdTable.build(fmt.StringTable(data, arrays[f"{_FORMS}_offsets"]).to_list())
+        arrays[_FORM_TABLE] = grown
+        return StoredForms(arrays)
+
+
+def stored_lsa(folder: fmt.ModelFolder) -> tuple[np.ndarray, np.ndarray] | None:
+    """The LSA part of the search rows as the draft tables store it, and the rows zeroed there (hidden).
+
+    The build side reuses it instead of projecting every article again (``blend_rows(known=...)``).
+    """
+    if not folder.has(_LSA) or not folder.has(_HIDDEN):
+        return None
+    return folder.array(_LSA), folder.array(_HIDDEN)
 
 
 class Drafts:

@@ -346,6 +346,29 @@ class IdTable:
             table[slot] = row
         return table
 
+    @staticmethod
+    def grow(table: np.ndarray, places: np.ndarray, keys: list[str]) -> np.ndarray | None:
+        """``table`` after inserting ``keys`` at rows ``places`` (as ``np.insert`` places them: sorted,
+        relative to the old rows, which move up), or None when it would be over half full (rebuild it).
+
+        Each new key takes the first free slot from its home slot on, so every key still sits at the
+        end of an unbroken run from its home, as a lookup needs.
+        """
+        occupied = int(np.count_nonzero(table >= 0))
+        if 2 * (occupied + len(keys)) > table.shape[0]:
+            return None
+        places = np.asarray(places, dtype=np.int64)
+        grown = np.asarray(table, dtype=np.int32).copy()
+        filled = grown >= 0
+        grown[filled] += np.searchsorted(places, grown[filled], side="right").astype(np.int32)
+        mask = grown.shape[0] - 1
+        for number, (place, key) in enumerate(zip(places.tolist(), keys, strict=True)):
+            slot = zlib.crc32(key.encode("utf-8")) & mask
+            while grown[slot] >= 0:
+                slot = (slot + 1) & mask
+            grown[slot] = place + number
+        return grown
+
     def row(self, article_id: str) -> int | None:
         """The row of ``article_id``, or None."""
         key = article_id.encode("utf-8")

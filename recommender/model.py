@@ -24,7 +24,7 @@ from .blend import SearchRows, blend, blend_rows, fit_components
 from .corpus import Articles, load_articles
 from .counting import count_terms
 from .drafts import DOCUMENT as DRAFTS_DOCUMENT
-from .drafts import collect_forms, draft_tables, read_forms
+from .drafts import StoredForms, collect_forms, draft_tables, stored_lsa
 from .duplicates import canonical_of, drop_duplicates, duplicate_groups, hide_rows
 from .explain import explain_links, surface_words
 from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
@@ -272,7 +272,9 @@ class Recommender:
         self._fitted = False
         self.reference_length = 0.0
         # Per language, every surface token of the corpus and its term: the numpy-only lookup's analyzer.
-        self.forms: dict[str, dict[str, str]] = {}
+        self._forms: dict[str, dict[str, str]] | None = {}
+        self._stored_forms: StoredForms | None = None
+        self._added_forms: list[dict[str, dict[str, str]]] = []
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -407,6 +409,7 @@ class Recommender:
         self.lengths = lengths
         self._parts: SearchRows | None = search
         self._joined: sp.csr_matrix | None = joined
+        self._stored_lsa: tuple[np.ndarray, np.ndarray] | None = None
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
         self.scores = scores
@@ -591,7 +594,9 @@ class Recommender:
     def _search_rows(self) -> SearchRows:
         """The blended rows as their term and LSA parts (what updates and the draft tables use)."""
         if self._parts is None:
-            self._parts = blend_rows(self.vectors, self.components, self.settings.lsa_weight)
+            self._parts = blend_rows(
+                self.vectors, self.components, self.settings.lsa_weight, known=self._stored_lsa
+            )
         return self._parts
 
     def _candidates(self) -> sp.csr_matrix:
@@ -624,7 +629,7 @@ class Recommender:
         if self.lengths is not None:
             extra[LENGTHS] = np.asarray(self.lengths, dtype=np.int64)
         documents: dict[str, Any] = {}
-        if self.forms:
+        if self._forms or self._stored_forms is not None or any(self._added_forms):
             tables, documents[DRAFTS_DOCUMENT] = self._draft_tables()
             extra.update(tables)
         return fmt.write_model(
@@ -671,7 +676,7 @@ class Recommender:
         transposed = sp.csr_matrix(term_part.T.tocsr(), dtype=np.float32)
         transposed.sort_indices()
         return draft_tables(
-            forms=self.forms,
+            forms=self._forms_to_save(),
             vocabulary=self.vocabulary,
             candidates=(transposed.data, transposed.indices, transposed.indptr),
             lsa_rows=lsa_rows,
@@ -679,6 +684,53 @@ class Recommender:
             hidden_rows=hidden,
             settings={**self.settings.to_dict(), "reference_length": self.reference_length},
         )
+
+    def _forms_to_save(self) -> dict[str, dict[str, str]] | StoredForms:
+        """The forms for the draft tables: the stored tables grown by the new forms, when they can be."""
+        if self._forms is None and self._stored_forms is not None:
+            added: dict[str, dict[str, str]] = {}
+            for forms in self._added_forms:
+                for language, table in forms.items():
+                    added.setdefault(language, {}).update(table)
+            merged = self._stored_forms.merged(added, bigrams=self.settings.ngrams == 2)
+            if merged is not None:
+                return merged
+        return self.forms
+
+    @property
+    def forms(self) -> dict[str, dict[str, str]]:
+        """Per language, every surface token of the corpus and the term it becomes ("" when dropped).
+
+        What the numpy-only ``Index.query`` looks tokens up in. A loaded model decodes its stored tables
+        on first use; an update only adds to them (see :meth:`add_forms`).
+        """
+        if self._forms is None:
+            forms = self._stored_forms.to_forms() if self._stored_forms is not None else {}
+            for added in self._added_forms:
+                for language, table in added.items():
+                    forms.setdefault(language, {}).update(table)
+            self._forms, self._stored_forms, self._added_forms = forms, None, []
+        return self._forms
+
+    @forms.setter
+    def forms(self, forms: dict[str, dict[str, str]]) -> None:
+        self._forms, self._stored_forms, self._added_forms = forms, None, []
+
+    def add_forms(self, forms: dict[str, dict[str, str]]) -> None:
+        """Add surface forms (language -> token -> term), keeping stored tables undecoded."""
+        if self._forms is not None:
+            for language, table in forms.items():
+                self._forms.setdefault(language, {}).update(table)
+        else:
+            self._added_forms.append(forms)
+
+    def copy_forms(self, other: Recommender) -> None:
+        """Take ``other``'s forms as this model's (stored tables are read-only, so they are shared)."""
+        if other._forms is not None:
+            self.forms = {language: dict(table) for language, table in other._forms.items()}
+        else:
+            self._forms, self._stored_forms = None, other._stored_forms
+            self._added_forms = list(other._added_forms)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True) -> Recommender:
@@ -730,7 +782,9 @@ class Recommender:
         )
         model.empty_ids = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
         model._set_languages([str(meta.get("lang") or model.analyzer.language) for meta in metadata])
-        model.forms = read_forms(folder)
+        model._stored_forms = StoredForms.read(folder)
+        model._forms = None if model._stored_forms is not None else {}
+        model._stored_lsa = stored_lsa(folder)
         return model
 
     def __repr__(self) -> str:

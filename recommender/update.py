@@ -212,15 +212,14 @@ def _assemble(
         search=search,
     )
     result._set_languages(list(languages))
-    result.forms = {language: dict(table) for language, table in model.forms.items()}
+    result.copy_forms(model)
     return result
 
 
 def _add_forms(model: Recommender, frame: pd.DataFrame, languages: Sequence[str]) -> None:
     """Add the surface forms of ``frame``'s articles to ``model``'s (what the numpy-only query reads)."""
     texts = (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True))
-    for language, table in collect_forms(texts, languages, model.analyzers).items():
-        model.forms.setdefault(language, {}).update(table)
+    model.add_forms(collect_forms(texts, languages, model.analyzers))
 
 
 def _copy_settings(model: Recommender) -> Recommender:

@@ -13,6 +13,7 @@ import pytest
 from recommender import Recommender
 from recommender import format as fmt
 from recommender.drafts import Drafts, collect_forms
+from recommender.update import update_model
 
 from .conftest import BUNDLED, SHARED_DATA
 
@@ -87,3 +88,23 @@ def test_pruned_search_equals_the_full_product(
             assert [(link.article_id, link.score) for link in fast] == [
                 (link.article_id, link.score) for link in full
             ]
+
+
+def test_stored_tables_grow_unless_a_bigram_model_meets_a_new_term(tmp_path: Path) -> None:
+    records = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()][:60]
+    path = Recommender(ngrams=2).fit(records).save(tmp_path / "m")
+    stored = Recommender.load(path)._stored_forms
+    assert stored is not None
+    new_word = {"en": {"zorblaxian": "zorblaxian"}}  # a term neither the vocabulary nor the tables hold
+    assert stored.merged(new_word, bigrams=True) is None  # bigram term numbers would shift: write anew
+    grown = stored.merged(new_word, bigrams=False)
+    assert grown is not None
+    assert len(grown.arrays["query_form_terms"]) == len(stored.arrays["query_form_terms"]) + 1
+    known = stored.merged({"en": {"the": ""}}, bigrams=True)  # already stored: nothing to insert
+    assert known is not None
+    assert known.arrays["query_forms_bytes"] is stored.arrays["query_forms_bytes"]
+    new = {"id": "new", "title": "Zorblaxian envoys", "body": records[0]["body"] + " Zorblaxian envoys met."}
+    update_model(path, add=[new], output=tmp_path / "updated")
+    updated = Recommender.load(tmp_path / "updated")
+    assert updated.forms["en"]["zorblaxian"] == "zorblaxian"
+    assert _counts_agree([*records, new], tmp_path / "updated", updated) > 1_000

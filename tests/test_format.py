@@ -167,3 +167,19 @@ def test_id_table_wraps_keys_past_the_last_slot() -> None:
     lookup = fmt.IdTable(fmt.StringTable(*fmt.StringTable.encode(chosen)), table)
     assert [lookup.row(key) for key in chosen] == [0, 1, 2]
     assert lookup.row("absent") is None
+
+
+def test_id_table_grows_with_keys_inserted_between_rows() -> None:
+    ids = [f"id-{n:04d}" for n in range(0, 2000, 2)]  # sorted, with gaps for odd numbers
+    table = fmt.IdTable.build(ids)
+    fresh = ["id-0001", "id-0003", "id-1001", "id-9999"]
+    places = np.searchsorted(np.array(ids), fresh)  # where np.insert puts each one
+    grown = fmt.IdTable.grow(table, places, fresh)
+    assert grown is not None
+    merged = sorted(ids + fresh)
+    lookup = fmt.IdTable(fmt.StringTable(*fmt.StringTable.encode(merged)), grown)
+    assert [lookup.row(key) for key in merged] == list(range(len(merged)))
+    assert lookup.row("id-0005") is None
+    assert np.array_equal(table, fmt.IdTable.build(ids))  # the stored table is not touched
+    crowded = [f"x{n}" for n in range(table.shape[0] // 2 - len(ids) + 1)]
+    assert fmt.IdTable.grow(table, np.full(len(crowded), len(ids)), crowded) is None  # over half full

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
+from recommender import format as fmt
 from recommender.cli import main
+from recommender.drafts import StoredForms
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 from recommender.update import apply_update, read_ids, rebuild_frozen, update_model
 
@@ -230,9 +232,17 @@ def bbc_records() -> list[dict[str, Any]]:
     return [{f: r[f] for f in fields} for n, r in enumerate(rows) if n % 4 == 0 and not r.get("duplicate_of")]
 
 
-def test_update_with_the_lsa_blend_duplicates_and_a_new_hub(bbc_records: list[dict[str, Any]]) -> None:
+@pytest.fixture(scope="module")
+def bbc_base(bbc_records: list[dict[str, Any]]) -> Recommender:
+    """The first 420 of them built with the default settings: BM25, LSA 0.3 x 200 dims, hubs, duplicates."""
+    return Recommender().fit(bbc_records[:420])
+
+
+def test_update_with_the_lsa_blend_duplicates_and_a_new_hub(
+    bbc_records: list[dict[str, Any]], bbc_base: Recommender
+) -> None:
     base_records, fresh = bbc_records[:420], bbc_records[420:450]
-    base = Recommender().fit(base_records)  # default settings: BM25, LSA 0.3 x 200 dims, hubs, duplicates
+    base = bbc_base
     assert base.components is not None
     assert base.components.shape[0] == 200
     _assert_same(rebuild_frozen(base, base_records), base)  # the definition reproduces the build
@@ -280,3 +290,38 @@ def test_updated_model_answers_drafts_with_the_new_words(tmp_path: Path) -> None
     full = Recommender.load(folder).query(draft, k=5)
     assert [link.article_id for link in fast] == [link.article_id for link in full]
     assert fast[0].article_id == new["id"]
+
+
+def test_a_saved_model_updates_from_its_stored_tables(
+    tmp_path: Path, bbc_records: list[dict[str, Any]], bbc_base: Recommender
+) -> None:
+    path = bbc_base.save(tmp_path / "base")
+    loaded = Recommender.load(path)
+    assert bbc_base.duplicates  # their rows are zeroed in the stored LSA part, so projected again
+    # The LSA part is read from the draft tables, not projected again: the same to the bit.
+    assert loaded._stored_lsa is not None
+    found, expected = loaded._search_rows, bbc_base._search_rows
+    assert found.dense is not None
+    assert expected.dense is not None
+    assert np.array_equal(found.dense, expected.dense)
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(found.terms, part), getattr(expected.terms, part))
+    fresh = bbc_records[420:440]
+    update_model(path, add=fresh, output=tmp_path / "updated")
+    reference = rebuild_frozen(bbc_base, [*bbc_records[:420], *fresh])
+    _assert_same(Recommender.load(tmp_path / "updated"), reference)
+    # The stored word-form tables grew in place; they hold what tables written from scratch hold.
+    grown = fmt.open_model(tmp_path / "updated")
+    written = fmt.open_model(reference.save(tmp_path / "reference"))
+    assert set(grown.manifest["files"]) == set(written.manifest["files"])
+    for name in StoredForms.NAMES:
+        same = np.array_equal(grown.array(name), written.array(name))
+        assert same or name == "query_form_table"  # a hash table: same keys, other slots
+    keys = grown.strings("query_forms")
+    table = fmt.IdTable(keys, grown.array("query_form_table"))
+    assert all(table.row(key) == row for row, key in enumerate(keys.to_list()))
+    assert len(keys) > len(fmt.open_model(path).strings("query_forms"))
+    draft = " ".join(fresh[0]["body"].split()[:60])
+    fast, full = Index.load(tmp_path / "updated").query(draft, k=5), reference.query(draft, k=5)
+    assert [link.article_id for link in fast] == [link.article_id for link in full]
+    assert [link.score for link in fast] == pytest.approx([link.score for link in full], abs=1e-6)
