@@ -658,7 +658,7 @@ def _date_field(value: Any, article_id: str) -> str | None:
     if isinstance(value, _dt.datetime | _dt.date):
         return value.isoformat()
     if isinstance(value, str):
-        return value.strip()
+        return value.strip() or None  # a blank date is no date
     message = f"article {article_id!r}: 'date' must be an ISO date string, found {type(value).__name__}"
     raise ValueError(message)
 

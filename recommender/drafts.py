@@ -37,7 +37,15 @@ from .languages import detect_language, language_code
 from .rerank import candidate_width, rerank
 from .types import InvalidParameterError, ModelFormatError
 
-__all__ = ["DOCUMENT", "Drafts", "StoredForms", "collect_forms", "draft_tables", "stored_lsa"]
+__all__ = [
+    "DOCUMENT",
+    "Drafts",
+    "StoredForms",
+    "collect_forms",
+    "draft_tables",
+    "stored_languages",
+    "stored_lsa",
+]
 
 DOCUMENT = "query"
 _FORMS = "query_forms"
@@ -260,6 +268,15 @@ class StoredForms:
             grown = fmt.IdTable.build(fmt.StringTable(data, arrays[f"{_FORMS}_offsets"]).to_list())
         arrays[_FORM_TABLE] = grown
         return StoredForms(arrays)
+
+
+def stored_languages(folder: fmt.ModelFolder) -> list[str] | None:
+    """Every article's language as the draft tables store it (None when the folder has no tables)."""
+    if not folder.has(_ROW_LANGUAGES) or not folder.has(DOCUMENT):
+        return None
+    present = list(folder.document(DOCUMENT).get("languages", []))
+    codes = np.asarray(folder.array(_ROW_LANGUAGES)).tolist()
+    return [present[code] for code in codes] if all(0 <= c < len(present) for c in set(codes)) else None
 
 
 def stored_lsa(folder: fmt.ModelFolder) -> tuple[np.ndarray, np.ndarray] | None:

@@ -14,9 +14,9 @@ import shutil
 import tempfile
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -30,6 +30,7 @@ __all__ = [
     "READABLE_VERSIONS",
     "IdTable",
     "ModelFolder",
+    "Records",
     "StringTable",
     "open_model",
     "write_model",
@@ -382,6 +383,113 @@ class IdTable:
             slot = (slot + 1) & self._mask
 
 
+class Records(Sequence[dict[str, Any]]):
+    """Article records as a model stores them: JSON texts, plus title, date and url columns.
+
+    A record is decoded only when asked for; :meth:`take` and :meth:`concat` move records as bytes, so
+    an update carries every unchanged record forward without decoding or encoding it again.
+    """
+
+    #: The columns stored beside the JSON texts: (table name, record field).
+    COLUMNS = ((TITLES, "title"), (DATES, "date"), (URLS, "url"))
+    _TABLES = (ARTICLES, TITLES, DATES, URLS)
+
+    def __init__(self, tables: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        self._tables = {name: tables[name] for name in self._TABLES}
+        self._texts = StringTable(*self._tables[ARTICLES])
+
+    @classmethod
+    def encode(cls, records: Sequence[Mapping[str, Any]]) -> Records:
+        """Records from JSON-ready dicts."""
+        texts = [json.dumps(record, ensure_ascii=False, allow_nan=False) for record in records]
+        tables = {ARTICLES: StringTable.encode(texts)}
+        for name, field in cls.COLUMNS:
+            tables[name] = StringTable.encode([str(record.get(field) or "") for record in records])
+        return cls(tables)
+
+    @classmethod
+    def read(cls, folder: ModelFolder) -> Records:
+        """The records of a model folder (memory-mapped; version 1 folders are encoded once)."""
+        if folder.version < 2:
+            return cls.encode(folder.document(ARTICLES))
+        return cls(
+            {name: (folder.array(f"{name}_bytes"), folder.array(f"{name}_offsets")) for name in cls._TABLES}
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The ``<name>_bytes`` / ``<name>_offsets`` arrays a model folder stores."""
+        arrays: dict[str, np.ndarray] = {}
+        for name, (data, offsets) in self._tables.items():
+            arrays[f"{name}_bytes"], arrays[f"{name}_offsets"] = data, offsets
+        return arrays
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @overload
+    def __getitem__(self, row: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, row: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(row, slice):
+            return [self[number] for number in range(*row.indices(len(self)))]
+        if not -len(self) <= row < len(self):
+            raise IndexError(row)
+        record: dict[str, Any] = json.loads(self._texts[row % len(self)])
+        return record
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(
+            mine == theirs for mine, theirs in zip(self, other, strict=True)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def column(self, field: str) -> list[str | None]:
+        """The stored ``title``, ``date`` or ``url`` of every record (None when empty), without decoding."""
+        name = dict((field, name) for name, field in self.COLUMNS)[field]
+        return [value or None for value in StringTable(*self._tables[name]).to_list()]
+
+    def take(self, rows: np.ndarray) -> Records:
+        """The given records, in that order, as bytes."""
+        return Records(
+            {name: _take_strings(*table, np.asarray(rows, np.int64)) for name, table in self._tables.items()}
+        )
+
+    def concat(self, other: Records) -> Records:
+        """These records followed by ``other``'s."""
+        tables = {}
+        for name, (data, offsets) in self._tables.items():
+            more_data, more_offsets = other._tables[name]
+            tables[name] = (
+                np.concatenate([np.asarray(data), np.asarray(more_data)]),
+                np.concatenate([np.asarray(offsets), np.asarray(more_offsets)[1:] + offsets[-1]]),
+            )
+        return Records(tables)
+
+
+def _take_strings(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a string table (its bytes and offsets), copied a run of consecutive rows at a time."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)[rows]
+    taken = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=taken[1:])
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.uint8), taken
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = rows[np.concatenate([[0], breaks])]
+    stops = rows[np.concatenate([breaks - 1, [rows.size - 1]])] + 1
+    pieces = [
+        data[offsets[start] : offsets[stop]]
+        for start, stop in zip(starts.tolist(), stops.tolist(), strict=True)
+    ]
+    return np.concatenate(pieces).astype(np.uint8, copy=False), taken
+
+
 def _tabulate(arrays: dict[str, np.ndarray], documents: dict[str, Any]) -> None:
     """Turn the id and article lists into version-2 tables, and add the inverted index for queries."""
     if IDS in documents:
@@ -390,8 +498,4 @@ def _tabulate(arrays: dict[str, np.ndarray], documents: dict[str, Any]) -> None:
         arrays[ID_TABLE] = IdTable.build(ids)
     if ARTICLES in documents:
         articles = documents.pop(ARTICLES)
-        texts = [json.dumps(meta, ensure_ascii=False, allow_nan=False) for meta in articles]
-        arrays[f"{ARTICLES}_bytes"], arrays[f"{ARTICLES}_offsets"] = StringTable.encode(texts)
-        for name, field in ((TITLES, "title"), (DATES, "date"), (URLS, "url")):
-            column = [str(meta.get(field) or "") for meta in articles]
-            arrays[f"{name}_bytes"], arrays[f"{name}_offsets"] = StringTable.encode(column)
+        arrays.update((articles if isinstance(articles, Records) else Records.encode(articles)).arrays())

@@ -83,7 +83,7 @@ class Index:
         scores = folder.array(fmt.SCORES)
         self._id_list: list[str] | None = None
         self._rows: dict[str, int] | None = None
-        self._metadata: list[dict[str, Any]] | None = None
+        self._metadata: Sequence[dict[str, Any]] | None = None
         if folder.version >= 2:
             id_strings = folder.strings(fmt.IDS)
             self._strings = id_strings
@@ -137,7 +137,7 @@ class Index:
         cls,
         *,
         ids: list[str],
-        metadata: list[dict[str, Any]],
+        metadata: Sequence[dict[str, Any]],
         neighbors: np.ndarray,
         scores: np.ndarray,
         vectors: _Vectors | None = None,
@@ -219,6 +219,8 @@ class Index:
         """Every article's metadata (decoded once, on the first call that filters or fills)."""
         if self._metadata is None:
             self._metadata = [json.loads(text) for text in self._columns[3].to_list()]
+        elif not isinstance(self._metadata, list):
+            self._metadata = list(self._metadata)  # stored records decode on access: decode them once
         return self._metadata
 
     def _row_map(self) -> dict[str, int]:

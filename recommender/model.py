@@ -24,7 +24,7 @@ from .blend import SearchRows, blend, blend_rows, fit_components
 from .corpus import Articles, load_articles
 from .counting import count_terms
 from .drafts import DOCUMENT as DRAFTS_DOCUMENT
-from .drafts import StoredForms, collect_forms, draft_tables, stored_lsa
+from .drafts import StoredForms, collect_forms, draft_tables, stored_languages, stored_lsa
 from .duplicates import canonical_of, drop_duplicates, duplicate_groups, hide_rows
 from .explain import explain_links, surface_words
 from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
@@ -272,6 +272,7 @@ class Recommender:
         self._fitted = False
         self.reference_length = 0.0
         # Per language, every surface token of the corpus and its term: the numpy-only lookup's analyzer.
+        self._articles: pd.DataFrame | None = None
         self._forms: dict[str, dict[str, str]] | None = {}
         self._stored_forms: StoredForms | None = None
         self._added_forms: list[dict[str, dict[str, str]]] = []
@@ -355,7 +356,7 @@ class Recommender:
                 vocabulary,
             ),
         )
-        self.articles = frame
+        self._articles = frame
         self.empty_ids = empty
         self._set_languages(languages)
         self.forms = collect_forms(
@@ -373,7 +374,7 @@ class Recommender:
         self,
         *,
         ids: list[str],
-        metadata: list[dict[str, Any]],
+        metadata: Sequence[dict[str, Any]],
         vocabulary: list[str],
         idf: np.ndarray,
         vectors: sp.csr_matrix,
@@ -584,6 +585,16 @@ class Recommender:
             raise UnknownArticleError(str(article_id), suggest(str(article_id), self.ids)) from None
 
     @property
+    def articles(self) -> pd.DataFrame:
+        """The indexed articles: the corpus after ``fit``; ids and stored metadata after ``load``."""
+        self._require_fitted()
+        if self._articles is None:
+            records = list(self._metadata)
+            columns = {name: [record.get(name) for record in records] for name in _METADATA_FIELDS}
+            self._articles = pd.DataFrame({"id": self.ids, **columns})
+        return self._articles
+
+    @property
     def _search(self) -> sp.csr_matrix:
         """The blended rows joined into one matrix (what lookups and the neighbour search compare)."""
         if self._joined is None:
@@ -747,7 +758,12 @@ class Recommender:
             model.reference_length = float(folder.document(WEIGHTING).get("reference_length", 0.0))
         ids: list[str] = folder.document(fmt.IDS)
         vocabulary: list[str] = folder.document(fmt.VOCABULARY)
-        metadata: list[dict[str, Any]] = folder.document(fmt.ARTICLES)
+        metadata: Sequence[dict[str, Any]] = fmt.Records.read(folder)  # decoded when asked for
+        languages = stored_languages(folder)
+        if languages is None or len(languages) != len(ids):
+            # Written before the draft tables: records may lack their language; give each one.
+            languages = [str(meta.get("lang") or model.analyzer.language) for meta in metadata]
+            metadata = [{**meta, "lang": lang} for meta, lang in zip(metadata, languages, strict=True)]
         vectors = sp.csr_matrix(
             (
                 folder.array(fmt.VECTORS_DATA),
@@ -777,11 +793,8 @@ class Recommender:
             if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
             else None,
         )
-        model.articles = pd.DataFrame(
-            {"id": ids, **{name: [meta.get(name) for meta in metadata] for name in _METADATA_FIELDS}}
-        )
         model.empty_ids = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
-        model._set_languages([str(meta.get("lang") or model.analyzer.language) for meta in metadata])
+        model._set_languages(languages)
         model._stored_forms = StoredForms.read(folder)
         model._forms = None if model._stored_forms is not None else {}
         model._stored_lsa = stored_lsa(folder)

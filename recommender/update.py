@@ -164,7 +164,7 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     result = _assemble(
         model,
         [str(a) for a in frame["id"]],
-        _metadata(frame),
+        _records(frame, languages),
         languages,
         (vectors, search),
         pools,
@@ -178,7 +178,7 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
 def _assemble(
     model: Recommender,
     ids: list[str],
-    metadata: list[dict[str, Any]],
+    metadata: Sequence[dict[str, Any]],
     languages: list[str],
     rows: tuple[sp.csr_matrix, SearchRows],
     pools: tuple[np.ndarray, np.ndarray],
@@ -186,12 +186,12 @@ def _assemble(
 ) -> Recommender:
     """A fitted model from the raw pools: duplicates, hubs and lists derived as ``fit`` derives them."""
     vectors, search = rows
-    for record, lang in zip(metadata, languages, strict=True):
-        record["lang"] = lang
     lists: Lists = rank_pools(
         *pools,
         model.settings,
-        dates=[record.get("date") for record in metadata],
+        dates=metadata.column("date")
+        if isinstance(metadata, fmt.Records)
+        else [record.get("date") for record in metadata],
         lengths=lengths if lengths is not None else np.zeros(len(ids), dtype=np.int64),
     )
     result = _copy_settings(model)
@@ -214,6 +214,14 @@ def _assemble(
     result._set_languages(list(languages))
     result.copy_forms(model)
     return result
+
+
+def _records(frame: pd.DataFrame, languages: Sequence[str]) -> list[dict[str, Any]]:
+    """The stored record of each article of ``frame``: its metadata and language."""
+    records = _metadata(frame)
+    for record, lang in zip(records, languages, strict=True):
+        record["lang"] = lang
+    return records
 
 
 def _add_forms(model: Recommender, frame: pd.DataFrame, languages: Sequence[str]) -> None:
@@ -286,8 +294,12 @@ def apply_update(
     languages = [old_languages[row] for row in survivors.tolist()] + new_languages
     width = min(pool_width(model.settings), max(n_new - 1, 0))
     ids = [model.ids[row] for row in survivors.tolist()] + new_ids
-    metadata = [dict(model._metadata[row]) for row in survivors.tolist()]
-    metadata += _metadata(frame) if frame is not None else []
+    added = _records(frame, new_languages) if frame is not None else []
+    metadata: Sequence[dict[str, Any]]
+    if isinstance(model._metadata, fmt.Records):  # a loaded model: records move as stored bytes
+        metadata = model._metadata.take(survivors).concat(fmt.Records.encode(added))
+    else:
+        metadata = [dict(model._metadata[row]) for row in survivors.tolist()] + added
     grouped = _grouped(model, languages)
     if width != stored[0].shape[1] or width == 0 or grouped != _grouped(model, old_languages):
         # The stored pools do not fit the new shape (size or language grouping): search in full.

@@ -312,3 +312,10 @@ def test_one_text_file_and_a_source_given_twice(tmp_path: Path) -> None:
     assert frame["title"].tolist() == ["A plain title"]
     with pytest.raises(CorpusError, match=r"note\.txt: given twice"):
         read_articles([note, note])
+
+
+def test_a_blank_date_is_no_date() -> None:
+    frame = load_articles(
+        [{"id": "a", "body": "Text.", "date": "   "}, {"id": "b", "body": "Text.", "date": " 2024-01-02 "}]
+    )
+    assert frame["date"].tolist() == [None, "2024-01-02"]

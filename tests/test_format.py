@@ -183,3 +183,30 @@ def test_id_table_grows_with_keys_inserted_between_rows() -> None:
     assert np.array_equal(table, fmt.IdTable.build(ids))  # the stored table is not touched
     crowded = [f"x{n}" for n in range(table.shape[0] // 2 - len(ids) + 1)]
     assert fmt.IdTable.grow(table, np.full(len(crowded), len(ids)), crowded) is None  # over half full
+
+
+def test_records_move_as_bytes_and_decode_on_access() -> None:
+    records = [
+        {"title": f"Title {n}", "date": None if n % 3 else f"2024-01-{n + 1:02d}", "url": None, "tags": ["é"]}
+        for n in range(12)
+    ]
+    stored = fmt.Records.encode(records)
+    assert len(stored) == 12
+    assert stored[4] == records[4]
+    assert stored[-1] == records[-1]
+    assert stored[2:4] == records[2:4]
+    assert stored == records
+    assert stored != records[:-1]
+    with pytest.raises(IndexError):
+        stored[12]
+    rows = np.array([0, 1, 2, 7, 8, 3, 11, 11])  # runs, a step back and a repeat
+    taken = stored.take(rows)
+    assert list(taken) == [records[row] for row in rows.tolist()]
+    assert taken.column("date") == [records[row]["date"] for row in rows.tolist()]
+    assert taken.column("title") == [records[row]["title"] for row in rows.tolist()]
+    both = taken.concat(fmt.Records.encode(records[:2])).concat(stored.take(np.array([], dtype=np.int64)))
+    assert list(both) == [records[row] for row in rows.tolist()] + records[:2]
+    expected = fmt.Records.encode([records[row] for row in rows.tolist()] + records[:2]).arrays()
+    found = both.arrays()
+    assert found.keys() == expected.keys()
+    assert all(np.array_equal(found[name], expected[name]) for name in expected)  # the same bytes
