@@ -349,7 +349,6 @@ class Recommender:
             pools=(pool_neighbors, pool_scores),
             lengths=lengths,
             search=parts,
-            joined=search,
             surface=surface_words(
                 (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)),
                 self.analyzer.terms,
