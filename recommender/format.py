@@ -451,7 +451,7 @@ class Records(Sequence[dict[str, Any]]):
 
     def column(self, field: str) -> list[str | None]:
         """The stored ``title``, ``date`` or ``url`` of every record (None when empty), without decoding."""
-        name = dict((field, name) for name, field in self.COLUMNS)[field]
+        name = {column: name for name, column in self.COLUMNS}[field]
         return [value or None for value in StringTable(*self._tables[name]).to_list()]
 
     def take(self, rows: np.ndarray) -> Records:

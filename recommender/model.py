@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -275,7 +275,7 @@ class Recommender:
         self._articles: pd.DataFrame | None = None
         self._forms: dict[str, dict[str, str]] | None = {}
         self._stored_forms: StoredForms | None = None
-        self._added_forms: list[dict[str, dict[str, str]]] = []
+        self._added_forms: dict[str, dict[str, str]] = {}
 
     # --- building ----------------------------------------------------------------------------------
 
@@ -386,12 +386,11 @@ class Recommender:
         pools: tuple[np.ndarray, np.ndarray] | None = None,
         lengths: np.ndarray | None = None,
         search: SearchRows | None = None,
-        joined: sp.csr_matrix | None = None,
     ) -> None:
         """Install a fitted state. ``pools`` are the raw candidate pools (see :func:`rank_pools`); when
         the settings gather no wider pool than ``k`` they are the lists themselves. ``lengths`` are the
-        body lengths that pick a duplicate group's canonical article; ``search`` the blended rows and
-        ``joined`` the same joined, when already computed (otherwise both are made on first use)."""
+        body lengths that pick a duplicate group's canonical article; ``search`` the blended rows as
+        their two parts, when already computed (otherwise made on first use, as is the joined matrix)."""
         self.ids = ids
         self._rows = {article_id: row for row, article_id in enumerate(ids)}
         self._metadata = metadata
@@ -408,7 +407,7 @@ class Recommender:
         self.pools = pools
         self.lengths = lengths
         self._parts: SearchRows | None = search
-        self._joined: sp.csr_matrix | None = joined
+        self._joined: sp.csr_matrix | None = None
         self._stored_lsa: tuple[np.ndarray, np.ndarray] | None = None
         self._transposed: sp.csr_matrix | None = None
         self.neighbors = neighbors
@@ -639,7 +638,7 @@ class Recommender:
         if self.lengths is not None:
             extra[LENGTHS] = np.asarray(self.lengths, dtype=np.int64)
         documents: dict[str, Any] = {}
-        if self._forms or self._stored_forms is not None or any(self._added_forms):
+        if self._forms or self._stored_forms is not None or self._added_forms:
             tables, documents[DRAFTS_DOCUMENT] = self._draft_tables()
             extra.update(tables)
         return fmt.write_model(
@@ -698,11 +697,7 @@ class Recommender:
     def _forms_to_save(self) -> dict[str, dict[str, str]] | StoredForms:
         """The forms for the draft tables: the stored tables grown by the new forms, when they can be."""
         if self._forms is None and self._stored_forms is not None:
-            added: dict[str, dict[str, str]] = {}
-            for forms in self._added_forms:
-                for language, table in forms.items():
-                    added.setdefault(language, {}).update(table)
-            merged = self._stored_forms.merged(added, bigrams=self.settings.ngrams == 2)
+            merged = self._stored_forms.merged(self._added_forms, bigrams=self.settings.ngrams == 2)
             if merged is not None:
                 return merged
         return self.forms
@@ -716,23 +711,17 @@ class Recommender:
         """
         if self._forms is None:
             forms = self._stored_forms.to_forms() if self._stored_forms is not None else {}
-            for added in self._added_forms:
-                for language, table in added.items():
-                    forms.setdefault(language, {}).update(table)
-            self._forms, self._stored_forms, self._added_forms = forms, None, []
+            _add_to(forms, self._added_forms)
+            self._forms, self._stored_forms, self._added_forms = forms, None, {}
         return self._forms
 
     @forms.setter
     def forms(self, forms: dict[str, dict[str, str]]) -> None:
-        self._forms, self._stored_forms, self._added_forms = forms, None, []
+        self._forms, self._stored_forms, self._added_forms = forms, None, {}
 
     def add_forms(self, forms: dict[str, dict[str, str]]) -> None:
         """Add surface forms (language -> token -> term), keeping stored tables undecoded."""
-        if self._forms is not None:
-            for language, table in forms.items():
-                self._forms.setdefault(language, {}).update(table)
-        else:
-            self._added_forms.append(forms)
+        _add_to(self._forms if self._forms is not None else self._added_forms, forms)
 
     def copy_forms(self, other: Recommender) -> None:
         """Take ``other``'s forms as this model's (stored tables are read-only, so they are shared)."""
@@ -740,7 +729,7 @@ class Recommender:
             self.forms = {language: dict(table) for language, table in other._forms.items()}
         else:
             self._forms, self._stored_forms = None, other._stored_forms
-            self._added_forms = list(other._added_forms)
+            self._added_forms = {language: dict(table) for language, table in other._added_forms.items()}
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True) -> Recommender:
@@ -814,6 +803,12 @@ def _metadata(frame: pd.DataFrame) -> list[dict[str, Any]]:
         record["tags"] = list(record.get("tags") or [])
         records.append(record)
     return records
+
+
+def _add_to(forms: dict[str, dict[str, str]], more: Mapping[str, Mapping[str, str]]) -> None:
+    """Add the surface forms ``more`` (language -> token -> term) to ``forms``, in place."""
+    for language, table in more.items():
+        forms.setdefault(language, {}).update(table)
 
 
 def _missing(value: object) -> bool:
