@@ -2,7 +2,7 @@
 
     python -m benchmarks.allpairs --n 20000 [--corpus PATH] [--k 10] [--json] [--only ours,sparse_dot_topn]
 
-Methods: ``ours`` (``recommender.neighbors.top_k``, with the compiled kernel of the ``fast`` extra when
+Methods: ``ours`` (``recommender.build.neighbors.top_k``, with the compiled kernel of the ``fast`` extra when
 numba is installed), ``ours_scipy`` (the same search on the scipy kernel, as installed without numba),
 ``naive`` (scikit-learn ``linear_kernel`` over row
 blocks, dense, ``np.argpartition``), ``sparse_dot_topn`` (``sp_matmul_topn``, 2 threads, top_n=k+1) and
@@ -25,21 +25,20 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
-from .common import RssSampler, Timer, machine, tfidf_matrix
+from recommender.common import RssSampler, Timer, machine, tfidf_matrix
 
 METHODS = ("ours", "ours_scipy", "sparse_dot_topn", "naive", "nearest_neighbors")
 THREADS = 2
 
 
 def _ours(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    from recommender.neighbors import top_k
+    from recommender.build.neighbors import top_k
 
     return top_k(matrix, k, threads=THREADS, kernel="auto")
 
 
 def _ours_scipy(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    from recommender.neighbors import top_k
+    from recommender.build.neighbors import top_k
 
     return top_k(matrix, k, threads=THREADS, kernel="scipy")
 
@@ -114,7 +113,7 @@ _FULL_ONLY = {
 
 def reference(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact brute force for ``rows``: dense scores, every tie broken by the lower row number."""
-    from recommender.neighbors import top_k_of
+    from recommender.build.neighbors import top_k_of
 
     transposed = matrix.T.tocsr()
     parts = [

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import machine
+from recommender.common import machine
 
 DEFAULT_CORPUS = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "20newsgroups_bydate.jsonl.gz"
@@ -55,9 +55,9 @@ def run(corpus: str, *, repeat: int, jobs: int) -> dict[str, Any]:
     """Time each method ``repeat`` times over the corpus's titles and bodies, in turns; keep the best."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from recommender.analyzer import Analyzer
-    from recommender.corpus import read_articles
-    from recommender.counting import count_terms
+    from recommender.build.counting import count_terms
+    from recommender.sources.corpus import read_articles
+    from recommender.text.analyzer import Analyzer
 
     frame = read_articles(corpus)
     texts = [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)]

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from recommender import Recommender
-from recommender.update import rebuild_frozen, update_model
+from recommender.build.update import rebuild_frozen, update_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

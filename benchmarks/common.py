@@ -15,9 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from recommender.weighting import weigh
-
-from . import synthetic
+from recommender import synthetic
+from recommender.score.weighting import weigh
 
 __all__ = ["RssSampler", "Timer", "machine", "peak_rss_mb", "tfidf_matrix"]
 
@@ -114,8 +113,8 @@ def tfidf_matrix(n: int, *, corpus: str | None = None, seed: int = 0) -> sp.csr_
     if corpus is None:
         documents = (_tokens(text) for text in synthetic.texts(n, seed=seed))
     else:
-        from recommender.analyzer import Analyzer
-        from recommender.corpus import read_articles
+        from recommender.sources.corpus import read_articles
+        from recommender.text.analyzer import Analyzer
 
         frame = read_articles(corpus).head(n)
         analyzer = Analyzer(stop_words=None)

@@ -21,7 +21,7 @@ import tempfile
 
 def main(argv: list[str] | None = None) -> int:
     from recommender import Index, Recommender
-    from recommender.analyzer import tokens_of
+    from recommender.text.analyzer import tokens_of
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.drafts", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", default="../shared/data/bbc_news.jsonl.gz")

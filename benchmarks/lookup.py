@@ -37,7 +37,7 @@ def run(
     model: str, *, lookups: int, queries: int, queries_from: str | None, k: int, compare: int = 0
 ) -> dict[str, Any]:
     """Time loading, related() and query() on the model folder ``model``."""
-    from recommender.lookup import Index
+    from recommender.serve.index import Index
 
     load_times = []
     for _ in range(7):
@@ -96,7 +96,7 @@ def run(
 
 def _compare(model: str, index: Any, drafts: list[str], k: int) -> dict[str, Any]:
     """Check ``Index.query`` against ``Recommender.query`` (the build stack) on ``drafts``; after timing."""
-    from recommender.model import Recommender
+    from recommender.recommender import Recommender
 
     full = Recommender.load(model, verify=False)
     same = 0
@@ -153,7 +153,7 @@ def _drafts(count: int, queries_from: str | None) -> list[str]:
                 if len(texts) == count:
                     break
         return texts
-    from . import synthetic
+    from recommender import synthetic
 
     return list(synthetic.texts(count, draw_seed=1))
 

@@ -17,17 +17,15 @@ import sys
 from typing import Any
 
 import numpy as np
+from recommender.common import RssSampler, Timer, machine
 
-from . import synthetic
-from .common import RssSampler, Timer, machine
+from recommender import synthetic
 
 
 def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget: int) -> dict[str, Any]:
     """Build and save a model of ``n`` synthetic articles, timing every stage."""
-    from recommender.corpus import load_articles
-    from recommender.counting import count_terms
-    from recommender.model import Recommender, _metadata
-    from recommender.neighbors import (
+    from recommender.build.counting import count_terms
+    from recommender.build.neighbors import (
         _Best,
         _local_mapper,
         _resolve_kernel,
@@ -35,7 +33,9 @@ def run(n: int, *, k: int, output: str | None, topk_share: float, memory_budget:
         plan_tiles,
         top_k,
     )
-    from recommender.weighting import weigh
+    from recommender.recommender import Recommender, _metadata
+    from recommender.score.weighting import weigh
+    from recommender.sources.corpus import load_articles
 
     sampler = RssSampler()
     sampler.start()

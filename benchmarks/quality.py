@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from recommender import read_articles
-from recommender.evaluate import Report, evaluate
+from recommender.analysis.evaluate import Report, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -20,9 +20,8 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommender.model import Recommender
-
-    from . import synthetic
+    from recommender import synthetic
+    from recommender.recommender import Recommender
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.query_model", description=__doc__.split("\n")[0]

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from recommender.corpus import iter_articles
+from recommender.sources.corpus import iter_articles
 
 _WORDS = ("caspian", "pipeline", "sanctions", "grain", "corridor", "tariff", "election", "border", "oil")
 

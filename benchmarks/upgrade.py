@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from recommender import format as fmt
+from recommender import store as fmt
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .lookup import Index
+from .serve.index import Index
 from .types import (
     CorpusError,
     EmptyCorpusError,
@@ -23,8 +23,9 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .corpus import read_articles
-    from .model import Recommender, Settings
+    from .recommender import Recommender
+    from .settings import Settings
+    from .sources.corpus import read_articles
 
 __all__ = [
     "CorpusError",
@@ -42,7 +43,7 @@ __all__ = [
     "read_articles",
 ]
 
-_LAZY = {"Recommender": "model", "Settings": "model", "read_articles": "corpus"}
+_LAZY = {"Recommender": "recommender", "Settings": "settings", "read_articles": "sources.corpus"}
 
 
 def __getattr__(name: str) -> Any:

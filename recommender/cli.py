@@ -69,8 +69,8 @@ def _add_filters(group: Any) -> None:
 
 def _controls(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for ``related_many`` from the control flags (overrides included)."""
-    from .controls import CONTROL_NAMES
-    from .overrides import load_overrides
+    from .serve.controls import CONTROL_NAMES
+    from .serve.overrides import load_overrides
 
     options: dict[str, Any] = {}
     for name in CONTROL_NAMES:
@@ -383,8 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .corpus import read_articles
-    from .model import Recommender
+    from .recommender import Recommender
+    from .sources.corpus import read_articles
 
     started = time.perf_counter()
     articles = read_articles(
@@ -438,7 +438,7 @@ def _print_links(links: list[Neighbor], *, as_json: bool) -> None:
 
 
 def _related(args: argparse.Namespace) -> int:
-    from .lookup import Index
+    from .serve.index import Index
 
     index = Index.load(args.model)
     options = _controls(args)
@@ -459,8 +459,8 @@ def _related(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .lookup import Index
-    from .model import Recommender
+    from .recommender import Recommender
+    from .serve.index import Index
     from .types import InvalidParameterError
 
     if args.file and args.text:
@@ -495,8 +495,8 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export_links
-    from .lookup import Index
+    from .outputs.export import export_links
+    from .serve.index import Index
 
     output = Path(args.output)
     suffixes = {".csv": "csv", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -519,8 +519,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .audit import audit_links
-    from .lookup import Index
+    from .outputs.audit import audit_links
+    from .serve.index import Index
 
     options = _controls(args)
     report = audit_links(
@@ -538,7 +538,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
-    from .update import read_ids, update_model
+    from .build.update import read_ids, update_model
 
     if not args.add and not args.remove:
         from .types import InvalidParameterError
@@ -595,8 +595,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not args.corpus:
         message = "give the CORPUS to evaluate (or --compare A.json B.json)"
         raise InvalidParameterError(message)
-    from .corpus import read_articles
-    from .evaluate import evaluate
+    from .analysis.evaluate import evaluate
+    from .sources.corpus import read_articles
 
     articles = read_articles(args.corpus, format=args.format)
     report = evaluate(
@@ -652,7 +652,7 @@ def _print_reports(runs: list[dict[str, Any]], names: list[str]) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .format import open_model
+    from .store import open_model
 
     folder = open_model(args.model)
     manifest: dict[str, Any] = folder.manifest

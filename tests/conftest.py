@@ -103,9 +103,12 @@ def bundled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def refresh_checksums(model_dir: Path) -> None:
     """Re-record sizes and checksums after a test edits a model file on purpose."""
-    from recommender import format as fmt
+    from recommender import store as fmt
 
     manifest_path = model_dir / fmt.MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["files"] = {name: fmt._describe(model_dir / name) for name in manifest["files"]}
+    manifest["files"] = {
+        name: {"bytes": (model_dir / name).stat().st_size, "sha256": fmt.sha256(model_dir / name)}
+        for name in manifest["files"]
+    }
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")

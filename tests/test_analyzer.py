@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
-from recommender.analyzer import SNOWBALL, Analyzer, resolve_stop_words
+from recommender.text.analyzer import SNOWBALL, Analyzer, resolve_stop_words
 from recommender.types import InvalidParameterError
 
 from .conftest import BUNDLED, SHARED_DATA

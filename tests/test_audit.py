@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
-from recommender.audit import audit_links, gini
-from recommender.overrides import Overrides
+from recommender.outputs.audit import audit_links, gini
+from recommender.serve.overrides import Overrides
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recommender.blend import blend, fit_components
+from recommender.build.blend import blend, fit_components
 
 
 def test_blend_dot_products_mix_the_two_cosines() -> None:

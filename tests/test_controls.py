@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
-from recommender.controls import Controls, parse_duration
+from recommender.serve.controls import Controls, parse_duration
 from recommender.types import InvalidParameterError
 
 from .conftest import BUNDLED, ROOT
@@ -232,7 +232,7 @@ def test_unknown_exclude_id_is_an_error(index: Index) -> None:
 
 def test_controls_module_is_numpy_and_stdlib_only() -> None:
     code = (
-        "import sys, recommender.controls, recommender.overrides, recommender.audit; "
+        "import sys, recommender.serve.controls, recommender.serve.overrides, recommender.outputs.audit; "
         "print(','.join(m for m in ('sklearn', 'scipy', 'pandas', 'nltk', 'joblib') if m in sys.modules))"
     )
     result = subprocess.run(

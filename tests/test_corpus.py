@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from recommender.corpus import FIELDS, load_articles, read_articles
+from recommender.sources.corpus import FIELDS, load_articles, read_articles
 from recommender.types import CorpusError, EmptyCorpusError
 
 

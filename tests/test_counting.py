@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer
 
-from recommender.analyzer import Analyzer
-from recommender.counting import count_terms
+from recommender.build.counting import count_terms
+from recommender.text.analyzer import Analyzer
 
 from .conftest import TINY
 
@@ -50,7 +50,7 @@ def test_counts_equal_scikit_learn(
 
 
 def test_split_into_chunks_gives_the_same_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
-    import recommender.counting as counting
+    import recommender.build.counting as counting
 
     whole = count_terms(BODIES, TITLES, Analyzer(), n_jobs=1)
     monkeypatch.setattr(counting, "_MAX_CHUNK", 4)

@@ -58,9 +58,9 @@ def test_cli_build_with_a_scheduler_address(
 
 
 def test_unreachable_or_bad_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import recommender.distributed
+    import recommender.build.distributed
 
-    monkeypatch.setattr(recommender.distributed, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(recommender.build.distributed, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(InvalidParameterError, match="cannot reach the Dask scheduler"):
         Recommender().fit(BUNDLED, scheduler="tcp://127.0.0.1:9")
     with pytest.raises(InvalidParameterError, match="scheduler must be an address"):
@@ -68,7 +68,7 @@ def test_unreachable_or_bad_scheduler_is_a_clear_error(monkeypatch: pytest.Monke
 
 
 def test_dask_is_imported_only_when_asked() -> None:
-    code = "import sys, recommender.model, recommender.cli; print('dask' in sys.modules)"
+    code = "import sys, recommender.recommender, recommender.cli; print('dask' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )

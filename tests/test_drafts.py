@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from recommender import Recommender
-from recommender import format as fmt
-from recommender.drafts import Drafts, collect_forms
-from recommender.update import update_model
+from recommender import store as fmt
+from recommender.build.tables import collect_forms
+from recommender.build.update import update_model
+from recommender.serve.drafts import Drafts
 
 from .conftest import BUNDLED, SHARED_DATA
 
@@ -73,7 +74,7 @@ def test_pruned_search_equals_the_full_product(
 ) -> None:
     """Force every pruning stage (small models normally score all candidates at once) and compare."""
     from recommender import Index
-    from recommender import drafts as module
+    from recommender.serve import drafts as module
 
     monkeypatch.setattr(module, "_FEW", 0)
     monkeypatch.setattr(module, "_THETA_SAMPLE", 40)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recommender import Index, InvalidParameterError, Recommender
-from recommender.duplicates import canonical_of, duplicate_groups
+from recommender.build.duplicates import canonical_of, duplicate_groups
 
 
 def test_groups_are_connected_components_above_the_threshold() -> None:

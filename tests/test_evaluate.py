@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender import CorpusError, InvalidParameterError
-from recommender.evaluate import (
+from recommender.analysis.evaluate import (
     evaluate,
     gini,
     graph_health,

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from recommender import Index, InvalidParameterError, Recommender
-from recommender.analyzer import Analyzer
 from recommender.cli import main
-from recommender.explain import shared_terms, surface_words
-from recommender.export import export_links
+from recommender.outputs.export import export_links
+from recommender.serve.explain import shared_terms, surface_words
+from recommender.text.analyzer import Analyzer
 from recommender.types import SharedTerm
 
 from .conftest import GOLDEN

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender import Recommender, explore
+from recommender import Recommender
+from recommender.analysis import explore
 from recommender.types import InvalidParameterError, UnknownArticleError
 
 from .conftest import TINY

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from recommender import Index, Recommender
-from recommender.export import export_links, safe_file_name, safe_url
+from recommender.outputs.export import export_links, safe_file_name, safe_url
 from recommender.types import InvalidParameterError
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recommender import format as fmt
+from recommender import store as fmt
 from recommender.types import ModelFormatError
 
 from .conftest import refresh_checksums

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from recommender import Index, Recommender
-from recommender.analyzer import Analyzer
 from recommender.cli import main
-from recommender.languages import detect_language, language_code
+from recommender.text.analyzer import Analyzer
+from recommender.text.languages import detect_language, language_code
 from recommender.types import InvalidParameterError
 
 MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"

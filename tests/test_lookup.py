@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
-from recommender import drafts as drafts_module
+from recommender.serve import drafts as drafts_module
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
 from .conftest import GOLDEN, ROOT, refresh_checksums
@@ -21,7 +21,7 @@ from .conftest import GOLDEN, ROOT, refresh_checksums
 
 def test_importing_lookup_pulls_in_no_training_stack() -> None:
     code = (
-        "import sys, recommender.lookup, recommender.export; "
+        "import sys, recommender.lookup, recommender.outputs.export; "
         "heavy = [m for m in ('sklearn', 'scipy', 'pandas', 'nltk', 'joblib') if m in sys.modules]; "
         "print(','.join(heavy))"
     )

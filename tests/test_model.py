@@ -9,12 +9,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.metrics.pairwise import cosine_similarity
 
 from recommender import Index, Recommender
-from recommender.types import (
-    CorpusError,
-    InvalidParameterError,
-    RecommenderError,
-    UnknownArticleError,
-)
+from recommender.types import CorpusError, InvalidParameterError, RecommenderError, UnknownArticleError
 
 from .conftest import BUNDLED
 
@@ -241,7 +236,7 @@ def test_ranking_levers_round_trip(tmp_path: Path) -> None:
 
 
 def test_old_manifests_load_with_the_old_behaviour() -> None:
-    from recommender.model import Settings
+    from recommender.settings import Settings
 
     old = Settings.from_dict({"title_weight": 2.0, "min_df": 2, "k": 20})
     assert old.lsa_weight == 0.0

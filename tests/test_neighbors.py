@@ -5,8 +5,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recommender import neighbors as neighbors_module
-from recommender.neighbors import TilePlan, block_rows, numba_available, tile_rows, top_k, top_k_of
+from recommender.build import neighbors as neighbors_module
+from recommender.build.neighbors import TilePlan, block_rows, numba_available, tile_rows, top_k, top_k_of
 from recommender.types import InvalidParameterError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from recommender import Index, Recommender
-from recommender.overrides import Overrides, load_overrides
+from recommender.serve.overrides import Overrides, load_overrides
 from recommender.types import OverridesError
 
 

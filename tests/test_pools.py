@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.blend import blend_rows
-from recommender.pools import canonical_scores, settle
+from recommender.build.blend import blend_rows
+from recommender.build.pools import canonical_scores, settle
 
 
 def _matrix() -> sp.csr_matrix:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.rerank import candidate_width, hub_scores, rerank
+from recommender.score.rerank import candidate_width, hub_scores, rerank
 
 
 def test_rerank_hand_computed() -> None:

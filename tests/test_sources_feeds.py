@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.corpus import read_articles
+from recommender.sources.corpus import read_articles
 from recommender.types import CorpusError
 
 SOURCES = Path(__file__).resolve().parent / "data" / "sources"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.corpus import read_articles
+from recommender.sources.corpus import read_articles
 
 pytest.importorskip("trafilatura")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.corpus import read_articles
+from recommender.sources.corpus import read_articles
 from recommender.sources.markdown import markdown_to_text, parse_front_matter
 from recommender.types import CorpusError
 

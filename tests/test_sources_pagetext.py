@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.corpus import read_articles
+from recommender.sources.corpus import read_articles
 from recommender.sources.pagetext import clean_page_text, looks_like_page_text, parse_date
 
 from .conftest import ROOT

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.corpus import read_articles
+from recommender.sources.corpus import read_articles
 from recommender.types import CorpusError
 
 EXPORT = Path(__file__).resolve().parent / "data" / "sources" / "wordpress.xml"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.corpus import iter_articles
+from recommender.sources.corpus import iter_articles
 
 ARTICLES = 800
 BODY_WORDS = 5_000  # about 40 KB an article, so about 32 MB a source

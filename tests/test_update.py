@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from recommender import Index, Recommender
-from recommender import format as fmt
+from recommender import store as fmt
+from recommender.build.tables import StoredForms
+from recommender.build.update import apply_update, read_ids, rebuild_frozen, update_model
 from recommender.cli import main
-from recommender.drafts import StoredForms
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
-from recommender.update import apply_update, read_ids, rebuild_frozen, update_model
 
 from .conftest import BUNDLED, GOLDEN, SHARED_DATA, refresh_checksums
 
@@ -28,7 +28,7 @@ PLAIN: dict[str, Any] = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates"
 def _assert_same(one: Recommender, two: Recommender) -> None:
     """Same articles, vectors, raw pools, duplicate groups, hub scores and lists, bit for bit.
 
-    Pool scores are canonical (recommender.pools), so exact equality holds, not only to rounding.
+    Pool scores are canonical (recommender.build.pools), so exact equality holds, not only to rounding.
     """
     assert one.ids == two.ids
     assert (one.vectors != two.vectors).nnz == 0

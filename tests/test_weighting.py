@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommender.weighting import average_length, weigh
+from recommender.score.weighting import average_length, weigh
 
 
 def test_log_tf_matches_hand_computation() -> None:

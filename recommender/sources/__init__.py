@@ -1,7 +1,7 @@
 """Readers for what publishers actually have: scraped pages, static sites, WordPress exports, feeds.
 
 Each module turns one kind of source into ``(location, record)`` pairs (see :mod:`._base`);
-:func:`recommender.corpus.read_articles` picks the reader and validates the records. This package root
+:func:`recommender.sources.corpus.read_articles` picks the reader and validates the records. This package root
 stays light (no pandas) so the command line can list the formats cheaply.
 """
 

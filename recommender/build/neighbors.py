@@ -14,7 +14,7 @@ that make most of the work then sit together in memory, which makes every tile p
 the optional ``fast`` extra (numba) a compiled kernel (``recommender._tile_kernel``) scores each tile
 row by row in cache and keeps only each row's and column's best, instead of a sparse product, a
 dense block and numpy selection; both kernels give identical lists. Columns present in at least half
-of the rows (the LSA projection's, see ``recommender.blend``) are taken out of the sparse product and
+of the rows (the LSA projection's, see ``recommender.build.blend``) are taken out of the sparse product and
 multiplied as a dense matrix (BLAS), where they cost a small fraction of a sparse accumulation.
 """
 
@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from .types import InvalidParameterError
+from ..types import InvalidParameterError
 
 _sparsetools: Any
 try:  # the routine behind scipy's sparse ``@``; used directly to skip its counting pass
@@ -266,7 +266,7 @@ def top_k(
     each row sorted by descending score then ascending row; ``-1`` / ``0.0`` where fewer than that many
     rows have a positive score. ``threads`` defaults to every core this process may use;
     ``memory_budget`` (bytes) sizes the tiles; ``mapper`` runs the tiles elsewhere (see
-    ``recommender.distributed``); ``kernel`` picks the tile kernel (see ``KERNELS``).
+    ``recommender.build.distributed``); ``kernel`` picks the tile kernel (see ``KERNELS``).
     """
     n_rows = vectors.shape[0]
     kernel = _resolve_kernel(kernel, n_rows)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import InvalidParameterError
+from ..types import InvalidParameterError
 
 __all__ = ["CONTROL_NAMES", "Catalog", "Controls", "Editorial", "Pick", "choose", "parse_duration"]
 
@@ -135,7 +135,7 @@ CONTROL_NAMES = tuple(f.name for f in fields(Controls))
 
 @dataclass(frozen=True)
 class Editorial:
-    """Editorial overrides resolved to model rows (see ``recommender.overrides``)."""
+    """Editorial overrides resolved to model rows (see ``recommender.serve.overrides``)."""
 
     pins: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     blocks: Mapping[int, frozenset[int]] = field(default_factory=dict)

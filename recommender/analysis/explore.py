@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .model import Recommender
-from .types import InvalidParameterError
+from ..recommender import Recommender
+from ..types import InvalidParameterError
 
 __all__ = ["map_coordinates", "related_frame", "shared_terms", "similarity_frame", "top_terms"]
 

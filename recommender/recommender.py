@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +18,24 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import format as fmt
-from .analyzer import Analyzer
-from .blend import SearchRows, blend, blend_rows, fit_components
-from .corpus import Articles, load_articles
-from .counting import count_terms
-from .drafts import DOCUMENT as DRAFTS_DOCUMENT
-from .drafts import StoredForms, collect_forms, draft_tables, stored_languages, stored_lsa
-from .duplicates import canonical_of, drop_duplicates, duplicate_groups, hide_rows
-from .explain import explain_links, surface_words
-from .languages import Analyzers, article_languages, detect_language, language_code, rows_in, top_k_within
-from .lookup import Index, check_k, make_links, suggest
-from .neighbors import DEFAULT_MEMORY_BUDGET, top_k, top_k_of
-from .overrides import Overrides
-from .pools import POOL_MARGIN, settle
-from .rerank import candidate_width, hub_scores, rerank
+from . import store as fmt
+from .build.blend import SearchRows, blend, blend_rows, fit_components
+from .build.counting import count_terms
+from .build.duplicates import hide_rows
+from .build.fit import pool_width, rank_pools, rows_in, search_pools
+from .build.neighbors import top_k_of
+from .build.tables import StoredForms, collect_forms, draft_tables
+from .score.rerank import candidate_width, rerank
+from .score.weighting import average_length, weigh
+from .serve.drafts import DOCUMENT as DRAFTS_DOCUMENT
+from .serve.drafts import stored_languages, stored_lsa
+from .serve.explain import explain_links, surface_words
+from .serve.index import Index, make_links, suggest
+from .serve.overrides import Overrides
+from .settings import Settings, check_k
+from .sources.corpus import Articles, load_articles
+from .text.analyzer import Analyzer
+from .text.languages import Analyzers, article_languages, detect_language, language_code
 from .types import (
     CorpusError,
     InvalidParameterError,
@@ -41,209 +44,12 @@ from .types import (
     RecommenderError,
     UnknownArticleError,
 )
-from .weighting import TF_SCHEMES, average_length, weigh
 
-__all__ = ["Lists", "Recommender", "Settings", "pool_width", "rank_pools", "search_pools"]
+__all__ = ["Recommender"]
 
 log = logging.getLogger(__name__)
 
-LSA_COMPONENTS = "lsa_components"
-SURFACE = "surface"
-DUPLICATES = "duplicates"
-HUBS = "hubs"
-WEIGHTING = "weighting"
-POOL_NEIGHBORS = "pool_neighbors"
-POOL_SCORES = "pool_scores"
-LENGTHS = "lengths"
 _METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Build settings; every one is recorded in the model's manifest.
-
-    Attributes
-    ----------
-    title_weight: how many times a title's terms count relative to the body's (0 ignores titles).
-    min_df: drop terms in fewer articles than this (an int count, or a float share of articles).
-    max_df: drop terms in more articles than this (an int count, or a float share, 1.0 keeps all).
-    ngrams: 1 for single terms, 2 to add adjacent term pairs ("north korea").
-    stop_words: "english" (bundled list), "nltk" (only if installed), None, or a list of words.
-    stem: reduce words to Snowball stems.
-    k: neighbours stored per article: the candidate pool ``related`` answers from (beyond it, a scan).
-    memory_budget: bytes the neighbour search may use for one block of scores.
-    lsa_weight: share of the score from the LSA projection (0 is plain TF-IDF cosine; see blend.py).
-    lsa_dims: dimensions of that projection.
-    hide_duplicates: leave near-duplicates (score >= ``duplicate_threshold``) out of related lists,
-        keeping one canonical article per group (earliest, then longest); see duplicates.py.
-    duplicate_threshold: the score at which two articles count as near-duplicates.
-    tf: "log" for sublinear ``1 + ln(tf)``, "bm25" for BM25 saturation and length normalisation.
-    bm25_k1, bm25_b: BM25's saturation and length-normalisation strengths (used when tf="bm25").
-    hub_weight: order lists by ``score - hub_weight * (candidate's mean top-10 score)`` (see rerank.py).
-    language: "auto" (each article's ``lang`` field, else detected) or one code for all ("en", "ru"…).
-    cross_language: let articles link to articles in other languages (default: same language only).
-    """
-
-    title_weight: float = 2.0
-    min_df: int | float = 2
-    max_df: int | float = 1.0
-    ngrams: int = 1
-    stop_words: str | tuple[str, ...] | None = "english"
-    stem: bool = True
-    k: int = 20
-    memory_budget: int = DEFAULT_MEMORY_BUDGET
-    lsa_weight: float = 0.3
-    lsa_dims: int = 200
-    hide_duplicates: bool = True
-    duplicate_threshold: float = 0.95
-    hub_weight: float = 0.25
-    tf: str = "bm25"
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
-    language: str = "auto"
-    cross_language: bool = False
-
-    def __post_init__(self) -> None:
-        if isinstance(self.stop_words, list):
-            object.__setattr__(self, "stop_words", tuple(self.stop_words))
-        if not isinstance(self.title_weight, int | float) or self.title_weight < 0:
-            _bad("title_weight", self.title_weight, "a number >= 0")
-        for name in ("min_df", "max_df"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                _bad(name, value, "an int count or a float share in (0, 1]")
-            if isinstance(value, float) and not 0.0 < value <= 1.0:
-                _bad(name, value, "a float share in (0, 1] (or an int count)")
-            if isinstance(value, int) and value < 1:
-                _bad(name, value, "an int count >= 1 (or a float share)")
-        if self.ngrams not in (1, 2):
-            _bad("ngrams", self.ngrams, "1 or 2")
-        check_k(self.k)
-        if (
-            isinstance(self.memory_budget, bool)
-            or not isinstance(self.memory_budget, int)
-            or self.memory_budget < 1
-        ):
-            _bad("memory_budget", self.memory_budget, "a positive number of bytes")
-        if isinstance(self.lsa_weight, bool) or not isinstance(self.lsa_weight, int | float):
-            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
-        if not 0.0 <= self.lsa_weight < 1.0:
-            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
-        if not isinstance(self.hide_duplicates, bool):
-            _bad("hide_duplicates", self.hide_duplicates, "True or False")
-        if isinstance(self.duplicate_threshold, bool) or not isinstance(
-            self.duplicate_threshold, int | float
-        ):
-            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
-        if not 0.0 < self.duplicate_threshold <= 1.0:
-            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
-        if isinstance(self.hub_weight, bool) or not isinstance(self.hub_weight, int | float):
-            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
-        if not 0.0 <= self.hub_weight <= 1.0:
-            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
-        if self.tf not in TF_SCHEMES:
-            _bad("tf", self.tf, " or ".join(repr(scheme) for scheme in TF_SCHEMES))
-        for name in ("bm25_k1", "bm25_b"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                _bad(name, value, "a number >= 0")
-        if self.bm25_b > 1:
-            _bad("bm25_b", self.bm25_b, "a number in [0, 1]")
-        if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
-            _bad("lsa_dims", self.lsa_dims, "an int >= 2")
-        if self.language != "auto":
-            object.__setattr__(self, "language", language_code(self.language))
-        if not isinstance(self.cross_language, bool):
-            _bad("cross_language", self.cross_language, "True or False")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings."""
-        data = asdict(self)
-        if isinstance(self.stop_words, tuple):
-            data["stop_words"] = list(self.stop_words)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Settings:
-        """Settings from :meth:`to_dict` output, ignoring keys this version does not know.
-
-        Keys missing from older manifests take the value that reproduces the old behaviour.
-        """
-        known = {field.name for field in fields(cls)}
-        return cls(**{**_LEGACY, **{key: value for key, value in data.items() if key in known}})
-
-
-# Settings added after format version 1's first release, as models written before them were built.
-_LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False, "hub_weight": 0.0, "tf": "log"}
-
-
-def pool_width(settings: Settings) -> int:
-    """How many raw candidates per article the neighbour search gathers before the lists are cut to ``k``.
-
-    Wider than ``k`` when near-duplicates are hidden or hubs discounted (both drop or reorder candidates).
-    """
-    return candidate_width(settings.k) if settings.hub_weight or settings.hide_duplicates else settings.k
-
-
-def search_pools(
-    search: sp.csr_matrix, languages: Sequence[str], settings: Settings, *, mapper: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every article's raw candidate pool: its top ``pool_width`` rows of ``search`` (within its language
-    unless ``cross_language``), scored canonically (see ``recommender.pools``)."""
-    width = pool_width(settings)
-    if settings.cross_language or len(set(languages)) < 2:
-        found, _ = top_k(search, width + POOL_MARGIN, memory_budget=settings.memory_budget, mapper=mapper)
-    else:
-        found, _ = top_k_within(
-            search, languages, width + POOL_MARGIN, memory_budget=settings.memory_budget, mapper=mapper
-        )
-    return settle(search, found, width)
-
-
-@dataclass(frozen=True)
-class Lists:
-    """The stored related lists made from raw candidate pools, and what was derived on the way."""
-
-    neighbors: np.ndarray
-    scores: np.ndarray
-    hubs: np.ndarray | None
-    canonical: dict[int, int]
-
-
-def rank_pools(
-    neighbors: np.ndarray,
-    scores: np.ndarray,
-    settings: Settings,
-    *,
-    dates: Sequence[str | None],
-    lengths: Sequence[int] | np.ndarray,
-) -> Lists:
-    """Every corpus-wide step after the neighbour search, from each article's raw candidate pool.
-
-    Near-duplicate groups (pool scores ``>= duplicate_threshold``; the earliest, then longest, then
-    first article of a group is kept) and their removal from the pools, hub scores (mean of each
-    article's top ``HUB_REFERENCE`` remaining scores), the hub re-rank and the cut to ``k``. ``fit`` and
-    ``recommender.update`` both call this, so an update derives them exactly as a build does.
-    """
-    canonical: dict[int, int] = {}
-    if settings.hide_duplicates:
-        groups = duplicate_groups(neighbors, scores, settings.duplicate_threshold)
-        canonical = canonical_of(groups, dates, np.asarray(lengths).tolist())
-        neighbors, scores = drop_duplicates(neighbors, scores, canonical)
-    hubs = hub_scores(scores) if settings.hub_weight else None
-    neighbors, scores = rerank(
-        neighbors,
-        scores,
-        hubs if hubs is not None else np.zeros(neighbors.shape[0], dtype=np.float32),
-        hub_weight=settings.hub_weight,
-        k=settings.k,
-    )
-    return Lists(neighbors, scores, hubs, canonical)
-
-
-def _bad(name: str, value: object, expected: str) -> None:
-    message = f"{name} must be {expected}, got {value!r}"
-    raise InvalidParameterError(message)
 
 
 class Recommender:
@@ -321,7 +127,7 @@ class Recommender:
             log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)
         mapper = None
         if scheduler is not None:
-            from .distributed import dask_mapper
+            from .build.distributed import dask_mapper
 
             mapper = dask_mapper(scheduler)
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
@@ -624,19 +430,21 @@ class Recommender:
     def save(self, path: str | os.PathLike[str], *, lineage: dict[str, Any] | None = None) -> Path:
         """Write the model folder (atomically) for ``Index.load`` / ``Recommender.load``.
 
-        ``lineage`` (base build and incremental updates, see ``recommender.update``) goes in the manifest.
+        ``lineage`` (base build and updates, see ``recommender.build.update``) goes in the manifest.
         """
         self._require_fitted()
         vectors = self.vectors
-        extra = {} if self.components is None else {LSA_COMPONENTS: np.asarray(self.components, np.float32)}
+        extra = (
+            {} if self.components is None else {fmt.LSA_COMPONENTS: np.asarray(self.components, np.float32)}
+        )
         if self.hubs is not None:
-            extra[HUBS] = np.asarray(self.hubs, dtype=np.float32)
+            extra[fmt.HUBS] = np.asarray(self.hubs, dtype=np.float32)
         if self.pools is not None and pool_width(self.settings) != self.settings.k:
             # The raw pools an incremental update starts from (without levers they are the lists).
-            extra[POOL_NEIGHBORS] = np.asarray(self.pools[0], dtype=np.int32)
-            extra[POOL_SCORES] = np.asarray(self.pools[1], dtype=np.float32)
+            extra[fmt.POOL_NEIGHBORS] = np.asarray(self.pools[0], dtype=np.int32)
+            extra[fmt.POOL_SCORES] = np.asarray(self.pools[1], dtype=np.float32)
         if self.lengths is not None:
-            extra[LENGTHS] = np.asarray(self.lengths, dtype=np.int64)
+            extra[fmt.LENGTHS] = np.asarray(self.lengths, dtype=np.int64)
         documents: dict[str, Any] = {}
         if self._forms or self._stored_forms is not None or self._added_forms:
             tables, documents[DRAFTS_DOCUMENT] = self._draft_tables()
@@ -657,9 +465,9 @@ class Recommender:
                 fmt.ARTICLES: self._metadata,
                 fmt.VOCABULARY: self.vocabulary,
                 fmt.ANALYZER: self.analyzers.to_dict(self.languages),
-                SURFACE: list(self.surface),
-                DUPLICATES: self.duplicates,
-                WEIGHTING: {"reference_length": self.reference_length},
+                fmt.SURFACE: list(self.surface),
+                fmt.DUPLICATES: self.duplicates,
+                fmt.WEIGHTING: {"reference_length": self.reference_length},
                 **documents,
             },
             parameters=self.settings.to_dict(),
@@ -742,8 +550,8 @@ class Recommender:
             raise ModelFormatError(message) from None
         model = cls(**{f.name: getattr(settings, f.name) for f in fields(Settings)})
         model.analyzer = model.analyzers.restore(folder.document(fmt.ANALYZER))
-        if f"{WEIGHTING}.json" in folder.manifest["files"]:
-            model.reference_length = float(folder.document(WEIGHTING).get("reference_length", 0.0))
+        if f"{fmt.WEIGHTING}.json" in folder.manifest["files"]:
+            model.reference_length = float(folder.document(fmt.WEIGHTING).get("reference_length", 0.0))
         ids: list[str] = folder.document(fmt.IDS)
         vocabulary: list[str] = folder.document(fmt.VOCABULARY)
         metadata: Sequence[dict[str, Any]] = fmt.Records.read(folder)  # decoded when asked for
@@ -768,17 +576,19 @@ class Recommender:
             vectors=vectors,
             neighbors=folder.array(fmt.NEIGHBORS),
             scores=folder.array(fmt.SCORES),
-            duplicates=folder.document(DUPLICATES)
-            if f"{DUPLICATES}.json" in folder.manifest["files"]
+            duplicates=folder.document(fmt.DUPLICATES)
+            if f"{fmt.DUPLICATES}.json" in folder.manifest["files"]
             else None,
-            surface=folder.document(SURFACE) if f"{SURFACE}.json" in folder.manifest["files"] else None,
-            hubs=folder.array(HUBS) if f"{HUBS}.npy" in folder.manifest["files"] else None,
-            pools=(folder.array(POOL_NEIGHBORS), folder.array(POOL_SCORES))
-            if f"{POOL_NEIGHBORS}.npy" in folder.manifest["files"]
+            surface=folder.document(fmt.SURFACE)
+            if f"{fmt.SURFACE}.json" in folder.manifest["files"]
             else None,
-            lengths=folder.array(LENGTHS) if f"{LENGTHS}.npy" in folder.manifest["files"] else None,
-            components=folder.array(LSA_COMPONENTS)
-            if f"{LSA_COMPONENTS}.npy" in folder.manifest["files"]
+            hubs=folder.array(fmt.HUBS) if f"{fmt.HUBS}.npy" in folder.manifest["files"] else None,
+            pools=(folder.array(fmt.POOL_NEIGHBORS), folder.array(fmt.POOL_SCORES))
+            if f"{fmt.POOL_NEIGHBORS}.npy" in folder.manifest["files"]
+            else None,
+            lengths=folder.array(fmt.LENGTHS) if folder.has(fmt.LENGTHS) else None,
+            components=folder.array(fmt.LSA_COMPONENTS)
+            if f"{fmt.LSA_COMPONENTS}.npy" in folder.manifest["files"]
             else None,
         )
         model.empty_ids = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]

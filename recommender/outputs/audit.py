@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .lookup import Index
-from .overrides import Overrides
-from .types import InvalidParameterError
+from ..serve.index import Index
+from ..serve.overrides import Overrides
+from ..types import InvalidParameterError
 
 __all__ = ["Audit", "ListChange", "audit_links", "gini"]
 

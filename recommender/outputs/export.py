@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .lookup import Index, check_k
-from .overrides import Overrides
-from .types import InvalidParameterError, Neighbor
+from ..serve.index import Index
+from ..serve.overrides import Overrides
+from ..settings import check_k
+from ..types import InvalidParameterError, Neighbor
 
 __all__ = [
     "DEFAULT_TEMPLATE",

@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from .sources import FORMATS
-from .sources._base import Located, Problem, Skip, decode, open_bytes, per_file, problem_text
-from .types import CorpusError, EmptyCorpusError
+from ..types import CorpusError, EmptyCorpusError
+from . import FORMATS
+from ._base import Located, Problem, Skip, decode, open_bytes, per_file, problem_text
 
 __all__ = ["FIELDS", "FORMATS", "SkippedRecord", "iter_articles", "load_articles", "read_articles"]
 
@@ -203,7 +203,7 @@ def _all_located(kinds: dict[Path, str], *, include_drafts: bool) -> Located:
 
 
 def _located(source: Path, kind: str, *, include_drafts: bool) -> Located:
-    from .sources import feeds, html, markdown, pagetext, wxr
+    from . import feeds, html, markdown, pagetext, wxr
 
     if kind in _FILE_PER_ARTICLE:
         files = _files(source, _FILE_PER_ARTICLE[kind]) if source.is_dir() else [source]
@@ -249,7 +249,7 @@ def _guess_format(source: Path) -> str:
         return _guess_xml(source)
     if suffix == ".txt":
         head = _head(source)
-        from .sources.pagetext import looks_like_page_text
+        from .pagetext import looks_like_page_text
 
         return "page-text" if looks_like_page_text(head) else "text"
     kind = _EXTENSIONS.get(suffix)
@@ -273,7 +273,7 @@ def _guess_folder(folder: Path) -> str:
     if markdown_files and not text_files:
         return "markdown"
     if text_files and not markdown_files:
-        from .sources.pagetext import looks_like_page_text
+        from .pagetext import looks_like_page_text
 
         if any(looks_like_page_text(_head(path)) for path in text_files[:5]):
             return "page-text"
@@ -281,7 +281,7 @@ def _guess_folder(folder: Path) -> str:
 
 
 def _guess_xml(source: Path) -> str:
-    from .sources.wxr import is_wxr
+    from .wxr import is_wxr
 
     head = _head(source, 4096)
     if is_wxr(head):
@@ -486,7 +486,7 @@ def _read_text_files(files: list[Path]) -> Located:
 
 def _parse_text_file(text: str, *, default_id: str) -> dict[str, Any]:
     """One article from a text file: optional ``---`` front matter, else the first line is the title."""
-    from .sources.markdown import parse_yaml_subset
+    from .markdown import parse_yaml_subset
 
     record: dict[str, Any] = {"id": default_id}
     lines = text.splitlines()

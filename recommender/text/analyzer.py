@@ -2,7 +2,7 @@
 
 Build and query must turn text into terms identically, so the analyzer's settings (including the language
 and the full stopword list actually used) are saved in the model and restored from it. One analyzer serves
-one language; :mod:`recommender.languages` keeps one per language of a corpus.
+one language; :mod:`recommender.text.languages` keeps one per language of a corpus.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
 
+from ..types import InvalidParameterError
 from .stopwords import BY_LANGUAGE
-from .types import InvalidParameterError
 
 __all__ = ["SNOWBALL", "Analyzer", "is_dropped", "resolve_stop_words", "tokens_of"]
 

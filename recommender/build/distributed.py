@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .neighbors import TileMapper, TilePlan, _Found
-from .types import InvalidParameterError
+from ..types import InvalidParameterError
 
 __all__ = ["dask_mapper"]
 

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from ..types import InvalidParameterError
 from .analyzer import SNOWBALL, Analyzer
 from .stopwords import BY_LANGUAGE
-from .types import InvalidParameterError
 
 if TYPE_CHECKING:  # scipy only in annotations: the numpy-only lookup imports the detection from here
-    import scipy.sparse as sp
+    pass
 
-__all__ = [
-    "Analyzers", "article_languages", "detect_language", "detector", "language_code", "rows_in",
-    "top_k_within",
-]  # fmt: skip
+__all__ = ["Analyzers", "article_languages", "detect_language", "detector", "language_code"]
 
 DEFAULT_LANGUAGE = "en"
 _NAMES = {name: code for code, name in SNOWBALL.items()}
@@ -168,29 +163,3 @@ class Analyzers:
         for code, settings in dict(data.get("languages") or {}).items():
             self._by_language[code] = Analyzer.from_dict(settings)
         return top
-
-
-def top_k_within(
-    vectors: sp.csr_matrix, languages: Sequence[str], k: int, *, memory_budget: int, mapper: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`recommender.neighbors.top_k`, but each article's neighbours are in its own language."""
-    from .neighbors import top_k
-
-    labels = np.asarray(languages, dtype=object)
-    n_rows = vectors.shape[0]
-    width = min(k, max(n_rows - 1, 0))
-    neighbors = np.full((n_rows, width), -1, dtype=np.int32)
-    scores = np.zeros((n_rows, width), dtype=np.float32)
-    for language in sorted(set(languages)):
-        rows = np.flatnonzero(labels == language)
-        group_neighbors, group_scores = top_k(vectors[rows], k, memory_budget=memory_budget, mapper=mapper)
-        found = group_neighbors >= 0
-        mapped = np.where(found, rows[np.where(found, group_neighbors, 0)], -1)
-        neighbors[rows, : mapped.shape[1]] = mapped
-        scores[rows, : mapped.shape[1]] = group_scores
-    return neighbors, scores
-
-
-def rows_in(languages: Sequence[str], language: str) -> np.ndarray:
-    """Row numbers of the articles in ``language``."""
-    return np.flatnonzero(np.asarray(languages, dtype=object) == language)

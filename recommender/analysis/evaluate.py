@@ -19,9 +19,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from .corpus import Articles, load_articles
-from .lookup import check_k
-from .types import CorpusError, InvalidParameterError
+from ..settings import check_k
+from ..sources.corpus import Articles, load_articles
+from ..types import CorpusError, InvalidParameterError
 
 __all__ = [
     "Report",
@@ -118,7 +118,7 @@ def evaluate(
     threshold: judgment score at or above which a pair counts as related for the AUC
         (default: halfway between the lowest and highest judgment score).
     """
-    from .model import Recommender
+    from ..recommender import Recommender
 
     k = check_k(k)
     frame = load_articles(articles)

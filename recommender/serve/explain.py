@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .types import Neighbor, SharedTerm
+from ..types import Neighbor, SharedTerm
 
 __all__ = ["explain_links", "shared_terms", "surface_words"]
 

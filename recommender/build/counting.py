@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from .analyzer import Analyzer
+from ..text.analyzer import Analyzer
 from .neighbors import default_threads
 
 __all__ = ["MIN_PARALLEL", "count_terms"]
@@ -31,7 +31,7 @@ _Part = tuple[list[str], sp.csr_matrix, sp.csr_matrix | None]
 
 
 class ByLanguage(Protocol):
-    """Analyzers by language code (``recommender.languages.Analyzers``)."""
+    """Analyzers by language code (``recommender.text.languages.Analyzers``)."""
 
     def __getitem__(self, language: str) -> Analyzer: ...
 

@@ -6,7 +6,7 @@ grows), the analyzers, the settings and the surface words. Recomputed on the new
 ``Recommender.fit`` computes them: each article's raw candidate pool (its top ``pool_width`` blended
 scores, within its language unless ``cross_language``), and from all the pools the near-duplicate groups
 (which article of each is kept), the hub scores, the hub re-rank and the stored top-``k`` lists
-(``recommender.model.rank_pools``). :func:`rebuild_frozen` is that definition as code: a full rebuild of
+(``recommender.recommender.rank_pools``). :func:`rebuild_frozen` is that definition as code: a full rebuild of
 the new article set with the frozen parts.
 
 :func:`apply_update` gets the same result incrementally. Only the pools cost ``O(N²)`` from scratch, so
@@ -14,7 +14,7 @@ the model stores them (``pool_neighbors.npy``, ``pool_scores.npy``, and the body
 pick a duplicate group's kept article). New and edited articles are scored against all (``O(new × N)``);
 every other pool is merged with its scores against the new articles (reverse refresh, ``O(new × N)``);
 pools that held a removed or edited article are searched again in full; then ``rank_pools`` reruns over
-all ``N`` pools (``O(N × width)``). Pool scores are canonical (``recommender.pools``), so the result
+all ``N`` pools (``O(N × width)``). Pool scores are canonical (``recommender.build.pools``), so the result
 equals the frozen rebuild bit for bit.
 
 What a loaded model stores moves forward as stored: the article records as bytes (``format.Records``),
@@ -39,14 +39,15 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from . import format as fmt
+from .. import store as fmt
 from .blend import SearchRows, blend_rows
-from .corpus import Articles, load_articles, read_articles
-from .drafts import collect_forms
-from .languages import article_languages
-from .model import Lists, Recommender, _metadata, pool_width, rank_pools, search_pools
+from ..sources.corpus import Articles, load_articles, read_articles
+from .tables import collect_forms
+from ..text.languages import article_languages
+from .fit import Lists, pool_width, rank_pools, search_pools
+from ..recommender import Recommender, _metadata
 from .pools import POOL_MARGIN, canonical_scores, settle_rows
-from .types import InvalidParameterError, ModelFormatError, UnknownArticleError
+from ..types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
 __all__ = [
     "UpdateReport", "apply_update", "check_updatable", "read_ids", "rebuild_frozen", "update_model",

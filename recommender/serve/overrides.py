@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..types import OverridesError
 from .controls import Editorial
-from .types import OverridesError
 
 __all__ = ["Overrides", "load_overrides"]
 

@@ -1,0 +1,1 @@
+"""For analysts: evaluation against labels and judgments, and DataFrame views of a model."""

@@ -1,0 +1,1 @@
+"""Scoring shared by build and serve: term weights, the hub re-rank (numpy only)."""

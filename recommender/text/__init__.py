@@ -1,0 +1,1 @@
+"""Text analysis: the one analyzer per language, the bundled stopwords, language detection."""
