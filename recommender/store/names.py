@@ -56,3 +56,8 @@ QUERY_TABLES_VERSION = 1
 FORM_DROPPED = -1
 #: ... or a kept token whose term is not in the vocabulary (or was never seen: not stemmable here).
 FORM_NO_TERM = -2
+
+# Readable words for explanations: each article's own word for each of its terms (original case, as
+# written), a string table of those words and, aligned with the vectors' entries, the row of each one.
+SURFACE_FORMS = "surface_forms"
+VECTOR_FORMS = "vector_forms"
