@@ -12,15 +12,20 @@ import pytest
 
 from recommender import Recommender
 from recommender import store as fmt
-from recommender.build.tables import collect_forms
+from recommender.build.tables import StoredForms, collect_forms
 from recommender.build.update import update_model
-from recommender.serve.drafts import Drafts
+from recommender.serve.drafts import DraftAnalyzer
 
 from .conftest import BUNDLED, SHARED_DATA
 
 
+def _drafts(folder: Path) -> DraftAnalyzer:
+    return DraftAnalyzer(fmt.open_model(folder), languages=["en"])
+
+
 def _counts_agree(records: list[dict[str, Any]], folder: Path, model: Recommender) -> int:
-    drafts = Drafts(fmt.open_model(folder))
+    """Every text analysed by the draft tables counts the terms the build's analyzer counts."""
+    drafts = DraftAnalyzer(fmt.open_model(folder), languages=model.languages)
     columns = {term: column for column, term in enumerate(model.vocabulary)}
     checked = 0
     for record, language in zip(records, model.languages, strict=True):
@@ -48,14 +53,28 @@ def test_term_counts_match_the_analyzer_on_a_real_sample(tmp_path: Path) -> None
     assert _counts_agree(records, model.save(tmp_path / "m"), model) > 10_000
 
 
-def test_unseen_words_are_the_documented_loss(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+def test_unseen_words_are_stemmed_when_nltk_is_there(
+    tmp_path: Path, tiny_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = Recommender(min_df=1).fit(tiny_records)
-    drafts = Drafts(fmt.open_model(model.save(tmp_path / "m")))
+    folder = model.save(tmp_path / "m")
+    drafts = _drafts(folder)
     column = model.vocabulary.index("cheer")
     assert drafts._columns("fans cheered", "en").count(column) == 1  # "cheered" is in the corpus
-    # "cheering" stems to the same term, but the corpus never wrote it: without NLTK it matches nothing.
+    # "cheering" stems to the same term, but the corpus never wrote it: the stored analyzer stems it.
     assert model.analyzer("cheering") == ["cheer"]
-    assert column not in drafts._columns("cheering", "en")
+    assert drafts._columns("cheering", "en") == [column]
+    # Without NLTK (a serving install) it is the documented loss: a kept word that matches nothing.
+    from recommender.text import analyzer as analyzer_module
+
+    def missing_nltk(*args: Any, **kwargs: Any) -> Any:
+        message = "No module named 'nltk'"
+        raise ImportError(message)
+
+    monkeypatch.setattr(analyzer_module.Analyzer, "from_dict", missing_nltk)
+    lean = _drafts(folder)
+    assert lean._columns("fans cheered", "en").count(column) == 1
+    assert column not in lean._columns("cheering", "en")
 
 
 def test_forms_cover_words_of_other_languages() -> None:
@@ -68,33 +87,10 @@ def test_forms_cover_words_of_other_languages() -> None:
     assert forms["fr"] == {"économie": "ÉCONOMIE", "grain": "GRAIN", "economie": "ECONOMIE"}
 
 
-@pytest.mark.parametrize("dense_factor", [4, 10**9, 0], ids=["mixed", "binary-search", "scatter"])
-def test_pruned_search_equals_the_full_product(
-    monkeypatch: pytest.MonkeyPatch, bundled_model_dir: Path, dense_factor: int
-) -> None:
-    """Force every pruning stage (small models normally score all candidates at once) and compare."""
-    from recommender import Index
-    from recommender.serve import drafts as module
-
-    monkeypatch.setattr(module, "_FEW", 0)
-    monkeypatch.setattr(module, "_THETA_SAMPLE", 40)
-    monkeypatch.setattr(module, "_DENSE_FACTOR", dense_factor)
-    records = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
-    index, model = Index.load(bundled_model_dir), Recommender.load(bundled_model_dir)
-    assert module.Drafts(index._folder).best(records[0]["body"], "", None, 8)[0].size == 8  # type: ignore[arg-type]
-    for record in records[:40]:
-        for k in (3, 8):
-            fast = index.query(record["body"], k=k)
-            full = model.query(record["body"], k=k)
-            assert [(link.article_id, link.score) for link in fast] == [
-                (link.article_id, link.score) for link in full
-            ]
-
-
 def test_stored_tables_grow_unless_a_bigram_model_meets_a_new_term(tmp_path: Path) -> None:
     records = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()][:60]
     path = Recommender(ngrams=2).fit(records).save(tmp_path / "m")
-    stored = Recommender.load(path)._stored_forms
+    stored = StoredForms.read(fmt.open_model(path))
     assert stored is not None
     new_word = {"en": {"zorblaxian": "zorblaxian"}}  # a term neither the vocabulary nor the tables hold
     assert stored.merged(new_word, bigrams=True) is None  # bigram term numbers would shift: write anew

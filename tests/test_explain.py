@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from recommender import Index, InvalidParameterError, Recommender
+from recommender.build.counting import surface_words
 from recommender.cli import main
 from recommender.outputs.export import export_links
-from recommender.serve.explain import shared_terms, surface_words
+from recommender.serve.explain import shared_terms
 from recommender.text.analyzer import Analyzer
 from recommender.types import SharedTerm
 
@@ -29,13 +30,14 @@ def test_surface_words_pick_the_most_frequent_form() -> None:
 
 
 def test_shared_terms_hand_computed() -> None:
-    first = (np.array([0, 2, 5]), np.array([0.6, 0.8, 0.0]))
-    second = (np.array([2, 3, 5]), np.array([0.5, 0.5, 0.7]))
-    words = ["a", "b", "c", "d", "e", "f"]
+    first = (np.array([0, 2, 5]), np.array([0.6, 0.8, 0.0]), ["a", "Cs", "f"])
+    second = (np.array([2, 3, 5]), np.array([0.5, 0.5, 0.7]), ["c", "d", "f"])
     # Only term 2 contributes: 0.8 * 0.5 = 0.4 of a 0.4 score; term 5 has weight 0 and is left out.
-    assert shared_terms(first, second, words, score=0.4) == (SharedTerm("c", 1.0),)
-    assert shared_terms(first, second, words, score=0.8, weight=0.5) == (SharedTerm("c", 0.25),)
-    assert shared_terms(first, (np.array([1]), np.array([1.0])), words, score=0.3) == ()
+    # The word shown is the first row's own word for the term.
+    assert shared_terms(first, second, score=0.4) == (SharedTerm("Cs", 1.0),)
+    assert shared_terms(first, second, score=0.8, weight=0.5) == (SharedTerm("Cs", 0.25),)
+    assert shared_terms(second, first, score=0.4) == (SharedTerm("c", 1.0),)
+    assert shared_terms(first, (np.array([1]), np.array([1.0]), ["b"]), score=0.3) == ()
 
 
 def test_library_and_lookup_explain_alike(tiny_records: list[dict[str, Any]], tmp_path: Path) -> None:

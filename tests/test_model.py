@@ -204,8 +204,8 @@ def test_missing_dates_and_categories_save_as_null(tmp_path: Path) -> None:
         {"id": "b", "title": "Oil", "body": "oil prices fall", "date": "2024-01-01", "category": "Energy"},
     ]
     model = Recommender(min_df=1).fit(records)
-    assert model._metadata[0]["date"] is None
-    assert model._metadata[0]["category"] is None
+    assert model.records[0]["date"] is None
+    assert model.records[0]["category"] is None
     index = Index.load(model.save(tmp_path / "model"))
     assert index.article("a")["date"] is None
     assert index.related("a", k=1)[0].date == "2024-01-01"

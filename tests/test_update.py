@@ -32,7 +32,7 @@ def _assert_same(one: Recommender, two: Recommender) -> None:
     """
     assert one.ids == two.ids
     assert (one.vectors != two.vectors).nnz == 0
-    assert one._metadata == two._metadata
+    assert one.records == two.records
     assert one.pools is not None
     assert two.pools is not None
     assert np.array_equal(one.pools[0], two.pools[0])
@@ -106,13 +106,13 @@ def test_near_duplicates_and_their_kept_article_follow_the_update() -> None:
     updated, _ = apply_update(base, add=[copy])
     assert updated.duplicates == {original["id"]: "copy"}
     _assert_same(updated, rebuild_frozen(base, [*RECORDS[:100], copy]))
-    hidden = updated._rows[original["id"]]
+    hidden = updated.index().row(original["id"])
     assert not (updated.neighbors == hidden).any()
     # Removing the kept article brings the other one back into the lists.
     back, _ = apply_update(updated, remove=["copy"])
     assert back.duplicates == {}
     _assert_same(back, rebuild_frozen(base, RECORDS[:100]))
-    assert (back.neighbors == back._rows[original["id"]]).any()
+    assert (back.neighbors == back.index().row(original["id"])).any()
 
 
 def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
@@ -271,7 +271,7 @@ def test_update_with_the_lsa_blend_duplicates_and_a_new_hub(
     # The round-up enters many pools and gets the largest hub score, which keeps it out of most lists.
     assert updated.hubs is not None
     assert updated.pools is not None
-    row = updated._rows["round-up"]
+    row = updated.index().row("round-up")
     assert int(np.argmax(updated.hubs)) == row
     in_pools = int((updated.pools[0][:, :20] == row).sum())
     assert in_pools > 40
@@ -283,7 +283,9 @@ def test_updated_model_answers_drafts_with_the_new_words(tmp_path: Path) -> None
     new = RECORDS[100]
     word = next(w for w in new["body"].split() if w.isalpha() and w.lower() not in base.forms["en"])
     updated, _ = apply_update(base, add=[new])
-    assert updated.forms["en"][word.lower()] == updated.analyzer.verdict(word.lower())
+    verdict = updated.analyzer.verdict(word.lower())
+    # A kept word whose term is outside the vocabulary is stored as kept, with no term (" ").
+    assert updated.forms["en"][word.lower()] == (verdict if verdict in updated.vocabulary else " ")
     folder = updated.save(tmp_path / "updated")
     draft = " ".join(new["body"].split()[:80])
     fast = Index.load(folder).query(draft, k=5)
@@ -299,13 +301,14 @@ def test_a_saved_model_updates_from_its_stored_tables(
     loaded = Recommender.load(path)
     assert bbc_base.duplicates  # their rows are zeroed in the stored LSA part, so projected again
     # The LSA part is read from the draft tables, not projected again: the same to the bit.
-    assert loaded._stored_lsa is not None
-    found, expected = loaded._search_rows, bbc_base._search_rows
-    assert found.dense is not None
-    assert expected.dense is not None
-    assert np.array_equal(found.dense, expected.dense)
+    found, expected = loaded.index().engine.search, bbc_base.index().engine.search
+    assert found is not None
+    assert expected is not None
+    assert found.rows.dense is not None
+    assert expected.rows.dense is not None
+    assert np.array_equal(found.rows.dense, expected.rows.dense)
     for part in ("data", "indices", "indptr"):
-        assert np.array_equal(getattr(found.terms, part), getattr(expected.terms, part))
+        assert np.array_equal(getattr(found.rows, part), getattr(expected.rows, part))
     fresh = bbc_records[420:440]
     update_model(path, add=fresh, output=tmp_path / "updated")
     reference = rebuild_frozen(bbc_base, [*bbc_records[:420], *fresh])

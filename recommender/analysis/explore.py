@@ -66,7 +66,7 @@ def top_terms(model: Recommender, article_id: str, *, n: int = 10) -> pd.DataFra
     ['final', 'cup']
     """
     _check_n(n)
-    row = model.vectors[model._row(article_id)]
+    row = model.vectors[model.index().row(article_id)]
     order = np.lexsort((row.indices, -row.data))[:n]
     return pd.DataFrame(
         {
@@ -86,7 +86,7 @@ def shared_terms(model: Recommender, article_id: str, other_id: str, *, n: int =
     ['oil', 'cut', 'opec']
     """
     _check_n(n)
-    rows = [model._row(i) for i in (article_id, other_id)]
+    rows = [model.index().row(i) for i in (article_id, other_id)]
     first, second = (model.vectors[row] for row in rows)
     common, at_first, at_second = np.intersect1d(first.indices, second.indices, return_indices=True)
     weights = first.data[at_first].astype(float)

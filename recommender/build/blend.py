@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..score.blend import lsa_part, term_scale
+
 __all__ = ["MIN_ARTICLES_PER_DIMENSION", "SearchRows", "blend", "blend_rows", "fit_components"]
 
 #: The projection is fitted only when the corpus has at least this many articles per dimension.
@@ -93,32 +95,23 @@ def blend_rows(
     components: np.ndarray | None,
     weight: float,
     *,
-    known: tuple[np.ndarray, np.ndarray] | None = None,
+    known: np.ndarray | None = None,
 ) -> SearchRows:
     """The parts of :func:`blend`'s rows, unjoined.
 
-    ``known`` is ``(dense, redo)``: the dense part already computed for every row (as a saved model
-    stores it) except the rows ``redo``, which are projected again. Each row is projected on its own,
-    so the result is the same to the bit, without the product over all rows.
+    ``known`` is the dense part already computed for every row (a saved model stores it): each row is
+    projected on its own, so it is the same to the bit, without the product over all rows.
     """
-    if known is not None and components is not None and weight > 0:
-        dense, redo = np.array(known[0], dtype=np.float32), np.asarray(known[1], dtype=np.int64)
-        if dense.shape == (vectors.shape[0], components.shape[0]):
-            if redo.size:
-                again = blend_rows(sp.csr_matrix(vectors[redo]), components, weight).dense
-                dense[redo] = again
-            return SearchRows(_scaled(vectors, weight), dense)
+    fits = known is not None and components is not None and known.shape == (vectors.shape[0], len(components))
+    if known is not None and fits and weight > 0:
+        return SearchRows(_scaled(vectors, weight), np.asarray(known, dtype=np.float32))
     if components is None or weight <= 0:
         if vectors.dtype == np.float32 and vectors.has_sorted_indices:
             return SearchRows(vectors, None)
         terms = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
         terms.sort_indices()
         return SearchRows(terms, None)
-    projected = _project(vectors, components)
-    norms = np.linalg.norm(projected, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    projected *= np.sqrt(weight) / norms
-    return SearchRows(_scaled(vectors, weight), projected.astype(np.float32))
+    return SearchRows(_scaled(vectors, weight), lsa_part(_project(vectors, components), weight))
 
 
 def _project(vectors: sp.csr_matrix, components: np.ndarray) -> np.ndarray:
@@ -138,7 +131,7 @@ def _project(vectors: sp.csr_matrix, components: np.ndarray) -> np.ndarray:
 
 
 def _scaled(vectors: sp.csr_matrix, weight: float) -> sp.csr_matrix:
-    terms = sp.csr_matrix(vectors * np.float32(np.sqrt(1.0 - weight)), dtype=np.float32)
+    terms = sp.csr_matrix(vectors * term_scale(weight), dtype=np.float32)
     terms.sort_indices()
     return terms
 

@@ -8,8 +8,10 @@ the output does not depend on how the work was split.
 
 from __future__ import annotations
 
+import re
 from array import array
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, compress
 from math import ceil
 from typing import Any, Protocol
@@ -20,7 +22,7 @@ import scipy.sparse as sp
 from ..text.analyzer import Analyzer
 from .neighbors import default_threads
 
-__all__ = ["MIN_PARALLEL", "count_terms"]
+__all__ = ["MIN_PARALLEL", "count_terms", "surface_words"]
 
 #: Corpora with fewer articles than this are analysed in this process (workers cost ~1 s to start).
 MIN_PARALLEL = 5_000
@@ -221,3 +223,32 @@ def _remap(counts: sp.csr_matrix, columns: np.ndarray, kept: int) -> sp.csr_matr
     )
     result: Any = moved[:, :kept]
     return sp.csr_matrix(result)
+
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+
+
+def surface_words(
+    texts: Iterable[str], terms_of: Callable[[str], list[str]], vocabulary: Sequence[str]
+) -> list[str]:
+    """For each vocabulary term, the most frequent word in ``texts`` that reduces to it (ties: first A-Z).
+
+    ``terms_of`` is the analyzer's single-term function; a pair term "a b" reads as the words of a and b.
+    """
+    tokens: Counter[str] = Counter()
+    for text in texts:
+        tokens.update(_WORD.findall(text))
+    best: dict[str, tuple[int, str]] = {}
+    for token, count in tokens.items():
+        terms = terms_of(token)
+        if len(terms) != 1:
+            continue
+        term = terms[0]
+        current = best.get(term)
+        if current is None or count > current[0] or (count == current[0] and token < current[1]):
+            best[term] = (count, token)
+    words: list[str] = []
+    for term in vocabulary:
+        parts = term.split(" ")
+        words.append(" ".join(best[part][1] if part in best else part for part in parts))
+    return words

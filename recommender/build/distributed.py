@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .neighbors import TileMapper, TilePlan, _Found
 from ..types import InvalidParameterError
+from .neighbors import TileMapper, TilePlan, _Found
 
 __all__ = ["dask_mapper"]
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .. import store as fmt
-from ..text.analyzer import tokens_of
 from ..store.names import FORM_DROPPED as _DROPPED
 from ..store.names import FORM_NO_TERM as _NO_TERM
 from ..store.names import QUERY_DOCUMENT as DOCUMENT
@@ -30,6 +29,7 @@ from ..store.names import QUERY_ROW_LANGUAGES as _ROW_LANGUAGES
 from ..store.names import QUERY_TABLES_VERSION as TABLES_VERSION
 from ..store.names import QUERY_TERM_TABLE as _TERM_TABLE
 from ..store.names import QUERY_TERMS as _TERMS
+from ..text.analyzer import tokens_of
 
 __all__ = ["StoredForms", "collect_forms", "draft_tables"]
 
@@ -64,17 +64,16 @@ def draft_tables(
     lsa_rows: np.ndarray | None,
     row_languages: Sequence[str],
     hidden_rows: Sequence[int],
-    settings: Mapping[str, Any],
+    bigrams: bool,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The arrays and the JSON document ``Drafts`` reads, from a fitted model's parts.
 
     ``forms`` is language -> token -> term, or the form and term tables already made (``StoredForms``).
     ``candidates`` is the CSR triple of the term part of the search matrix transposed (terms × articles,
     hidden duplicates removed); ``lsa_rows`` its dense LSA part (articles × dims) or None;
-    ``hidden_rows`` the duplicates never listed.
+    ``hidden_rows`` the duplicates never listed (left out of the postings, kept in ``lsa_rows``).
     """
     n_terms = len(vocabulary)
-    bigrams = int(settings.get("ngrams", 1)) == 2
     arrays: dict[str, np.ndarray] = {}
     if isinstance(forms, StoredForms):
         arrays.update({name: np.asarray(forms.arrays[name]) for name in StoredForms.NAMES})
@@ -97,20 +96,8 @@ def draft_tables(
     arrays[_HIDDEN] = np.asarray(sorted(hidden_rows), dtype=np.int32)
     if lsa_rows is not None:
         arrays[_LSA] = np.ascontiguousarray(lsa_rows, dtype=np.float32)
-    document = {
-        "tables_version": TABLES_VERSION,
-        "vocabulary_size": n_terms,
-        "languages": present,
-        "language": settings.get("language", "auto"),
-        "cross_language": bool(settings.get("cross_language", False)),
-        "title_weight": float(settings.get("title_weight", 1.0)),
-        "tf": settings.get("tf", "log"),
-        "bm25_k1": float(settings.get("bm25_k1", 1.2)),
-        "bm25_b": float(settings.get("bm25_b", 0.75)),
-        "reference_length": float(settings.get("reference_length", 0.0)),
-        "lsa_weight": float(settings.get("lsa_weight", 0.0)) if lsa_rows is not None else 0.0,
-        "ngrams": 2 if bigrams else 1,
-    }
+    # The settings the tables are read with (title weight, tf, ...) are the model's parameters.
+    document = {"tables_version": TABLES_VERSION, "vocabulary_size": n_terms, "languages": present}
     return arrays, document
 
 

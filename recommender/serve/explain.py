@@ -1,63 +1,62 @@
-"""Why two articles are linked: the terms they share, as readable words, with their share of the score.
+"""Why two articles are linked: the terms they share, as words readers know, with their share of the score.
 
-numpy and the standard library only, so the serving-time lookup can explain links too. The build side
-calls :func:`surface_words` once to map every indexed term (a stem) to the word form seen most often.
+A term is a stem ("sanction", "брюссел"); a reader should see a word. Models store, for each article and
+each of its terms, the word that article itself uses (as written: "sanctions", "Брюсселе"), so an
+explanation shows the linked article's subject's own words. Models written before that store one word per
+term (the corpus's most frequent form), and the oldest only the terms. numpy and the standard library only.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
+from .. import store
 from ..types import Neighbor, SharedTerm
 
-__all__ = ["explain_links", "shared_terms", "surface_words"]
+__all__ = ["TOP_TERMS", "Words", "explain_links", "shared_terms"]
 
 #: How many shared terms an explanation lists.
 TOP_TERMS = 5
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+
+_Row = tuple[np.ndarray, np.ndarray, Sequence[str]]
 
 
-def surface_words(
-    texts: Iterable[str], terms_of: Callable[[str], list[str]], vocabulary: Sequence[str]
-) -> list[str]:
-    """For each vocabulary term, the most frequent word in ``texts`` that reduces to it (ties: first A-Z).
+class Words:
+    """Each stored row's terms, weights and readable words (the row's own words when the model has them)."""
 
-    ``terms_of`` is the analyzer's single-term function; a pair term "a b" reads as the words of a and b.
-    """
-    tokens: Counter[str] = Counter()
-    for text in texts:
-        tokens.update(_WORD.findall(text))
-    best: dict[str, tuple[int, str]] = {}
-    for token, count in tokens.items():
-        terms = terms_of(token)
-        if len(terms) != 1:
-            continue
-        term = terms[0]
-        current = best.get(term)
-        if current is None or count > current[0] or (count == current[0] and token < current[1]):
-            best[term] = (count, token)
-    words: list[str] = []
-    for term in vocabulary:
-        parts = term.split(" ")
-        words.append(" ".join(best[part][1] if part in best else part for part in parts))
-    return words
+    def __init__(self, stored: Any) -> None:
+        self._indptr = np.asarray(stored.array(store.VECTORS_INDPTR))
+        self._indices = stored.array(store.VECTORS_INDICES)
+        self._data = stored.array(store.VECTORS_DATA)
+        self._own: tuple[store.StringTable, np.ndarray] | None = None
+        self._by_term: list[str] | None = None
+        if stored.has(store.VECTOR_FORMS) and stored.has(f"{store.SURFACE_FORMS}_bytes"):
+            self._own = (stored.strings(store.SURFACE_FORMS), stored.array(store.VECTOR_FORMS))
+        else:
+            name = store.SURFACE if stored.has(store.SURFACE) else store.VOCABULARY
+            self._by_term = list(stored.document(name))
+
+    def row(self, row: int) -> _Row:
+        """Term columns, weights and the word of each term, for one stored row."""
+        span = slice(int(self._indptr[row]), int(self._indptr[row + 1]))
+        indices, data = np.asarray(self._indices[span]), np.asarray(self._data[span])
+        if self._own is not None:
+            strings, forms = self._own
+            words: Sequence[str] = [strings[int(form)] for form in np.asarray(forms[span]).tolist()]
+        else:
+            assert self._by_term is not None
+            words = [self._by_term[int(column)] for column in indices.tolist()]
+        return indices, data, words
 
 
 def shared_terms(
-    first: tuple[np.ndarray, np.ndarray],
-    second: tuple[np.ndarray, np.ndarray],
-    words: Sequence[str],
-    *,
-    score: float,
-    weight: float = 1.0,
-    top: int = TOP_TERMS,
+    first: _Row, second: _Row, *, score: float, weight: float = 1.0, top: int = TOP_TERMS
 ) -> tuple[SharedTerm, ...]:
-    """The ``top`` shared terms of two sparse rows ``(indices, values)`` and each one's share of ``score``.
+    """The ``top`` terms two rows share, as ``first``'s words, and each one's share of ``score``.
 
     A term's part of the score is ``weight * a[t] * b[t]`` (``weight`` is the TF-IDF share of a blended
     score); shares are of ``score``, so they sum to at most 1 (the rest is the LSA part).
@@ -67,35 +66,26 @@ def shared_terms(
         return ()
     parts = weight * np.asarray(first[1], dtype=np.float64)[in_first] * np.asarray(second[1])[in_second]
     order = np.lexsort((common, -parts))[:top]
+    words = first[2]
     return tuple(
-        SharedTerm(term=words[int(common[i])], share=round(float(parts[i] / score), 4))
+        SharedTerm(
+            term=words[int(in_first[i])] or second[2][int(in_second[i])],
+            share=round(float(parts[i] / score), 4),
+        )
         for i in order.tolist()
         if parts[i] > 0
     )
 
 
 def explain_links(
-    links: Sequence[Neighbor],
-    row: int,
-    rows: Mapping[str, int],
-    vectors: tuple[np.ndarray, np.ndarray, np.ndarray],
-    words: Sequence[str],
-    *,
-    weight: float = 1.0,
+    links: Sequence[Neighbor], row: int, rows: Mapping[str, int], words: Words, *, weight: float = 1.0
 ) -> list[Neighbor]:
-    """``links`` of article ``row`` with their shared terms; ``vectors`` is CSR (data, indices, indptr)."""
-    data, indices, indptr = vectors
-
-    def part(position: int) -> tuple[np.ndarray, np.ndarray]:
-        span = slice(int(indptr[position]), int(indptr[position + 1]))
-        return indices[span], data[span]
-
+    """``links`` of article ``row`` with their shared terms, in the subject's own words."""
+    subject = words.row(row)
     return [
         replace(
             link,
-            terms=shared_terms(
-                part(row), part(rows[link.article_id]), words, score=link.score, weight=weight
-            ),
+            terms=shared_terms(subject, words.row(rows[link.article_id]), score=link.score, weight=weight),
         )
         for link in links
     ]

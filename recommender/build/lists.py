@@ -1,4 +1,4 @@
-"""The corpus-wide build stages shared by ``fit`` and ``update``: candidate pools and the lists made from them."""
+"""The corpus-wide build stages shared by ``fit`` and ``update``: candidate pools and the lists from them."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def rank_pools(
 def top_k_within(
     vectors: sp.csr_matrix, languages: Sequence[str], k: int, *, memory_budget: int, mapper: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`recommender.build.neighbors.top_k`, but each article's neighbours are in its own language."""
+    """Like :func:`recommender.build.neighbors.top_k`, but each article's neighbours are in its language."""
     labels = np.asarray(languages, dtype=object)
     n_rows = vectors.shape[0]
     width = min(k, max(n_rows - 1, 0))

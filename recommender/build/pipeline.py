@@ -1,0 +1,139 @@
+"""The build, stage by stage: articles in, the stored model out.
+
+Languages, one analysis pass (term counts, the word forms drafts are looked up in, readable words), term
+weights, the LSA projection, the blended search rows, every article's candidate pool (the all-pairs
+search), and the lists made from the pools; then :func:`recommender.build.assemble.assemble` lays them
+out. ``update`` runs the same stages on the new articles with the base model's frozen parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..score.weighting import Weighting, average_length, smoothed_idf, weigh_rows
+from ..settings import Settings
+from ..store.memory import MemoryModel
+from ..text.languages import Analyzers, article_languages
+from ..types import CorpusError
+from .assemble import ModelParts, assemble, records_of
+from .blend import blend_rows, fit_components
+from .counting import count_terms, surface_words
+from .lists import rank_pools, search_pools
+from .tables import collect_forms
+
+__all__ = ["analyzers_for", "build_model", "languages_of", "texts_of", "weigh"]
+
+log = logging.getLogger(__name__)
+
+
+def analyzers_for(settings: Settings) -> Analyzers:
+    """One analyzer per language, with the settings' stop words, stemming and n-grams."""
+    return Analyzers(stop_words=settings.stop_words, stem=settings.stem, ngrams=settings.ngrams)
+
+
+def texts_of(frame: pd.DataFrame) -> list[str]:
+    """Each article's title and body as one text (what language detection and readable words read)."""
+    return [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)]
+
+
+def languages_of(frame: pd.DataFrame, settings: Settings) -> list[str]:
+    """Each article's language: the setting for all, else its declared ``lang``, else detected."""
+    declared = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
+    return article_languages(
+        declared if declared is not None else [None] * len(frame), texts_of(frame), language=settings.language
+    )
+
+
+def weigh(counts: sp.csr_matrix, weighting: Weighting) -> sp.csr_matrix:
+    """Weighted unit rows (float32 CSR) from term counts, by the one weighting function."""
+    data, indices, indptr = weigh_rows(counts.data, counts.indices, counts.indptr, weighting)
+    vectors = sp.csr_matrix((data, indices, indptr), shape=counts.shape)
+    vectors.has_sorted_indices = True
+    return vectors
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    vocabulary: list[str]
+    counts: sp.csr_matrix
+
+
+def _analyse(
+    frame: pd.DataFrame, languages: Sequence[str], settings: Settings, analyzers: Analyzers
+) -> _Analysis:
+    try:
+        vocabulary, counts = count_terms(
+            frame["body"].tolist(),
+            [title or "" for title in frame["title"]],
+            analyzers,
+            languages=languages,
+            title_weight=settings.title_weight,
+            min_df=settings.min_df,
+            max_df=settings.max_df,
+        )
+    except ValueError as error:
+        message = (
+            f"no terms left to index ({error}); the corpus has {len(frame)} article(s): "
+            f"lower min_df (now {settings.min_df}) or raise max_df (now {settings.max_df})"
+        )
+        raise CorpusError(message) from None
+    return _Analysis(vocabulary, counts)
+
+
+def build_model(frame: pd.DataFrame, settings: Settings, *, mapper: Any = None) -> MemoryModel:
+    """The stored model of a validated article frame (``mapper`` runs the all-pairs tiles elsewhere)."""
+    analyzers = analyzers_for(settings)
+    languages = languages_of(frame, settings)
+    analysis = _analyse(frame, languages, settings, analyzers)
+    counts = analysis.counts
+    document_frequency = np.bincount(counts.indices, minlength=len(analysis.vocabulary))
+    weighting = Weighting(
+        idf=smoothed_idf(document_frequency, counts.shape[0]),
+        tf=settings.tf,
+        k1=settings.bm25_k1,
+        b=settings.bm25_b,
+        reference_length=average_length(counts.data, counts.indptr),
+    )
+    vectors = weigh(counts, weighting)
+    ids = [str(article_id) for article_id in frame["id"]]
+    _warn_empty(ids, vectors)
+    components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
+    search = blend_rows(vectors, components, settings.lsa_weight)
+    pools = search_pools(search.joined(), languages, settings, mapper=mapper)
+    records = records_of(frame, languages)
+    lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
+    lists = rank_pools(*pools, settings, dates=[r.get("date") for r in records], lengths=lengths)
+    texts = texts_of(frame)
+    parts = ModelParts(
+        settings=settings,
+        ids=ids,
+        records=records,
+        languages=list(languages),
+        analyzer=analyzers.to_dict(languages),
+        vocabulary=analysis.vocabulary,
+        idf=weighting.idf,
+        reference_length=weighting.reference_length,
+        vectors=vectors,
+        search=search,
+        components=components,
+        pools=pools,
+        lists=lists,
+        lengths=lengths,
+        forms=collect_forms(texts, languages, analyzers),
+        surface=surface_words(texts, analyzers["en"].terms, analysis.vocabulary),
+    )
+    return assemble(parts)
+
+
+def _warn_empty(ids: list[str], vectors: sp.csr_matrix) -> None:
+    empty = [ids[i] for i in np.flatnonzero(np.diff(vectors.indptr) == 0)]
+    if empty:
+        shown = ", ".join(repr(article_id) for article_id in empty[:5])
+        log.warning("%d article(s) have no indexed terms and get no related posts: %s", len(empty), shown)

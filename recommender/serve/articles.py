@@ -1,0 +1,119 @@
+"""The articles of a stored model as a serving process reads them: ids to rows, and what a link shows.
+
+A version-2 model finds ids through its stored hash table and decodes only the rows a call needs, so
+opening does not grow with the model; version 1 kept ids and records as JSON lists, read at open.
+numpy and the standard library only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import store
+from ..types import ModelFormatError, Neighbor, UnknownArticleError
+
+__all__ = ["ArticleTable", "suggest"]
+
+
+def suggest(article_id: str, ids: Sequence[str]) -> list[str]:
+    """Up to three ids that look like ``article_id`` (for "did you mean" messages)."""
+    return difflib.get_close_matches(article_id, list(ids), n=3, cutoff=0.6)
+
+
+class ArticleTable:
+    """Ids, rows and stored metadata (title, date, url, category, author, tags, lang) of a model."""
+
+    def __init__(self, stored: Any) -> None:
+        self._id_list: list[str] | None = None
+        self._rows: dict[str, int] | None = None
+        self._metadata: Sequence[dict[str, Any]] | None = None
+        if stored.version >= 2:
+            self._strings = stored.strings(store.IDS)
+            self._table = store.IdTable(self._strings, stored.array(store.ID_TABLE))
+            self._columns = [
+                stored.strings(name) for name in (store.TITLES, store.DATES, store.URLS, store.ARTICLES)
+            ]
+            count = len(self._strings)
+            consistent = all(len(column) == count for column in self._columns)
+        else:
+            ids = stored.document(store.IDS)
+            metadata = stored.document(store.ARTICLES)
+            count = len(ids) if isinstance(ids, list) else -1
+            consistent = isinstance(metadata, list) and len(metadata) == count
+            if consistent:
+                self._id_list = [str(article_id) for article_id in ids]
+                self._metadata = metadata
+                self._rows = {article_id: row for row, article_id in enumerate(self._id_list)}
+        if count < 0 or not consistent:
+            message = f"{stored.path}: model parts disagree in size; rebuild it with: recommender build"
+            raise ModelFormatError(message)
+        self.count = count
+
+    def ids(self) -> list[str]:
+        """Every id in model order (decoded once)."""
+        if self._id_list is None:
+            self._id_list = self._strings.to_list()
+        return self._id_list
+
+    def id(self, row: int) -> str:
+        """The id of ``row``."""
+        return self._id_list[row] if self._id_list is not None else self._strings[row]
+
+    def find(self, article_id: str) -> int | None:
+        """The row of ``article_id``, or None."""
+        if self._rows is not None:
+            return self._rows.get(article_id)
+        return self._table.row(article_id)
+
+    def row(self, article_id: str) -> int:
+        """The row of ``article_id``; an unknown id raises ``UnknownArticleError`` with suggestions."""
+        row = self.find(article_id) if isinstance(article_id, str) else None
+        if row is None:
+            raise UnknownArticleError(str(article_id), suggest(str(article_id), self.ids()))
+        return row
+
+    def row_map(self) -> dict[str, int]:
+        """Id -> row for every article (built once)."""
+        if self._rows is None:
+            self._rows = {article_id: row for row, article_id in enumerate(self.ids())}
+        return self._rows
+
+    def metadata(self, row: int) -> dict[str, Any]:
+        """The stored record of one article."""
+        if self._metadata is not None:
+            return dict(self._metadata[row])
+        record: dict[str, Any] = json.loads(self._columns[3][row])
+        return record
+
+    def all_metadata(self) -> list[dict[str, Any]]:
+        """Every article's record (decoded once, on the first call that filters or fills)."""
+        if self._metadata is None:
+            self._metadata = [json.loads(text) for text in self._columns[3].to_list()]
+        elif not isinstance(self._metadata, list):
+            self._metadata = list(self._metadata)  # stored records decode on access: decode them once
+        return self._metadata
+
+    def link(self, row: int, score: float, rank: int, reason: str = "similar") -> Neighbor:
+        """The ``Neighbor`` a list shows for ``row``."""
+        if self._metadata is not None:
+            meta = self._metadata[row]
+            title, date, url = meta.get("title") or "", meta.get("date"), meta.get("url")
+        else:
+            titles, dates, urls, _ = self._columns
+            title, date, url = titles[row], dates[row] or None, urls[row] or None
+        return Neighbor(
+            article_id=self.id(row), score=score, rank=rank, title=title, date=date, url=url, reason=reason
+        )
+
+    def links(self, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
+        """Links for rows and scores in order (``-1`` padding skipped), ranked from 1."""
+        found: list[Neighbor] = []
+        for row, score in zip(np.asarray(rows).tolist(), np.asarray(scores).tolist(), strict=True):
+            if row >= 0:
+                found.append(self.link(row, float(score), len(found) + 1))
+        return found
