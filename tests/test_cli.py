@@ -158,6 +158,14 @@ def test_module_entry_point_runs() -> None:
     assert "recommender build corpus/geopolitics.jsonl" in result.stdout
 
 
+def test_cli_package_runs_as_a_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "recommender.cli", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("recommender ")
+
+
 def test_related_with_controls_and_overrides(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
