@@ -1,14 +1,33 @@
-"""Build settings: every one validated here and recorded in the model's manifest (standard library only)."""
+"""Build settings, declared once: each field of ``Settings`` is one row of the settings table.
+
+A row names the setting (the field), its type, default, allowed values, the value that reproduces models
+saved before it existed, its help and its command-line flag. Validation, the ``build``/``evaluate``
+flags, the manifest's ``parameters`` and the table in docs/settings.md are all derived from the rows
+(scikit-learn's ``_parameter_constraints`` is the model). Standard library only, and light to import.
+"""
 
 from __future__ import annotations
 
-import operator
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Final
 
-from .types import InvalidParameterError
+from .validation import Allowed, Boolean, Interval, Options, Words, validated
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "TF_SCHEMES", "Settings", "check_k"]
+__all__ = [
+    "DEFAULT_MEMORY_BUDGET",
+    "LIBRARY_ONLY",
+    "SETTINGS",
+    "TF_SCHEMES",
+    "Setting",
+    "Settings",
+    "Switch",
+    "ValueFlag",
+    "check_k",
+    "count_or_share",
+    "settings_table",
+]
 
 #: Bytes the score blocks may use during the all-pairs search.
 DEFAULT_MEMORY_BUDGET = 256 * 2**20
@@ -16,117 +35,295 @@ DEFAULT_MEMORY_BUDGET = 256 * 2**20
 TF_SCHEMES = ("log", "bm25")
 
 
+class Language(Allowed):
+    """``"auto"``, or a language as a code, locale or name, stored as its ISO 639 code."""
+
+    def accepts(self, value: object) -> bool:
+        return isinstance(value, str)
+
+    def convert(self, value: Any) -> Any:
+        if value == "auto":
+            return value
+        from .text.languages import language_code  # the bundled stopword tables load only when needed
+
+        return language_code(value)
+
+    def terms(self) -> list[str]:
+        return ["'auto' or a language code, locale or name"]
+
+
+_POSITIVE_INT: Final = Interval("int", low=1, text="a positive integer")
+
+
 def check_k(k: int) -> int:
     """``k`` as an int, or a clear error when it is not a positive integer."""
-    try:
-        value = operator.index(k)
-    except TypeError:
-        value = 0
-    if isinstance(k, bool) or value < 1:
-        message = f"k must be a positive integer, got {k!r}"
-        raise InvalidParameterError(message)
+    value: int = validated("k", k, (_POSITIVE_INT,))
     return value
+
+
+# --- command-line flags ----------------------------------------------------------------------------------
+
+_BOTH: Final = ("build", "evaluate")
+
+
+def count_or_share(text: str) -> int | float:
+    """``min_df``/``max_df`` from text: an int count when integral ("2"), else a float share ("0.8")."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        message = f"not a number: {text!r}"
+        raise ValueError(message) from None
+
+
+@dataclass(frozen=True)
+class ValueFlag:
+    """A flag that takes a value: ``--min-df 1``.
+
+    ``parse`` reads the text; ``words`` instead lists the words accepted and the value each stands for
+    (``--stop-words none`` is None); ``scale`` turns the unit given into the setting's (megabytes into
+    bytes). ``help`` replaces the setting's help where the flag reads differently.
+    """
+
+    name: str
+    parse: Callable[[str], Any] = str
+    metavar: str | None = None
+    words: Mapping[str, Any] | None = None
+    scale: int = 1
+    help: str = ""
+    commands: tuple[str, ...] = _BOTH
+
+    def setting_value(self, given: Any) -> Any:
+        """The setting's value for what the command line gave."""
+        if self.words is not None:
+            return self.words[given]
+        return given * self.scale if self.scale != 1 else given
+
+    def shown(self, value: Any) -> str:
+        """A setting's value as it is written on the command line."""
+        if self.words is not None:
+            return next(word for word, meant in self.words.items() if meant == value)
+        return str(value // self.scale if self.scale != 1 else value)
+
+    def usage(self) -> str:
+        """The flag and its value as argparse shows them: ``--stop-words {english,nltk,none}``."""
+        if self.words is not None:
+            return f"{self.name} {{{','.join(self.words)}}}"
+        return f"{self.name} {self.metavar or self.name.lstrip('-').replace('-', '_').upper()}"
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A flag without a value that sets the setting to ``value``: ``--bigrams`` is ``ngrams=2``."""
+
+    name: str
+    value: Any
+    help: str
+    commands: tuple[str, ...] = _BOTH
+
+    def usage(self) -> str:
+        return self.name
+
+
+class _Library(enum.Enum):
+    ONLY = "library only"
+
+
+#: The ``flag`` of a setting given only through the library (``Recommender(bm25_k1=1.5)``).
+LIBRARY_ONLY: Final = _Library.ONLY
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+# --- the table --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table (see :data:`SETTINGS`).
+
+    ``legacy`` is the value that reproduces a model saved before the setting existed (``_Unset.UNSET``
+    when the setting was in the first release); ``flag`` its command-line flag, or :data:`LIBRARY_ONLY`.
+    """
+
+    name: str
+    default: Any
+    allowed: tuple[Allowed, ...]
+    help: str
+    flag: ValueFlag | Switch | _Library
+    legacy: Any = _Unset.UNSET
+
+    def check(self, value: Any) -> Any:
+        """``value`` as stored, or an ``InvalidParameterError`` saying what the setting must be."""
+        return validated(self.name, value, self.allowed)
+
+    @property
+    def has_legacy(self) -> bool:
+        return self.legacy is not _Unset.UNSET
+
+
+def _row(
+    default: Any,
+    *allowed: Allowed,
+    help: str,
+    flag: ValueFlag | Switch | _Library,
+    legacy: Any = _Unset.UNSET,
+) -> Any:
+    """A ``Settings`` field carrying its row of the table (the field's name completes the row)."""
+    row = {"allowed": allowed, "help": help, "flag": flag, "legacy": legacy}
+    return field(default=default, metadata={"setting": row})
+
+
+_SHARE_OR_COUNT = (
+    Interval("int", low=1, noun="count"),
+    Interval("float", 0, 1, closed="right", noun="share"),
+)
+_UNIT = Interval("number", 0, 1)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Build settings; every one is recorded in the model's manifest.
+    """Build settings; every one is recorded in the model's manifest (``parameters``).
 
-    Attributes
-    ----------
-    title_weight: how many times a title's terms count relative to the body's (0 ignores titles).
-    min_df: drop terms in fewer articles than this (an int count, or a float share of articles).
-    max_df: drop terms in more articles than this (an int count, or a float share, 1.0 keeps all).
-    ngrams: 1 for single terms, 2 to add adjacent term pairs ("north korea").
-    stop_words: "english" (bundled list), "nltk" (only if installed), None, or a list of words.
-    stem: reduce words to Snowball stems.
-    k: neighbours stored per article: the candidate pool ``related`` answers from (beyond it, a scan).
-    memory_budget: bytes the neighbour search may use for one block of scores.
-    lsa_weight: share of the score from the LSA projection (0 is plain TF-IDF cosine; see blend.py).
-    lsa_dims: dimensions of that projection.
-    hide_duplicates: leave near-duplicates (score >= ``duplicate_threshold``) out of related lists,
-        keeping one canonical article per group (earliest, then longest); see duplicates.py.
-    duplicate_threshold: the score at which two articles count as near-duplicates.
-    tf: "log" for sublinear ``1 + ln(tf)``, "bm25" for BM25 saturation and length normalisation.
-    bm25_k1, bm25_b: BM25's saturation and length-normalisation strengths (used when tf="bm25").
-    hub_weight: order lists by ``score - hub_weight * (candidate's mean top-10 score)`` (see rerank.py).
-    language: "auto" (each article's ``lang`` field, else detected) or one code for all ("en", "ru"…).
-    cross_language: let articles link to articles in other languages (default: same language only).
+    Each field below is one row of the settings table: its help says what it does; docs/settings.md shows
+    the table with each setting's flag and default.
     """
 
-    title_weight: float = 2.0
-    min_df: int | float = 2
-    max_df: int | float = 1.0
-    ngrams: int = 1
-    stop_words: str | tuple[str, ...] | None = "english"
-    stem: bool = True
-    k: int = 20
-    memory_budget: int = DEFAULT_MEMORY_BUDGET
-    lsa_weight: float = 0.3
-    lsa_dims: int = 200
-    hide_duplicates: bool = True
-    duplicate_threshold: float = 0.95
-    hub_weight: float = 0.25
-    tf: str = "bm25"
-    bm25_k1: float = 1.2
-    bm25_b: float = 0.75
-    language: str = "auto"
-    cross_language: bool = False
+    title_weight: float = _row(
+        2.0,
+        Interval("number", low=0),
+        help="how many times a title's terms count relative to the body's (0 ignores titles)",
+        flag=ValueFlag("--title-weight", float, help="weight of title terms"),
+    )
+    min_df: int | float = _row(
+        2,
+        *_SHARE_OR_COUNT,
+        help="drop terms in fewer articles than this: an int count, or a float share of the articles",
+        flag=ValueFlag("--min-df", count_or_share, help="drop rarer terms: count or share"),
+    )
+    max_df: int | float = _row(
+        1.0,
+        *_SHARE_OR_COUNT,
+        help="drop terms in more articles than this: an int count, or a float share (1.0 keeps all)",
+        flag=ValueFlag("--max-df", count_or_share, help="drop commoner terms: count or share"),
+    )
+    ngrams: int = _row(
+        1,
+        Options((1, 2)),
+        help='1 for single terms, 2 to add adjacent term pairs ("north korea")',
+        flag=Switch("--bigrams", 2, help="also index adjacent term pairs"),
+    )
+    stop_words: str | tuple[str, ...] | None = _row(
+        "english",
+        Options(("english", "bundled", "nltk", None)),
+        Words(),
+        help='stopwords: "english" (the bundled list of each language), "nltk" (NLTK\'s, if installed), '
+        "None, or a list of words",
+        flag=ValueFlag(
+            "--stop-words", words={"english": "english", "nltk": "nltk", "none": None}, help="stopword list"
+        ),
+    )
+    stem: bool = _row(
+        True,
+        Boolean(),
+        help="reduce words to Snowball stems",
+        flag=Switch("--no-stem", False, help="do not stem words"),
+    )
+    k: int = _row(
+        20,
+        _POSITIVE_INT,
+        help="neighbours stored per article: the pool `related` answers from without a scan",
+        flag=ValueFlag("-k", int, help="neighbours stored per article", commands=("build",)),
+    )
+    memory_budget: int = _row(
+        DEFAULT_MEMORY_BUDGET,
+        Interval("int", low=1, text="a positive number of bytes"),
+        help="bytes the neighbour search may use for one block of scores",
+        flag=ValueFlag(
+            "--memory-budget", int, metavar="MB", scale=2**20, help="neighbour search block memory in MB"
+        ),
+    )
+    lsa_weight: float = _row(
+        0.3,
+        Interval("number", 0, 1, closed="left"),
+        help="share of the score from the LSA projection (0 is plain TF-IDF cosine)",
+        flag=ValueFlag("--lsa-weight", float),
+        legacy=0.0,
+    )
+    lsa_dims: int = _row(
+        200,
+        Interval("int", low=2),
+        help="dimensions of the LSA projection",
+        flag=ValueFlag("--lsa-dims", int),
+    )
+    hide_duplicates: bool = _row(
+        True,
+        Boolean(),
+        help="leave near-duplicates (score >= duplicate_threshold) out of related lists, keeping one "
+        "canonical article per group (the earliest, then the longest)",
+        flag=Switch("--keep-duplicates", False, help="list near-duplicates too (default: hide them)"),
+        legacy=False,
+    )
+    duplicate_threshold: float = _row(
+        0.95,
+        Interval("number", 0, 1, closed="right"),
+        help="the score at which two articles count as near-duplicates",
+        flag=LIBRARY_ONLY,
+    )
+    hub_weight: float = _row(
+        0.25,
+        _UNIT,
+        help="order lists by score − hub_weight × the candidate's mean top-10 score (0 is off)",
+        flag=ValueFlag("--hub-weight", float, help="discount of hub articles when ordering lists; 0 = off"),
+        legacy=0.0,
+    )
+    tf: str = _row(
+        "bm25",
+        Options(TF_SCHEMES),
+        help='term frequency: "log" for 1 + ln(tf), "bm25" for BM25 saturation and length normalisation',
+        flag=ValueFlag(
+            "--tf", words={scheme: scheme for scheme in TF_SCHEMES}, help="term-frequency weighting"
+        ),
+        legacy="log",
+    )
+    bm25_k1: float = _row(
+        1.2,
+        Interval("number", low=0),
+        help='BM25\'s term-frequency saturation (with tf="bm25")',
+        flag=LIBRARY_ONLY,
+    )
+    bm25_b: float = _row(
+        0.75,
+        _UNIT,
+        help='BM25\'s length-normalisation strength (with tf="bm25")',
+        flag=LIBRARY_ONLY,
+    )
+    language: str = _row(
+        "auto",
+        Language(),
+        help='"auto" (each article\'s lang field, else detected) or one language for all, as a code, '
+        'locale or name: "en", "ru", "en-GB", "French"',
+        flag=ValueFlag(
+            "--language",
+            metavar="CODE",
+            help="auto (each article's lang field, else detected) or one for all: en, ru…",
+        ),
+    )
+    cross_language: bool = _row(
+        False,
+        Boolean(),
+        help="let articles link to articles in other languages (else only within their own)",
+        flag=Switch("--cross-language", True, help="let articles link to articles in other languages"),
+    )
 
     def __post_init__(self) -> None:
-        if isinstance(self.stop_words, list):
-            object.__setattr__(self, "stop_words", tuple(self.stop_words))
-        if not isinstance(self.title_weight, int | float) or self.title_weight < 0:
-            _bad("title_weight", self.title_weight, "a number >= 0")
-        for name in ("min_df", "max_df"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                _bad(name, value, "an int count or a float share in (0, 1]")
-            if isinstance(value, float) and not 0.0 < value <= 1.0:
-                _bad(name, value, "a float share in (0, 1] (or an int count)")
-            if isinstance(value, int) and value < 1:
-                _bad(name, value, "an int count >= 1 (or a float share)")
-        if self.ngrams not in (1, 2):
-            _bad("ngrams", self.ngrams, "1 or 2")
-        check_k(self.k)
-        if (
-            isinstance(self.memory_budget, bool)
-            or not isinstance(self.memory_budget, int)
-            or self.memory_budget < 1
-        ):
-            _bad("memory_budget", self.memory_budget, "a positive number of bytes")
-        if isinstance(self.lsa_weight, bool) or not isinstance(self.lsa_weight, int | float):
-            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
-        if not 0.0 <= self.lsa_weight < 1.0:
-            _bad("lsa_weight", self.lsa_weight, "a number in [0, 1)")
-        if not isinstance(self.hide_duplicates, bool):
-            _bad("hide_duplicates", self.hide_duplicates, "True or False")
-        if isinstance(self.duplicate_threshold, bool) or not isinstance(
-            self.duplicate_threshold, int | float
-        ):
-            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
-        if not 0.0 < self.duplicate_threshold <= 1.0:
-            _bad("duplicate_threshold", self.duplicate_threshold, "a number in (0, 1]")
-        if isinstance(self.hub_weight, bool) or not isinstance(self.hub_weight, int | float):
-            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
-        if not 0.0 <= self.hub_weight <= 1.0:
-            _bad("hub_weight", self.hub_weight, "a number in [0, 1]")
-        if self.tf not in TF_SCHEMES:
-            _bad("tf", self.tf, " or ".join(repr(scheme) for scheme in TF_SCHEMES))
-        for name in ("bm25_k1", "bm25_b"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                _bad(name, value, "a number >= 0")
-        if self.bm25_b > 1:
-            _bad("bm25_b", self.bm25_b, "a number in [0, 1]")
-        if isinstance(self.lsa_dims, bool) or not isinstance(self.lsa_dims, int) or self.lsa_dims < 2:
-            _bad("lsa_dims", self.lsa_dims, "an int >= 2")
-        if self.language != "auto":
-            from .text.languages import language_code
-
-            object.__setattr__(self, "language", language_code(self.language))
-        if not isinstance(self.cross_language, bool):
-            _bad("cross_language", self.cross_language, "True or False")
+        for setting in SETTINGS:
+            object.__setattr__(self, setting.name, setting.check(getattr(self, setting.name)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings."""
@@ -136,19 +333,41 @@ class Settings:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Settings:
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
         """Settings from :meth:`to_dict` output, ignoring keys this version does not know.
 
         Keys missing from older manifests take the value that reproduces the old behaviour.
         """
-        known = {field.name for field in fields(cls)}
-        return cls(**{**_LEGACY, **{key: value for key, value in data.items() if key in known}})
+        legacy = {setting.name: setting.legacy for setting in SETTINGS if setting.has_legacy}
+        known = {key: value for key, value in data.items() if key in _BY_NAME}
+        return cls(**{**legacy, **known})
 
 
-# Settings added after format version 1's first release, as models written before them were built.
-_LEGACY: dict[str, Any] = {"lsa_weight": 0.0, "hide_duplicates": False, "hub_weight": 0.0, "tf": "log"}
+#: The settings table, in the order of the fields (and of a manifest's ``parameters``).
+SETTINGS: Final = tuple(
+    Setting(name=item.name, default=item.default, **item.metadata["setting"]) for item in fields(Settings)
+)
+_BY_NAME: Final = {setting.name: setting for setting in SETTINGS}
 
 
-def _bad(name: str, value: object, expected: str) -> None:
-    message = f"{name} must be {expected}, got {value!r}"
-    raise InvalidParameterError(message)
+# --- the table for people --------------------------------------------------------------------------------
+
+
+def settings_table() -> str:
+    """The settings as a markdown table (setting, flag, default, meaning): docs/settings.md holds a copy."""
+    lines = ["| setting | flag | default | meaning |", "| --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        flag = setting.flag
+        default = f"`{setting.default!r}`"
+        if isinstance(flag, _Library):
+            shown = "(library only)"
+        else:
+            only = "" if flag.commands == _BOTH else f" ({', '.join(flag.commands)} only)"
+            shown = f"`{flag.usage()}`{only}"
+            if isinstance(flag, ValueFlag) and flag.scale != 1:
+                default += f" (`{flag.name} {flag.shown(setting.default)}`)"
+        if setting.has_legacy:
+            default += f"; older models: `{setting.legacy!r}`"
+        meaning = setting.help.replace("|", "\\|")
+        lines.append(f"| `{setting.name}` | {shown} | {default} | {meaning} |")
+    return "\n".join(lines) + "\n"

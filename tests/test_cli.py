@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,6 +158,14 @@ def test_module_entry_point_runs() -> None:
     assert "recommender build corpus/geopolitics.jsonl" in result.stdout
 
 
+def test_cli_package_runs_as_a_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "recommender.cli", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("recommender ")
+
+
 def test_related_with_controls_and_overrides(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -303,3 +313,121 @@ def test_query_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     golden = str(ROOT / "tests" / "data" / "golden")
     assert main(["query", golden, "oil", "--min-score", "0.1"]) == 1
     assert "filters on drafts need a model with draft tables" in capsys.readouterr().err
+
+
+def _command_names(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The commands the parser offers, from its own "invalid choice" message."""
+    with pytest.raises(SystemExit):
+        main(["no-such-command"])
+    listed = re.search(r"choose from (.*)\)", capsys.readouterr().err)
+    assert listed is not None
+    return re.findall(r"'([a-z-]+)'", listed.group(1))
+
+
+def test_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    expected = ["build", "related", "query", "export", "audit", "update", "evaluate", "info"]
+    assert _command_names(capsys) == expected
+
+
+@pytest.mark.parametrize(
+    "command", ["build", "related", "query", "export", "audit", "update", "evaluate", "info"]
+)
+def test_every_command_help_exits_0_and_shows_an_example(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: recommender {command} ")
+    examples = out[out.index("\nexample") :]
+    assert f"\n  recommender {command} " in examples or f"| recommender {command} " in examples
+
+
+# For each settings flag of `build`: the arguments given and the manifest parameter they must produce.
+FLAG_CASES: dict[str, tuple[list[str], str, Any]] = {
+    "--title-weight": (["--title-weight", "3"], "title_weight", 3.0),
+    "--min-df": (["--min-df", "1"], "min_df", 1),
+    "--max-df": (["--max-df", "0.9"], "max_df", 0.9),
+    "--bigrams": (["--bigrams"], "ngrams", 2),
+    "--stop-words": (["--stop-words", "none"], "stop_words", None),
+    "--no-stem": (["--no-stem"], "stem", False),
+    "-k": (["-k", "3"], "k", 3),
+    "--memory-budget": (["--memory-budget", "64"], "memory_budget", 64 * 1024 * 1024),
+    "--lsa-weight": (["--lsa-weight", "0.2"], "lsa_weight", 0.2),
+    "--lsa-dims": (["--lsa-dims", "3"], "lsa_dims", 3),
+    "--keep-duplicates": (["--keep-duplicates"], "hide_duplicates", False),
+    "--hub-weight": (["--hub-weight", "0.5"], "hub_weight", 0.5),
+    "--tf": (["--tf", "log"], "tf", "log"),
+    "--language": (["--language", "en-GB"], "language", "en"),
+    "--cross-language": (["--cross-language"], "cross_language", True),
+}
+
+
+def test_every_build_settings_flag_has_a_case() -> None:
+    from recommender.settings import SETTINGS, Switch, ValueFlag
+
+    flags = {
+        setting.flag.name
+        for setting in SETTINGS
+        if isinstance(setting.flag, ValueFlag | Switch) and "build" in setting.flag.commands
+    }
+    assert flags == set(FLAG_CASES)
+
+
+@pytest.mark.parametrize("flag", list(FLAG_CASES))
+def test_build_settings_flags_reach_the_model(
+    flag: str, tmp_path: Path, tiny_jsonl: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recommender.settings import Settings
+
+    args, name, expected = FLAG_CASES[flag]
+    assert main(["build", str(tiny_jsonl), "-o", str(tmp_path / "m"), *args]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "m"), "--json"]) == 0
+    parameters = json.loads(capsys.readouterr().out)["parameters"]
+    assert parameters[name] == expected
+    assert type(parameters[name]) is type(expected)
+    untouched = {key: value for key, value in Settings().to_dict().items() if key != name}
+    assert {key: parameters[key] for key in untouched} == untouched
+
+
+def test_settings_flags_reach_evaluate(tiny_jsonl: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--min-df", "1", "--tf", "log", "--keep-duplicates", "--language", "French", "--cross-language"]
+    assert main(["evaluate", str(tiny_jsonl), "-k", "2", *args, "--json"]) == 0
+    settings = json.loads(capsys.readouterr().out)["settings"]
+    assert settings["min_df"] == 1
+    assert settings["tf"] == "log"
+    assert settings["hide_duplicates"] is False
+    assert settings["language"] == "fr"
+    assert settings["cross_language"] is True
+    assert (
+        settings["k"] == 2
+    )  # evaluate's -k is the length of the lists scored, and the model stores that many
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--min-df", "many"], "argument --min-df: not a number: 'many'"),
+        (["--lsa-dims", "x"], "argument --lsa-dims: invalid int value: 'x'"),
+        (["--stop-words", "klingon"], "argument --stop-words: invalid choice: 'klingon'"),
+        (["--tf", "raw"], "argument --tf: invalid choice: 'raw'"),
+    ],
+)
+def test_unreadable_settings_flags_are_usage_errors(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["build", "corpus.jsonl", "-o", str(tmp_path / "m"), *args])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_setting_is_refused_before_the_corpus_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["build", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "m"), "--min-df", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: min_df must be an int count >= 1 or a float share in (0, 1], got 0\n"
+    assert not (tmp_path / "m").exists()

@@ -1,0 +1,31 @@
+"""Command-line front end: a thin skin over the library; the only package that prints.
+
+:mod:`.parser` declares each command's arguments, :mod:`.flags` the flag groups several commands share
+(ranking controls, filters, and the build settings from :data:`recommender.settings.SETTINGS`),
+:mod:`.commands` what each command runs and :mod:`.output` how results are printed. Library errors become
+one ``error: …`` line on stderr and exit code 1 (tracebacks with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..types import RecommenderError
+from .parser import build_parser
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="warning: %(message)s")
+    try:
+        return int(args.run(args))
+    except (RecommenderError, OSError) as error:
+        if args.debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 1

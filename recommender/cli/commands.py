@@ -1,0 +1,250 @@
+"""What each command runs: read its arguments, call the library, print the result.
+
+Each function takes the parsed arguments and returns the exit code; library errors propagate to
+:func:`recommender.cli.main`, which prints them. Heavy modules are imported inside the functions, so
+``recommender --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..types import InvalidParameterError
+from .flags import controls_given, settings_given
+from .output import print_json, print_links, print_reports, report_skipped
+
+__all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "update"]
+
+
+def build(args: argparse.Namespace) -> int:
+    """``recommender build``: read the sources, fit, save, and say what was built."""
+    from ..recommender import Recommender
+    from ..sources.corpus import read_articles
+
+    started = time.perf_counter()
+    recommender = Recommender(**settings_given(args, "build"))  # a bad setting is refused before reading
+    articles = read_articles(
+        args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
+    )
+    report_skipped(articles.attrs.get("skipped", []))
+    model = recommender.fit(articles, scheduler=args.scheduler)
+    path = model.save(args.output)
+    seconds = time.perf_counter() - started
+    counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
+    languages = ", ".join(f"{lang} {count}" for lang, count in counts.items())
+    print(
+        f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
+        f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"
+    )
+    return 0
+
+
+def related(args: argparse.Namespace) -> int:
+    """``recommender related``: the links of one article, or of several under a heading each."""
+    from ..serve.index import Index
+
+    index = Index.load(args.model)
+    options = controls_given(args)
+    overrides = options.get("overrides")
+    disabled = overrides.disable if overrides is not None else frozenset()
+    found = dict(index.related_many(args.article_ids, k=args.k, explain=args.explain, **options))
+    if len(args.article_ids) == 1:
+        print_links(found.get(args.article_ids[0], []), as_json=args.json)
+        return 0
+    if args.json:
+        print_json({a: [link.to_dict() for link in found.get(a, [])] for a in args.article_ids})
+        return 0
+    for article_id in args.article_ids:
+        print(f"== {article_id}" + (" (disabled by overrides)" if article_id in disabled else ""))
+        print_links(found.get(article_id, []), as_json=False)
+    return 0
+
+
+def query(args: argparse.Namespace) -> int:
+    """``recommender query``: the articles most similar to a draft text."""
+    from ..recommender import Recommender
+    from ..serve.index import Index
+
+    text = _draft_text(args)
+    index = Index.load(args.model)
+    filters = controls_given(args)
+    if index.answers_drafts:
+        links = index.query(text, k=args.k, title=args.title, lang=args.lang, **filters)
+    elif filters:
+        message = (
+            f"{args.model}: filters on drafts need a model with draft tables; rebuild it with this version"
+        )
+        raise InvalidParameterError(message)
+    else:  # a model written before the draft tables: the build stack can still analyse the draft
+        links = Recommender.load(args.model).query(text, k=args.k, title=args.title, lang=args.lang)
+    print_links(links, as_json=args.json)
+    return 0
+
+
+def _draft_text(args: argparse.Namespace) -> str:
+    """The draft from the TEXT argument, ``--file`` or standard input (``-``)."""
+    if args.file and args.text:
+        message = "give the text or --file, not both"
+        raise InvalidParameterError(message)
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            message = f"{args.file}: undecodable bytes at byte offset {error.start}; the file must be UTF-8"
+            raise InvalidParameterError(message) from None
+    if args.text == "-":
+        return sys.stdin.read()
+    if args.text is not None:
+        return str(args.text)
+    message = "give the query TEXT, --file PATH, or - to read standard input"
+    raise InvalidParameterError(message)
+
+
+_EXPORT_SUFFIXES = {".csv": "csv", ".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+def export(args: argparse.Namespace) -> int:
+    """``recommender export``: every article's links into a file or a site's data folder."""
+    from ..outputs.export import export_links
+    from ..serve.index import Index
+
+    output = Path(args.output)
+    guessed = "html" if args.per_article else _EXPORT_SUFFIXES.get(output.suffix.lower(), "json")
+    chosen = args.format or guessed
+    index = Index.load(args.model)
+    written = export_links(
+        index,
+        output,
+        format=chosen,
+        k=args.k,
+        explain=args.explain,
+        per_article=args.per_article,
+        template=args.template,
+        progress=not args.quiet and sys.stderr.isatty(),
+        **controls_given(args),
+    )
+    if not args.quiet:
+        print(f"wrote {written} ({chosen}, {len(index)} articles, up to {args.k} links each)")
+    return 0
+
+
+def audit(args: argparse.Namespace) -> int:
+    """``recommender audit``: the link graph's health, optionally against an older model."""
+    from ..outputs.audit import audit_links
+    from ..serve.index import Index
+
+    options = controls_given(args)
+    report = audit_links(
+        Index.load(args.model),
+        against=Index.load(args.against) if args.against else None,
+        k=args.k,
+        top=args.top,
+        **options,
+    )
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.to_text())
+    return 0
+
+
+def update(args: argparse.Namespace) -> int:
+    """``recommender update``: add, replace and remove articles, then report the drift."""
+    from ..build.update import read_ids, update_model
+
+    if not args.add and not args.remove:
+        message = "nothing to do: give --add NEW_CORPUS and/or --remove IDS_FILE"
+        raise InvalidParameterError(message)
+    started = time.perf_counter()
+    report = update_model(
+        args.model,
+        add=args.add,
+        remove=read_ids(args.remove) if args.remove else (),
+        output=args.output,
+        format=args.format,
+        max_unseen=args.max_unseen,
+        max_added=args.max_added,
+    )
+    seconds = time.perf_counter() - started
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.to_text() + f"\ntook {seconds:.2f} s")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """``recommender evaluate``: score a corpus's lists, or print two saved reports side by side."""
+    if args.compare:
+        if args.corpus:
+            message = "give a CORPUS to evaluate or --compare A.json B.json, not both"
+            raise InvalidParameterError(message)
+        runs = [_read_report(path) for path in args.compare]
+        print_reports(runs, [Path(path).name for path in args.compare])
+        return 0
+    if not args.corpus:
+        message = "give the CORPUS to evaluate (or --compare A.json B.json)"
+        raise InvalidParameterError(message)
+    from ..analysis.evaluate import evaluate as evaluate_articles
+    from ..sources.corpus import read_articles
+
+    articles = read_articles(args.corpus, format=args.format)
+    report = evaluate_articles(
+        articles,
+        settings_given(args, "evaluate"),
+        label=args.label,
+        k=args.k,
+        exclude=args.exclude or None,
+        threshold=args.threshold,
+    )
+    data = report.to_dict()
+    if args.json:
+        print_json(data)
+        return 0
+    print_reports([data], [Path(args.corpus).name])
+    if report.excluded:
+        print(f"left out {report.excluded} article(s) with {args.exclude} set")
+    print()
+    print(report.to_frame().round(3).to_string())
+    return 0
+
+
+def _read_report(path: str) -> dict[str, Any]:
+    """A report saved by ``evaluate --json``, or an error saying how to write one."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        message = (
+            f"{path}: cannot read an evaluation report ({error}); "
+            "write one with: recommender evaluate CORPUS --json"
+        )
+        raise InvalidParameterError(message) from None
+    if not isinstance(data, dict) or "precision_at_k" not in data:
+        message = f"{path}: not an evaluation report; write one with: recommender evaluate CORPUS --json"
+        raise InvalidParameterError(message)
+    return data
+
+
+def info(args: argparse.Namespace) -> int:
+    """``recommender info``: a saved model's format, counts and build settings."""
+    from ..store import open_model
+
+    folder = open_model(args.model)
+    manifest: dict[str, Any] = folder.manifest
+    if args.json:
+        print_json(manifest)
+        return 0
+    print(f"model:    {folder.path}")
+    version = f"v{manifest['format_version']} (library {manifest.get('library_version')})"
+    print(f"format:   {manifest['format']} {version}")
+    for name, value in folder.counts.items():
+        print(f"{name + ':':<10}{value}")
+    for name, value in folder.parameters.items():
+        print(f"  {name} = {value!r}")
+    return 0

@@ -1,0 +1,84 @@
+"""How the commands print: link lists, skipped records and evaluation reports side by side."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ..types import Neighbor
+
+__all__ = ["print_json", "print_links", "print_reports", "report_skipped"]
+
+_SHOWN_SKIPS = 10
+
+#: The rows of an evaluation report, in print order: (key in ``Report.to_dict()``, caption).
+_REPORT_ROWS = (
+    ("n", "articles scored"),
+    ("k", "k"),
+    ("precision_at_k", "precision@k"),
+    ("recall_at_k", "recall@k"),
+    ("ndcg_at_k", "nDCG@k"),
+    ("mrr", "MRR"),
+    ("pearson", "Pearson (judgments)"),
+    ("spearman", "Spearman (judgments)"),
+    ("auc", "ROC AUC (judgments)"),
+    ("coverage", "coverage"),
+    ("max_in_degree", "max in-degree"),
+    ("gini_in_degree", "Gini of in-degrees"),
+    ("intra_list_similarity", "intra-list similarity"),
+    ("hidden_duplicates", "near-duplicates hidden"),
+    ("seconds", "build seconds"),
+)
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON, non-ASCII text kept readable."""
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def print_links(links: list[Neighbor], *, as_json: bool) -> None:
+    """One link a line (rank, score, date, id, title, reason; shared words with --explain), or JSON."""
+    if as_json:
+        print_json([link.to_dict() for link in links])
+        return
+    if not links:
+        print("no similar posts")
+        return
+    for link in links:
+        reason = "" if link.reason == "similar" else f"  [{link.reason}]"
+        date = link.date or ""
+        print(f"{link.rank:>3}  {link.score:.3f}  {date:<10}  {link.article_id}  {link.title}{reason}")
+        if link.terms is not None:
+            shown = ", ".join(f"{shared.term} {shared.share:.0%}" for shared in link.terms)
+            print(f"{'':>5}shared: {shown or '(no shared words)'}")
+
+
+def report_skipped(skipped: Sequence[Any]) -> None:
+    """Each record left out (the first few when there are many), then counts of invalid and left-out."""
+    for problem in skipped[:_SHOWN_SKIPS]:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if len(skipped) > _SHOWN_SKIPS:
+        print(f"skipped: … and {len(skipped) - _SHOWN_SKIPS} more", file=sys.stderr)
+    invalid = sum(1 for problem in skipped if problem.invalid)
+    if invalid:
+        print(f"skipped {invalid} invalid record(s)", file=sys.stderr)
+    if len(skipped) - invalid:
+        print(f"left out {len(skipped) - invalid} non-article record(s) (drafts, pages…)", file=sys.stderr)
+
+
+def print_reports(runs: list[dict[str, Any]], names: list[str]) -> None:
+    """Evaluation reports (``Report.to_dict()``) in columns headed by ``names``; empty rows left out."""
+    width = max(12, *(len(name) for name in names))
+    print(f"{'':<24}" + "".join(f"{name:>{width + 2}}" for name in names))
+    for key, caption in _REPORT_ROWS:
+        if all(key not in run or run[key] is None for run in runs):
+            continue
+        cells = []
+        for run in runs:
+            value = run.get(key)
+            cells.append(
+                f"{value:>{width + 2}.3f}" if isinstance(value, float) else f"{value!s:>{width + 2}}"
+            )
+        print(f"{caption:<24}" + "".join(cells))

@@ -1,0 +1,285 @@
+"""The argument parser: one function per command declares its arguments, help and examples.
+
+Each command's parser stores the function that runs it (:mod:`.commands`) as ``run``; the shared flag
+groups come from :mod:`.flags`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from .._version import __version__
+from ..sources import FORMATS
+from . import commands
+from .flags import add_controls, add_filters, add_settings
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``recommender`` parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="recommender",
+        description="Related-article engine: TF-IDF + cosine similarity, built once, served light.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "example:\n"
+            "  recommender build corpus/geopolitics.jsonl -o models/geopolitics\n"
+            "  recommender related models/geopolitics kazakhstan-geopolitical-conundrum -k 8"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"recommender {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for declare in (_build, _related, _query, _export, _audit, _update, _evaluate, _info):
+        declare(subparsers)
+    return parser
+
+
+def _command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    help: str,
+    description: str,
+    epilog: str,
+) -> argparse.ArgumentParser:
+    """A command's parser, which runs ``run``; ``epilog`` holds its examples."""
+    parser = subparsers.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _build(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "build",
+        commands.build,
+        help="index a corpus and save the model folder",
+        description="Index a corpus and save the model folder (with every article's top-k neighbours).",
+        epilog=(
+            "examples:\n"
+            "  recommender build corpus/geopolitics.jsonl -o models/geopolitics -k 20\n"
+            "  recommender build ../shared/seed --format page-text -o models/seed --min-df 1\n"
+            "  recommender build export.xml feed.atom site/content -o models/site"
+        ),
+    )
+    parser.add_argument(
+        "corpus",
+        metavar="SOURCE",
+        nargs="+",
+        help="JSONL, JSON, CSV, Parquet (.gz ok), WordPress WXR, RSS or Atom file, or a folder "
+        "(text, scraped page text, HTML pages, Hugo/Jekyll Markdown)",
+    )
+    parser.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
+    parser.add_argument("--format", choices=FORMATS, help="source format (default: guessed per source)")
+    parser.add_argument("--drafts", action="store_true", help="also read Markdown drafts")
+    parser.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="compute neighbours on a Dask cluster, e.g. tcp://127.0.0.1:8786 (needs recommender[dask])",
+    )
+    add_settings(parser, "build")
+
+
+def _related(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "related",
+        commands.related,
+        help="similar posts for one article",
+        description="Print the similar posts of one article from a saved model.",
+        epilog=(
+            "examples:\n"
+            "  recommender related models/geopolitics kazakhstan-geopolitical-conundrum -k 8 --json\n"
+            "  recommender related models/geopolitics kazakhstan-geopolitical-conundrum --past-only \\\n"
+            "      --half-life 365d --same-category --fill --mmr 0.7 --overrides overrides.json"
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("article_ids", metavar="ARTICLE_ID", nargs="+", help="one or more article ids")
+    parser.add_argument("-k", type=int, default=8, help="how many links (default 8)")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (an array; an object id → links for several ids)"
+    )
+    add_controls(parser)
+    parser.add_argument("--explain", action="store_true", help="show the shared words behind each link")
+
+
+def _query(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "query",
+        commands.query,
+        help="similar posts for a draft text",
+        description="Print the indexed articles most similar to a text that is not in the model.",
+        epilog=(
+            "examples:\n"
+            "  recommender query models/geopolitics 'Kazakhstan oil exports and sanctions'\n"
+            "  recommender query models/geopolitics --file draft.txt --json\n"
+            "  cat draft.txt | recommender query models/geopolitics -\n"
+            "  recommender query models/geopolitics 'Caspian pipelines' --exclude-ids post-1,post-2\n"
+            "numpy only (no NLTK) when the model holds draft tables; older models use the build stack"
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("text", metavar="TEXT", nargs="?", help="the text, or - to read standard input")
+    parser.add_argument("--file", metavar="PATH", help="read the text from a file")
+    parser.add_argument("--title", default="", help="a title for the draft (weighted like article titles)")
+    parser.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
+    parser.add_argument("-k", type=int, default=8, help="how many links (default 8)")
+    parser.add_argument("--json", action="store_true", help="print one JSON array of links")
+    add_filters(parser.add_argument_group("filters (models with draft tables)"))
+
+
+def _export(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from ..outputs.export import EXPORT_FORMATS
+
+    parser = _command(
+        subparsers,
+        "export",
+        commands.export,
+        help="related links for every article: json, jsonl, csv, html, hugo or jekyll",
+        description=(
+            "Write every article's related links from a saved model.\n"
+            "hugo and jekyll write one data file per article under SITE/data/related/ or\n"
+            "SITE/_data/related/ (-o is the site root); html --per-article writes one fragment per\n"
+            "article into the folder -o. Per-article file names are made safe (an id never escapes)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  recommender export models/geopolitics -o out/related.html -k 8\n"
+            "  recommender export models/geopolitics -o out/related.csv --fill --max-exposure 10\n"
+            "  recommender export models/geopolitics -o out/site --format hugo --overrides overrides.json\n"
+            "  recommender export models/geopolitics -o out/fragments --format html --per-article"
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file (or folder) to write")
+    parser.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        help="default: from the file name (.jsonl, .csv, .html), else json",
+    )
+    parser.add_argument("-k", type=int, default=8, help="links per article (default 8)")
+    parser.add_argument("--explain", action="store_true", help="add each link's shared words (JSON only)")
+    parser.add_argument(
+        "--per-article", action="store_true", help="html: one fragment file per article in the folder -o"
+    )
+    parser.add_argument("--template", metavar="FILE", help="string.Template file for the html block")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_controls(parser, batch=True)
+
+
+def _audit(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "audit",
+        commands.audit,
+        help="audit the link graph: orphans, exposure, Gini, fill share, changes",
+        description=(
+            "Audit the lists a model gives (with the same controls and overrides as export): orphans\n"
+            "(never recommended), most exposed articles, in-degree distribution and Gini, share of\n"
+            "lists with a fill link; with --against, links added and removed per article."
+        ),
+        epilog=(
+            "examples:\n"
+            "  recommender audit models/geopolitics\n"
+            "  recommender audit models/geopolitics-new --against models/geopolitics --json"
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("--against", metavar="OLD_MODEL_DIR", help="compare with an older model's lists")
+    parser.add_argument("-k", type=int, default=8, help="links per article (default 8)")
+    parser.add_argument("--top", type=int, default=10, help="how many articles to list (default 10)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_controls(parser, batch=True)
+
+
+def _update(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "update",
+        commands.update,
+        help="add, edit and remove articles without a full rebuild",
+        description=(
+            "Add new articles (and replace edited ones: same id, new text) with the model's frozen\n"
+            "vocabulary, IDF and LSA projection, remove articles, and refresh every list a new article now\n"
+            "belongs in; duplicate groups, hub scores and lists come out exactly as a build of the new\n"
+            "article set with those frozen parts. Writes a complete model atomically and reports drift."
+        ),
+        epilog=(
+            "examples:\n"
+            "  recommender update models/geopolitics --add new.jsonl -o models/geopolitics-2\n"
+            "  recommender update models/geopolitics --remove gone.txt"
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("--add", metavar="NEW_CORPUS", help="articles to add or replace (any corpus format)")
+    parser.add_argument("--remove", metavar="IDS_FILE", help="a file of article ids to remove, one per line")
+    parser.add_argument("-o", "--output", metavar="NEW_MODEL_DIR", help="default: replace MODEL_DIR")
+    parser.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
+    parser.add_argument(
+        "--max-unseen", type=float, default=0.2, help="recommend a rebuild past this unseen-token share"
+    )
+    parser.add_argument(
+        "--max-added", type=float, default=0.3, help="recommend a rebuild past this share of added articles"
+    )
+    parser.add_argument("--json", action="store_true", help="print the update report as JSON")
+
+
+def _evaluate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "evaluate",
+        commands.evaluate,
+        help="measure related-list quality against labels",
+        description=(
+            "Build a model in memory and score its top-k lists: precision, recall, nDCG and MRR by a label "
+            "field, judgment correlations when records carry 'judgments', link-graph health, build time."
+        ),
+        epilog=(
+            "examples:\n"
+            "  recommender evaluate ../shared/data/bbc_news.jsonl.gz -k 10 --json > base.json\n"
+            "  recommender evaluate ../shared/data/bbc_news.jsonl.gz --max-df 0.5 --json > cut.json\n"
+            "  recommender evaluate --compare base.json cut.json"
+        ),
+    )
+    parser.add_argument("corpus", metavar="CORPUS", nargs="?", help="corpus file or folder, as for build")
+    parser.add_argument("--format", choices=FORMATS, help="source format (default: guessed)")
+    parser.add_argument("--label", default="category", help="field whose shared value means related")
+    parser.add_argument("-k", type=int, default=10, help="length of the lists scored (default 10)")
+    parser.add_argument(
+        "--exclude",
+        default="duplicate_of",
+        metavar="FIELD",
+        help="leave out articles where FIELD is set (default duplicate_of; '' keeps all)",
+    )
+    parser.add_argument("--threshold", type=float, help="judgment score counted as related for the AUC")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--compare", nargs=2, metavar=("A.json", "B.json"), help="print two saved --json runs side by side"
+    )
+    add_settings(parser, "evaluate")
+
+
+def _info(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "info",
+        commands.info,
+        help="describe a saved model",
+        description="Print a saved model's format, counts and build settings.",
+        epilog="example:\n  recommender info models/geopolitics",
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
