@@ -66,21 +66,12 @@ def related(args: argparse.Namespace) -> int:
 
 def query(args: argparse.Namespace) -> int:
     """``recommender query``: the articles most similar to a draft text."""
-    from ..recommender import Recommender
     from ..serve.index import Index
 
     text = _draft_text(args)
-    index = Index.load(args.model)
-    filters = controls_given(args)
-    if index.answers_drafts:
-        links = index.query(text, k=args.k, title=args.title, lang=args.lang, **filters)
-    elif filters:
-        message = (
-            f"{args.model}: filters on drafts need a model with draft tables; rebuild it with this version"
-        )
-        raise InvalidParameterError(message)
-    else:  # a model written before the draft tables: the build stack can still analyse the draft
-        links = Recommender.load(args.model).query(text, k=args.k, title=args.title, lang=args.lang)
+    links = Index.load(args.model).query(
+        text, k=args.k, title=args.title, lang=args.lang, **controls_given(args)
+    )
     print_links(links, as_json=args.json)
     return 0
 
