@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from recommender.common import RssSampler, Timer, machine, tfidf_matrix
+
+from .common import RssSampler, Timer, machine, tfidf_matrix
 
 METHODS = ("ours", "ours_scipy", "sparse_dot_topn", "naive", "nearest_neighbors")
 THREADS = 2

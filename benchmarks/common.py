@@ -15,8 +15,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from recommender import synthetic
-from recommender.score.weighting import weigh
+from recommender.build.pipeline import weigh
+from recommender.score.weighting import Weighting
+
+from . import synthetic
 
 __all__ = ["RssSampler", "Timer", "machine", "peak_rss_mb", "tfidf_matrix"]
 
@@ -132,4 +134,4 @@ def tfidf_matrix(n: int, *, corpus: str | None = None, seed: int = 0) -> sp.csr_
     counts = sp.csr_matrix(counts[:, np.flatnonzero(keep)])
     n_docs = counts.shape[0]
     idf = np.log((1.0 + n_docs) / (1.0 + document_frequency[keep])) + 1.0
-    return weigh(counts, idf, tf="log")
+    return weigh(sp.csr_matrix(counts, dtype=np.float64), Weighting(idf, tf="log"))

@@ -10,9 +10,9 @@ import sys
 import time
 from collections import defaultdict
 
-from recommender.quality import DATA
-
 from recommender import Recommender, read_articles
+
+from .quality import DATA
 
 
 def main() -> int:

@@ -153,7 +153,7 @@ def _drafts(count: int, queries_from: str | None) -> list[str]:
                 if len(texts) == count:
                     break
         return texts
-    from recommender import synthetic
+    from . import synthetic
 
     return list(synthetic.texts(count, draw_seed=1))
 

@@ -20,8 +20,9 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    from recommender import synthetic
     from recommender.recommender import Recommender
+
+    from . import synthetic
 
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.query_model", description=__doc__.split("\n")[0]

@@ -203,9 +203,9 @@ def test_kernel_choice_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_auto_kernel_uses_numba_only_on_large_matrices() -> None:
-    assert neighbors_module._resolve_kernel("auto", 10) == "scipy"
+    assert neighbors_module.resolve_kernel("auto", 10) == "scipy"
     large = neighbors_module.NUMBA_MIN_ROWS
-    assert neighbors_module._resolve_kernel("auto", large) == ("numba" if numba_available() else "scipy")
+    assert neighbors_module.resolve_kernel("auto", large) == ("numba" if numba_available() else "scipy")
 
 
 @needs_numba
@@ -213,7 +213,9 @@ def test_compiled_lists_merge_without_the_compiled_merge(monkeypatch: pytest.Mon
     # A Dask client without numba merges workers' sorted lists through the plain merge: same answer.
     vectors = _random_rows(150, 40, 0.08, 9)
     expected = top_k(vectors, 6, memory_budget=24 * 3 * 40**2, kernel="numba")
-    monkeypatch.setattr(neighbors_module, "_numba_merge", lambda: None)
+    from recommender.build import tiles
+
+    monkeypatch.setattr(tiles, "_numba_merge", lambda: None)
     plain_merge = top_k(vectors, 6, memory_budget=24 * 3 * 40**2, kernel="numba")
     np.testing.assert_array_equal(plain_merge[0], expected[0])
     np.testing.assert_array_equal(plain_merge[1], expected[1])

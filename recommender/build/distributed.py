@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..types import InvalidParameterError
-from .neighbors import TileMapper, TilePlan, _Found
+from .neighbors import TileMapper
+from .tiles import Found, TilePlan
 
 __all__ = ["dask_mapper"]
 
@@ -51,12 +52,12 @@ def dask_mapper(scheduler: Any) -> TileMapper:
         )
         raise InvalidParameterError(message)
 
-    def run(plan: TilePlan, pairs: list[tuple[int, int]], width: int) -> Iterator[_Found]:
+    def run(plan: TilePlan, pairs: list[tuple[int, int]], width: int) -> Iterator[Found]:
         try:
             shared = client.scatter(plan, broadcast=True)
             futures = [client.submit(_tile, shared, pair, width, pure=False) for pair in pairs]
             for future in as_completed(futures):
-                found: _Found = future.result()
+                found: Found = future.result()
                 future.release()
                 yield found
         finally:
@@ -66,6 +67,6 @@ def dask_mapper(scheduler: Any) -> TileMapper:
     return run
 
 
-def _tile(plan: TilePlan, pair: tuple[int, int], width: int) -> _Found:
+def _tile(plan: TilePlan, pair: tuple[int, int], width: int) -> Found:
     """One task: the candidates of one tile (runs on a worker)."""
     return plan.candidates(pair, width)

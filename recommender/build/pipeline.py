@@ -9,7 +9,8 @@ out. ``update`` runs the same stages on the new articles with the base model's f
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from .counting import count_terms, surface_words
 from .lists import rank_pools, search_pools
 from .tables import collect_forms
 
-__all__ = ["analyzers_for", "build_model", "languages_of", "texts_of", "weigh"]
+__all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "weigh"]
 
 log = logging.getLogger(__name__)
 
@@ -87,30 +88,52 @@ def _analyse(
     return _Analysis(vocabulary, counts)
 
 
-def build_model(frame: pd.DataFrame, settings: Settings, *, mapper: Any = None) -> MemoryModel:
-    """The stored model of a validated article frame (``mapper`` runs the all-pairs tiles elsewhere)."""
+#: Names the stage about to run, as a context manager around it (to time or show the stages).
+Stage = Callable[[str], AbstractContextManager[object]]
+
+
+def _untimed(name: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+def build_model(
+    frame: pd.DataFrame, settings: Settings, *, mapper: Any = None, stage: Stage = _untimed
+) -> MemoryModel:
+    """The stored model of a validated article frame.
+
+    ``mapper`` runs the all-pairs tiles elsewhere (Dask); ``stage(name)`` wraps each stage: "languages",
+    "analysis", "weights", "lsa", "neighbours", "lists", "tables".
+    """
     analyzers = analyzers_for(settings)
-    languages = languages_of(frame, settings)
-    analysis = _analyse(frame, languages, settings, analyzers)
-    counts = analysis.counts
-    document_frequency = np.bincount(counts.indices, minlength=len(analysis.vocabulary))
-    weighting = Weighting(
-        idf=smoothed_idf(document_frequency, counts.shape[0]),
-        tf=settings.tf,
-        k1=settings.bm25_k1,
-        b=settings.bm25_b,
-        reference_length=average_length(counts.data, counts.indptr),
-    )
-    vectors = weigh(counts, weighting)
-    ids = [str(article_id) for article_id in frame["id"]]
-    _warn_empty(ids, vectors)
-    components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
-    search = blend_rows(vectors, components, settings.lsa_weight)
-    pools = search_pools(search.joined(), languages, settings, mapper=mapper)
-    records = records_of(frame, languages)
-    lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
-    lists = rank_pools(*pools, settings, dates=[r.get("date") for r in records], lengths=lengths)
-    texts = texts_of(frame)
+    with stage("languages"):
+        languages = languages_of(frame, settings)
+    with stage("analysis"):
+        analysis = _analyse(frame, languages, settings, analyzers)
+        texts = texts_of(frame)
+        forms = collect_forms(texts, languages, analyzers)
+        surface = surface_words(texts, analyzers["en"].terms, analysis.vocabulary)
+    with stage("weights"):
+        counts = analysis.counts
+        document_frequency = np.bincount(counts.indices, minlength=len(analysis.vocabulary))
+        weighting = Weighting(
+            idf=smoothed_idf(document_frequency, counts.shape[0]),
+            tf=settings.tf,
+            k1=settings.bm25_k1,
+            b=settings.bm25_b,
+            reference_length=average_length(counts.data, counts.indptr),
+        )
+        vectors = weigh(counts, weighting)
+        ids = [str(article_id) for article_id in frame["id"]]
+        _warn_empty(ids, vectors)
+    with stage("lsa"):
+        components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
+        search = blend_rows(vectors, components, settings.lsa_weight)
+    with stage("neighbours"):
+        pools = search_pools(search.joined(), languages, settings, mapper=mapper)
+    with stage("lists"):
+        records = records_of(frame, languages)
+        lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)
+        lists = rank_pools(*pools, settings, dates=[r.get("date") for r in records], lengths=lengths)
     parts = ModelParts(
         settings=settings,
         ids=ids,
@@ -126,10 +149,11 @@ def build_model(frame: pd.DataFrame, settings: Settings, *, mapper: Any = None) 
         pools=pools,
         lists=lists,
         lengths=lengths,
-        forms=collect_forms(texts, languages, analyzers),
-        surface=surface_words(texts, analyzers["en"].terms, analysis.vocabulary),
+        forms=forms,
+        surface=surface,
     )
-    return assemble(parts)
+    with stage("tables"):
+        return assemble(parts)
 
 
 def _warn_empty(ids: list[str], vectors: sp.csr_matrix) -> None:

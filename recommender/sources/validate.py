@@ -1,0 +1,225 @@
+"""Validation of article records: every record checked and cleaned, every problem named with its place.
+
+Nothing is dropped unless ``skip_invalid`` is set, and then each skipped record is listed; records a source
+leaves out on purpose (drafts, unpublished posts, list pages) are listed too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..types import CorpusError, EmptyCorpusError
+from ._base import Problem, Skip
+
+__all__ = ["FIELDS", "SkippedRecord", "validate", "validated"]
+
+log = logging.getLogger(__name__)
+
+#: Known columns, in output order. Anything else a source carries is kept after them as metadata.
+FIELDS = ("id", "title", "body", "date", "author", "category", "tags", "url")
+_MAX_REPORTED = 5
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A record left out: where it was and why (``invalid`` is False for drafts and other non-articles)."""
+
+    location: str
+    reason: str
+    invalid: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+def validated(
+    located: Iterable[tuple[str, Any]],
+    source: str,
+    *,
+    skip_invalid: bool,
+    skipped: list[SkippedRecord] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Clean rows, one at a time; problems are collected and raised at the end unless ``skip_invalid``."""
+    problems: list[SkippedRecord] = []
+    left_out = skipped if skipped is not None else []
+    seen: dict[str, str] = {}
+    duplicates: dict[str, list[str]] = {}
+    count = 0
+    for location, record in located:
+        if isinstance(record, Skip):
+            left_out.append(SkippedRecord(location, str(record), invalid=False))
+            continue
+        try:
+            row = _clean_record(record)
+        except ValueError as error:
+            problems.append(SkippedRecord(location, str(error)))
+            continue
+        first = seen.get(row["id"])
+        if first is not None:
+            duplicates.setdefault(row["id"], [first]).append(location)
+            problems.append(SkippedRecord(location, f"duplicate id {row['id']!r} (first at {first})"))
+            continue
+        seen[row["id"]] = location
+        count += 1
+        yield row
+    if problems and not skip_invalid:
+        raise CorpusError(_summarise(source, problems, duplicates))
+    left_out.extend(problems)
+    for problem in left_out:
+        log.debug("skipped %s", problem)
+    if not count:
+        message = f"{source}: no articles found" if not problems else f"{source}: every record was invalid"
+        if left_out and not problems:
+            message += f" ({len(left_out)} left out, first: {left_out[0]})"
+        raise EmptyCorpusError(message)
+
+
+def validate(located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: bool) -> pd.DataFrame:
+    skipped: list[SkippedRecord] = []
+    rows = list(validated(located, source, skip_invalid=skip_invalid, skipped=skipped))
+    frame = _to_frame(rows)
+    frame.attrs["source"] = source
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+def _summarise(source: str, problems: list[SkippedRecord], duplicates: dict[str, list[str]]) -> str:
+    if all(problem.reason.startswith("duplicate id") for problem in problems):
+        listed = "; ".join(
+            f"{article_id!r} at {', '.join(places)}"
+            for article_id, places in list(duplicates.items())[:_MAX_REPORTED]
+        )
+        more = f" and {len(duplicates) - _MAX_REPORTED} more" if len(duplicates) > _MAX_REPORTED else ""
+        return f"{source}: {len(duplicates)} duplicate id(s): {listed}{more}"
+    if len(problems) == 1:
+        return str(problems[0])
+    shown = "; ".join(str(problem) for problem in problems[:_MAX_REPORTED])
+    more = f"; and {len(problems) - _MAX_REPORTED} more" if len(problems) > _MAX_REPORTED else ""
+    return f"{len(problems)} invalid records: {shown}{more} (skip them with --skip-invalid)"
+
+
+def _clean_record(record: Any) -> dict[str, Any]:
+    if isinstance(record, Problem):
+        raise ValueError(str(record))
+    if not isinstance(record, Mapping):
+        message = f"expected an article object, found {type(record).__name__}"
+        raise ValueError(message)
+    record = {str(key): _missing_to_none(value) for key, value in record.items()}
+    raw_id = record.get("id")
+    if raw_id is None:
+        message = "missing 'id'"
+        raise ValueError(message)
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        message = f"'id' must be a string, found {type(raw_id).__name__} {raw_id!r}"
+        raise ValueError(message)
+    article_id = str(raw_id)
+    if not article_id.strip():
+        message = "empty 'id'"
+        raise ValueError(message)
+    if article_id != article_id.strip() or "\n" in article_id:
+        message = f"id {article_id!r} has surrounding whitespace or a line break"
+        raise ValueError(message)
+    if "body" not in record:
+        message = f"article {article_id!r} has no 'body'"
+        raise ValueError(message)
+    body = record["body"] if record["body"] is not None else ""
+    if not isinstance(body, str):
+        message = f"article {article_id!r}: 'body' must be text, found {type(body).__name__}"
+        raise ValueError(message)
+    if not body.strip():
+        message = f"article {article_id!r} has an empty body"
+        raise ValueError(message)
+    row = dict(record)
+    row["id"] = article_id
+    row["title"] = _text_field(record.get("title"), "title", article_id) or ""
+    for name in ("author", "url"):
+        row[name] = _text_field(record.get(name), name, article_id)
+    row["category"] = _category_field(record.get("category"), article_id)
+    row["date"] = _date_field(record.get("date"), article_id)
+    row["tags"] = _tags_field(record.get("tags"), article_id)
+    return row
+
+
+def _missing_to_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def _text_field(value: Any, name: str, article_id: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    message = f"article {article_id!r}: {name!r} must be text, found {type(value).__name__}"
+    raise ValueError(message)
+
+
+def _category_field(value: Any, article_id: str) -> str | list[str] | None:
+    """A label, or a list of labels for multi-label corpora (Reuters topics)."""
+    if hasattr(value, "tolist"):  # numpy arrays from Parquet
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        if all(isinstance(label, str) for label in value):
+            return [label.strip() for label in value if label.strip()]
+        message = f"article {article_id!r}: 'category' must be text or a list of strings"
+        raise ValueError(message)
+    return _text_field(value, "category", article_id)
+
+
+def _date_field(value: Any, article_id: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime | _dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.strip() or None  # a blank date is no date
+    message = f"article {article_id!r}: 'date' must be an ISO date string, found {type(value).__name__}"
+    raise ValueError(message)
+
+
+def _tags_field(value: Any, article_id: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                message = f"article {article_id!r}: 'tags' looks like JSON but does not parse: {text!r}"
+                raise ValueError(message) from None
+        else:
+            separator = ";" if ";" in text else ","
+            return [tag.strip() for tag in text.split(separator) if tag.strip()]
+    if hasattr(value, "tolist"):  # numpy arrays from Parquet
+        value = value.tolist()
+    if isinstance(value, list | tuple) and all(isinstance(tag, str) for tag in value):
+        return [tag.strip() for tag in value if tag.strip()]
+    message = f"article {article_id!r}: 'tags' must be a list of strings or a separated string"
+    raise ValueError(message)
+
+
+def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    extras: list[str] = []
+    known = set(FIELDS)
+    for row in rows:
+        for key in row:
+            if key not in known and key not in extras:
+                extras.append(key)
+    columns = list(FIELDS) + extras
+    data = {column: [row.get(column) for row in rows] for column in columns}
+    # Object columns keep a missing value as None (pandas 3 would turn it into NaN in a text column).
+    return pd.DataFrame(data, columns=columns, dtype=object)
