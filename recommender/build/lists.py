@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..score.rerank import candidate_width, hub_scores, rerank
 from ..settings import Settings
+from .blend import SearchRows
 from .duplicates import canonical_of, drop_duplicates, duplicate_groups
 from .neighbors import top_k
 from .pools import POOL_MARGIN, settle
@@ -27,13 +27,19 @@ def pool_width(settings: Settings) -> int:
 
 
 def search_pools(
-    search: sp.csr_matrix, languages: Sequence[str], settings: Settings, *, mapper: Any = None
+    search: SearchRows, languages: Sequence[str], settings: Settings, *, mapper: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every article's raw candidate pool: its top ``pool_width`` rows of ``search`` (within its language
     unless ``cross_language``), scored canonically (see ``recommender.build.pools``)."""
     width = pool_width(settings)
     if settings.cross_language or len(set(languages)) < 2:
-        found, _ = top_k(search, width + POOL_MARGIN, memory_budget=settings.memory_budget, mapper=mapper)
+        found, _ = top_k(
+            search.terms,
+            width + POOL_MARGIN,
+            memory_budget=settings.memory_budget,
+            mapper=mapper,
+            dense=search.dense,
+        )
     else:
         found, _ = top_k_within(
             search, languages, width + POOL_MARGIN, memory_budget=settings.memory_budget, mapper=mapper
@@ -83,17 +89,20 @@ def rank_pools(
 
 
 def top_k_within(
-    vectors: sp.csr_matrix, languages: Sequence[str], k: int, *, memory_budget: int, mapper: Any = None
+    search: SearchRows, languages: Sequence[str], k: int, *, memory_budget: int, mapper: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`recommender.build.neighbors.top_k`, but each article's neighbours are in its language."""
     labels = np.asarray(languages, dtype=object)
-    n_rows = vectors.shape[0]
+    n_rows = search.shape[0]
     width = min(k, max(n_rows - 1, 0))
     neighbors = np.full((n_rows, width), -1, dtype=np.int32)
     scores = np.zeros((n_rows, width), dtype=np.float32)
     for language in sorted(set(languages)):
         rows = np.flatnonzero(labels == language)
-        group_neighbors, group_scores = top_k(vectors[rows], k, memory_budget=memory_budget, mapper=mapper)
+        group = search.take(rows)
+        group_neighbors, group_scores = top_k(
+            group.terms, k, memory_budget=memory_budget, mapper=mapper, dense=group.dense
+        )
         found = group_neighbors >= 0
         mapped = np.where(found, rows[np.where(found, group_neighbors, 0)], -1)
         neighbors[rows, : mapped.shape[1]] = mapped

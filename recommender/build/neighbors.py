@@ -137,8 +137,12 @@ def top_k(
     threads: int | None = None,
     mapper: TileMapper | None = None,
     kernel: str = "auto",
+    dense: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every row, its ``k`` most similar other rows and their scores (exact).
+
+    A row is ``vectors``' row beside ``dense``'s (rows × dims, when given): the LSA part of a blended
+    search row, kept dense rather than joined into the sparse matrix.
 
     Returns ``(neighbors, scores)``: ``int32`` and ``float32`` arrays of shape ``(N, min(k, N - 1))``,
     each row sorted by descending score then ascending row; ``-1`` / ``0.0`` where fewer than that many
@@ -153,7 +157,7 @@ def top_k(
     if width == 0:
         return best.cols, best.scores
     threads = default_threads() if threads is None else max(1, int(threads))
-    plan = plan_tiles(vectors, memory_budget=memory_budget, threads=threads, kernel=kernel)
+    plan = plan_tiles(vectors, memory_budget=memory_budget, threads=threads, kernel=kernel, dense=dense)
     pairs = list(plan.pairs())
     if mapper is not None:
         for found in mapper(plan, pairs, width):
@@ -174,14 +178,19 @@ def plan_tiles(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     threads: int = 1,
     kernel: str = "auto",
+    dense: np.ndarray | None = None,
 ) -> TilePlan:
-    """The tiles of ``vectors``' score triangle, ready to run: terms renumbered, dense columns apart."""
+    """The tiles of the score triangle of ``vectors`` (beside ``dense``), ready to run: terms renumbered,
+    columns present in most rows taken apart as dense columns."""
     matrix = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
     n_rows = matrix.shape[0]
     chosen = resolve_kernel(kernel, n_rows)
-    matrix, dense = _reorder(matrix)
+    matrix, frequent = _reorder(matrix)
+    if dense is not None:
+        given = np.ascontiguousarray(dense, dtype=np.float32)
+        frequent = given if frequent is None else np.ascontiguousarray(np.hstack([frequent, given]))
     side = tile_rows(n_rows, memory_budget, threads=threads)
-    return TilePlan(matrix, side, kernel=chosen, dense=dense)
+    return TilePlan(matrix, side, kernel=chosen, dense=frequent)
 
 
 def _local_mapper(

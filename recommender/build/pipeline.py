@@ -129,7 +129,7 @@ def build_model(
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
         search = blend_rows(vectors, components, settings.lsa_weight)
     with stage("neighbours"):
-        pools = search_pools(search.joined(), languages, settings, mapper=mapper)
+        pools = search_pools(search, languages, settings, mapper=mapper)
     with stage("lists"):
         records = records_of(frame, languages)
         lengths = np.array([len(body) for body in frame["body"]], dtype=np.int64)

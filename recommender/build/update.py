@@ -173,7 +173,7 @@ def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
 def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     """A full rebuild of ``articles`` with ``model``'s frozen parts (the reference an update equals)."""
     new = _analyse_frozen(model, load_articles(articles))
-    pools = search_pools(new.search.joined(), new.languages, model.settings)
+    pools = search_pools(new.search, new.languages, model.settings)
     lengths = np.array([len(body) for body in new.frame["body"]], dtype=np.int64)
     records = records_of(new.frame, new.languages)
     forms = collect_forms(texts_of(new.frame), new.languages, model.analyzers)
@@ -318,7 +318,7 @@ def _pools(
     grouped = _grouped(model, languages)
     if width != stored_pools[0].shape[1] or width == 0 or grouped != _grouped(model, old_languages):
         # The stored pools do not fit the new shape (size or language grouping): search in full.
-        return search_pools(search.joined(), languages, model.settings), 0, len(survivors)
+        return search_pools(search, languages, model.settings), 0, len(survivors)
     labels = np.asarray(languages, dtype=object) if grouped else np.zeros(n_new, dtype=object)
     return incremental_pools(
         stored_pools, search, survivors, old_to_new, labels, width, model.settings.memory_budget
