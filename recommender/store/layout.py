@@ -8,8 +8,10 @@ A model path is a folder of immutable generations, like a database's commit poin
       gen-000006-9a0b1c2d/      the generation before, kept for readers that opened it (keep=2)
       gen-000007-1f2e3d4c/      manifest.json + every file it lists (.npy arrays, .json documents)
 
-A generation folder never changes once its name is published. Readers resolve ``CURRENT`` and open every
-file of that generation at once, so what they read is one whole generation, whatever writers do next.
+A generation folder never changes once its name is published. Readers take no lock: they resolve
+``CURRENT`` and open every file of that generation at once, so what they read is one whole generation,
+whatever writers do next. Writers hold ``LOCK`` from reading the current generation to publishing the
+next (``recommender.store.lock``), so two of them never publish from the same base; it is never removed.
 A name is ``gen-<number>-<8 hex>``: numbers grow by one per publish (so "newer" is "higher"), and the
 random part keeps a leftover of a crashed writer from ever being mistaken for a later generation.
 
@@ -31,7 +33,9 @@ once ``CURRENT`` exists, the files a legacy flat folder's ``manifest.json`` list
 Nothing is removed through a symbolic link.
 
 A legacy flat folder (``manifest.json`` directly in the path: every release before generations) opens
-read-only as before; the first writer turns it into this layout.
+read-only as before; the first writer (or ``store.upgrade``) turns it into this layout. Before changing
+anything, writers refuse a path that is a file, a generation folder, or a non-empty folder holding
+neither ``CURRENT`` nor a ``manifest.json`` of this format (a web app's own manifest is not ours).
 """
 
 from __future__ import annotations

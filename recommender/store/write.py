@@ -220,9 +220,12 @@ def _refuse_foreign(path: Path) -> None:
     if not stat.S_ISDIR(info.st_mode):
         message = f"{path}: exists and is not a folder; {nothing}"
         raise ModelFormatError(message)
-    parent = Path(os.path.abspath(path)).parent
-    if GENERATION.fullmatch(Path(os.path.abspath(path)).name) and (parent / POINTER).exists():
-        message = f"{path}: is a generation of the model {parent}, and generations never change; {nothing}"
+    model = Path(os.path.abspath(path)).parent
+    if GENERATION.fullmatch(Path(os.path.abspath(path)).name) and (model / POINTER).exists():
+        message = (
+            f"{path}: is a generation of the model {model}, and generations never change; write to "
+            f"{model} instead; nothing was changed"
+        )
         raise ModelFormatError(message)
     names = os.listdir(path)
     if POINTER in names or all(is_ours(name) for name in names) or (MANIFEST in names and _legacy(path)):
@@ -299,6 +302,7 @@ def _switch(model_fd: int, generation: str, token: str) -> None:
         step(f"replace {POINTER}")
         os.replace(temp, POINTER, src_dir_fd=model_fd, dst_dir_fd=model_fd)
     except BaseException:
+        step(f"remove {temp}")
         with contextlib.suppress(OSError):
             os.unlink(temp, dir_fd=model_fd)
         raise
