@@ -14,23 +14,23 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from recommender import store
+
 
 def check(model: str, *, rows: int, seed: int) -> dict[str, object]:
     """Compare ``rows`` sampled stored lists of ``model`` with brute force."""
-    folder = Path(model)
-    indptr = np.load(folder / "vectors_indptr.npy")
+    folder = store.open_model(model, verify=False)
+    indptr = folder.array("vectors_indptr")
     n_rows = len(indptr) - 1
-    n_terms = len(np.load(folder / "idf.npy"))
+    n_terms = len(folder.array("idf"))
     vectors = sp.csr_matrix(
-        (np.load(folder / "vectors_data.npy"), np.load(folder / "vectors_indices.npy"), indptr),
-        shape=(n_rows, n_terms),
+        (folder.array("vectors_data"), folder.array("vectors_indices"), indptr), shape=(n_rows, n_terms)
     )
-    neighbors, scores = np.load(folder / "neighbors.npy"), np.load(folder / "scores.npy")
+    neighbors, scores = folder.array("neighbors"), folder.array("scores")
     chosen = np.sort(np.random.default_rng(seed).choice(n_rows, size=min(rows, n_rows), replace=False))
     started = time.perf_counter()
     block = (vectors[chosen] @ vectors.T.tocsr()).toarray().astype(np.float32)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import sys
 import time
 
-import numpy as np
-
 from recommender import store as fmt
 
 
@@ -20,17 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     source, target = (argv if argv is not None else sys.argv[1:])[:2]
     started = time.perf_counter()
     folder = fmt.open_model(source, verify=False, mmap=True)
-    arrays: dict[str, np.ndarray] = {}
-    documents: dict[str, object] = {}
-    for file_name in folder.manifest["files"]:
-        name, _, extension = file_name.rpartition(".")
-        if extension == "npy":
-            arrays[name] = folder.array(name)
-        else:
-            documents[name] = folder.document(name)
-    fmt.write_model(
-        target, arrays=arrays, documents=documents, parameters=folder.parameters, counts=folder.counts
-    )
+    fmt.write_model(target, **folder.parts())
     print(f"wrote {target} (format {fmt.FORMAT_VERSION}) in {time.perf_counter() - started:.1f} s")
     return 0
 

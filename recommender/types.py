@@ -12,6 +12,7 @@ __all__ = [
     "EmptyCorpusError",
     "InvalidParameterError",
     "ModelFormatError",
+    "ModelLockedError",
     "Neighbor",
     "OverridesError",
     "RecommenderError",
@@ -93,6 +94,10 @@ class UnknownArticleError(RecommenderError, KeyError):
 
 class ModelFormatError(RecommenderError):
     """A model folder is missing, corrupt, or from an unknown format version."""
+
+
+class ModelLockedError(RecommenderError):
+    """Another writer holds the model path's lock (and the caller asked not to wait for it)."""
 
 
 class OverridesError(RecommenderError):

@@ -101,10 +101,19 @@ def bundled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def refresh_checksums(model_dir: Path) -> None:
-    """Re-record sizes and checksums after a test edits a model file on purpose."""
+def model_files(path: Path) -> Path:
+    """The folder holding a model's manifest and files: its current generation (or a legacy flat folder)."""
     from recommender import store as fmt
 
+    generation = fmt.current_generation(path)
+    return path if generation is None else path / generation
+
+
+def refresh_checksums(model_dir: Path) -> None:
+    """Re-record sizes and checksums after a test edits a file of the current generation on purpose."""
+    from recommender import store as fmt
+
+    model_dir = model_files(model_dir)
     manifest_path = model_dir / fmt.MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"] = {

@@ -12,7 +12,7 @@ import pytest
 
 from recommender.cli import main
 
-from .conftest import BUNDLED, ROOT
+from .conftest import BUNDLED, ROOT, model_files
 
 SEED = "kazakhstan-geopolitical-conundrum"
 
@@ -28,7 +28,7 @@ def test_build_reports_counts(tmp_path: Path, tiny_jsonl: Path, capsys: pytest.C
     assert main(["build", str(tiny_jsonl), "-o", str(tmp_path / "m"), "--min-df", "1", "--bigrams"]) == 0
     out = capsys.readouterr().out
     assert "6 articles" in out
-    assert (tmp_path / "m" / "manifest.json").is_file()
+    assert (model_files(tmp_path / "m") / "manifest.json").is_file()
 
 
 def test_related_prints_eight_links(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

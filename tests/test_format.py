@@ -12,7 +12,7 @@ import pytest
 from recommender import store as fmt
 from recommender.types import ModelFormatError
 
-from .conftest import refresh_checksums
+from .conftest import model_files, refresh_checksums
 
 
 def _write(path: Path) -> Path:
@@ -27,7 +27,7 @@ def _write(path: Path) -> Path:
 
 def test_writes_manifest_with_checksums(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
-    manifest = json.loads((path / fmt.MANIFEST).read_text())
+    manifest = json.loads((model_files(path) / fmt.MANIFEST).read_text())
     assert manifest["format"] == fmt.FORMAT_NAME
     assert manifest["format_version"] == fmt.FORMAT_VERSION
     assert set(manifest["files"]) == {"numbers.npy", "names.json"}
@@ -41,20 +41,24 @@ def test_writes_manifest_with_checksums(tmp_path: Path) -> None:
 
 
 def test_replaces_a_model_and_leaves_no_temporary_folders(tmp_path: Path) -> None:
-    _write(tmp_path / "m")
-    (tmp_path / "m" / "stale.txt").write_text("old")
-    _write(tmp_path / "m")
-    assert not (tmp_path / "m" / "stale.txt").exists()
+    first = model_files(_write(tmp_path / "m"))
+    fmt.write_model(tmp_path / "m", arrays={}, documents={"names": ["c"]}, parameters={}, counts={}, keep=1)
+    second = model_files(tmp_path / "m")
+    assert not first.exists()
+    assert fmt.open_model(tmp_path / "m").document("names") == ["c"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
-    assert oct((tmp_path / "m").stat().st_mode & 0o777) == oct(0o755)
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == sorted(["CURRENT", "LOCK", second.name])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert oct(second.stat().st_mode & 0o777) == oct(0o777 & ~umask)  # readable as the umask allows
 
 
 def test_failed_write_keeps_the_old_model(tmp_path: Path) -> None:
-    _write(tmp_path / "m")
-    before = (tmp_path / "m" / fmt.MANIFEST).read_bytes()
+    files = model_files(_write(tmp_path / "m"))
+    before = sorted((tmp_path / "m").iterdir()), (files / fmt.MANIFEST).read_bytes()
     with pytest.raises(ValueError, match=r"allow_nan|Out of range"):
         fmt.write_model(tmp_path / "m", arrays={}, documents={"bad": float("nan")}, parameters={}, counts={})
-    assert (tmp_path / "m" / fmt.MANIFEST).read_bytes() == before
+    assert (sorted((tmp_path / "m").iterdir()), (files / fmt.MANIFEST).read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
 
 
@@ -67,7 +71,7 @@ def test_refuses_to_overwrite_other_folders_and_files(tmp_path: Path) -> None:
     with pytest.raises(ModelFormatError, match="not a folder"):
         _write(tmp_path / "file")
     (tmp_path / "empty").mkdir()
-    assert (_write(tmp_path / "empty") / fmt.MANIFEST).is_file()
+    assert (model_files(_write(tmp_path / "empty")) / fmt.MANIFEST).is_file()
 
 
 def _edit_manifest(path: Path, **changes: Any) -> None:
@@ -92,7 +96,7 @@ def _edit_manifest(path: Path, **changes: Any) -> None:
 )
 def test_damaged_models_get_clear_errors(tmp_path: Path, damage: Any, match: str | None) -> None:
     path = _write(tmp_path / "m")
-    damage(path)
+    damage(model_files(path))
     if match is None:
         fmt.open_model(path)
         return
@@ -102,7 +106,7 @@ def test_damaged_models_get_clear_errors(tmp_path: Path, damage: Any, match: str
 
 def test_verify_false_skips_checksums_but_not_sizes(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
-    (path / "names.json").write_text('["x", "y"]\n')
+    (model_files(path) / "names.json").write_text('["x", "y"]\n')
     assert fmt.open_model(path, verify=False).document("names") == ["x", "y"]
 
 
@@ -119,7 +123,7 @@ def test_unlisted_part_is_an_error(tmp_path: Path) -> None:
 
 def test_pickled_arrays_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
-    np.save(path / "numbers.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.save(model_files(path) / "numbers.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     refresh_checksums(path)
     folder = fmt.open_model(path, mmap=False)
     with pytest.raises(ModelFormatError, match="unreadable array"):
@@ -133,7 +137,7 @@ def test_ids_and_articles_become_tables_that_read_back(tmp_path: Path) -> None:
         tmp_path / "m", arrays={}, documents={"ids": ids, "articles": articles}, parameters={}, counts={}
     )
     folder = fmt.open_model(path)
-    assert not (path / "ids.json").exists()
+    assert not (model_files(path) / "ids.json").exists()
     assert folder.document("ids") == ids
     assert folder.document("articles") == articles
     table = fmt.IdTable(folder.strings("ids"), folder.array(fmt.ID_TABLE))
@@ -153,7 +157,7 @@ def test_id_table_finds_every_id_of_a_larger_model() -> None:
 
 def test_version_1_still_opens(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
-    _edit_manifest(path, format_version=1)
+    _edit_manifest(model_files(path), format_version=1)
     assert fmt.open_model(path).version == 1
 
 

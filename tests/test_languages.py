@@ -19,6 +19,8 @@ from recommender.text.analyzer import Analyzer
 from recommender.text.languages import detect_language, language_code
 from recommender.types import InvalidParameterError
 
+from .conftest import model_files
+
 MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
 
 
@@ -126,7 +128,7 @@ def test_declared_language_wins(tmp_path: Path) -> None:
 
 def test_saved_model_keeps_per_language_analyzers(tmp_path: Path, mixed: Recommender) -> None:
     path = mixed.save(tmp_path / "mixed")
-    document = json.loads((path / "analyzer.json").read_text(encoding="utf-8"))
+    document = json.loads((model_files(path) / "analyzer.json").read_text(encoding="utf-8"))
     assert sorted(document["languages"]) == ["en", "fr", "ru"]
     assert document["languages"]["ru"]["stemmer"] == "snowball-russian"
     assert "против" in document["languages"]["ru"]["stop_words"]

@@ -17,7 +17,7 @@ from recommender import store as fmt
 from recommender.serve import search as search_module
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
-from .conftest import GOLDEN, ROOT, refresh_checksums
+from .conftest import GOLDEN, ROOT, model_files, refresh_checksums
 
 
 def test_importing_lookup_pulls_in_no_training_stack() -> None:
@@ -93,7 +93,7 @@ def test_unknown_id_and_bad_k(bundled_model_dir: Path) -> None:
 
 def test_parts_that_disagree_are_refused(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
     path = Recommender(min_df=1).fit(tiny_records).save(tmp_path / "m")
-    neighbors_path = path / "neighbors.npy"
+    neighbors_path = model_files(path) / "neighbors.npy"
     np.save(neighbors_path, np.load(neighbors_path)[:-1])
     refresh_checksums(path)
     with pytest.raises(ModelFormatError, match="disagree in size"):

@@ -11,7 +11,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 from recommender import Index, Recommender
 from recommender.types import CorpusError, InvalidParameterError, RecommenderError, UnknownArticleError
 
-from .conftest import BUNDLED
+from .conftest import BUNDLED, model_files
 
 PAIRS = {
     "oil-prices-rise": "opec-output-cut",
@@ -81,8 +81,8 @@ def test_vectors_match_sklearn_tfidf_of_the_same_counts(tiny_records: list[dict[
 
 
 def test_rebuilding_gives_byte_identical_files(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
-    first = Recommender(min_df=1).fit(tiny_records).save(tmp_path / "one")
-    second = Recommender(min_df=1).fit(tiny_records).save(tmp_path / "two")
+    first = model_files(Recommender(min_df=1).fit(tiny_records).save(tmp_path / "one"))
+    second = model_files(Recommender(min_df=1).fit(tiny_records).save(tmp_path / "two"))
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     assert any(name.endswith(".npy") for name in names)

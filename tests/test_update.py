@@ -16,7 +16,7 @@ from recommender.build.update import apply_update, read_ids, rebuild_frozen, upd
 from recommender.cli import main
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
-from .conftest import BUNDLED, GOLDEN, SHARED_DATA, refresh_checksums
+from .conftest import BUNDLED, GOLDEN, SHARED_DATA, model_files, refresh_checksums
 
 RECORDS = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
 BBC = SHARED_DATA / "bbc_news.jsonl.gz"
@@ -124,7 +124,7 @@ def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
     assert 0 < report.unseen_token_share < 1
     assert report.added_share == pytest.approx(10 / 110)
     assert not report.rebuild_recommended
-    manifest = json.loads((tmp_path / "v1" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((model_files(tmp_path / "v1") / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["lineage"]["base_build"]["articles"] == 100
     assert [step["added"] for step in manifest["lineage"]["updates"]] == [10]
     assert {"pool_neighbors.npy", "pool_scores.npy", "lengths.npy", "hubs.npy"} <= set(manifest["files"])
@@ -133,7 +133,7 @@ def test_update_model_writes_lineage_and_drift(tmp_path: Path) -> None:
     report = update_model(tmp_path / "v1", remove=read_ids(ids), max_added=0.05)
     assert report.rebuild_recommended
     assert "full rebuild is recommended" in report.advice
-    manifest = json.loads((tmp_path / "v1" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((model_files(tmp_path / "v1") / "manifest.json").read_text(encoding="utf-8"))
     assert [step["removed"] for step in manifest["lineage"]["updates"]] == [0, 1]
     index = Index.load(tmp_path / "v1")
     assert RECORDS[0]["id"] not in index
@@ -156,11 +156,12 @@ def test_update_errors() -> None:
 def test_models_saved_without_raw_pools_say_to_rebuild_once(tmp_path: Path) -> None:
     folder = tmp_path / "old"
     Recommender().fit(RECORDS[:30]).save(folder)
+    files = model_files(folder)
     for name in ("pool_neighbors.npy", "pool_scores.npy", "lengths.npy"):
-        (folder / name).unlink()
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"] = {n: v for n, v in manifest["files"].items() if (folder / n).exists()}
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        (files / name).unlink()
+    manifest = json.loads((files / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = {n: v for n, v in manifest["files"].items() if (files / n).exists()}
+    (files / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     refresh_checksums(folder)
     assert len(Index.load(folder).related(RECORDS[0]["id"], k=3)) == 3  # still serves
     with pytest.raises(

@@ -8,6 +8,10 @@ FORMAT_VERSION = 2
 #: them as byte tables (``.npy``) with an id hash table, so a million-article model opens in milliseconds.
 READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
+#: Beside its generation folders a model path holds the pointer naming the current one and the writers'
+#: lock file (see recommender.store.layout for the whole layout).
+POINTER = "CURRENT"
+LOCK = "LOCK"
 REBUILD = "rebuild it with: recommender build CORPUS -o {path}"
 
 # Names of the parts of a model folder (without extension), shared by the writer and the readers.
