@@ -99,10 +99,14 @@ class Recommender:
         """A fitted Recommender from a saved model (article bodies are not stored)."""
         return cls.from_stored(store.open_model(path, verify=verify))
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Publish the model at ``path`` (a new generation, made current in one atomic step)."""
+    def save(self, path: str | os.PathLike[str], *, wait: bool = True, keep: int = 2) -> Path:
+        """Publish the model at ``path``: a new generation, made current in one atomic step.
+
+        Another writer of ``path`` is waited for (``wait=False``: ``ModelLockedError`` at once); ``keep``
+        is how many published generations stay. A non-empty folder that is not a model is refused.
+        """
         stored = self._require_fitted()
-        return store.write_model(path, **stored.parts())
+        return store.write_model(path, **stored.parts(), wait=wait, keep=keep)
 
     @property
     def stored(self) -> Any:

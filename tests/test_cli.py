@@ -330,12 +330,12 @@ def _command_names(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 def test_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    expected = ["build", "related", "query", "export", "audit", "update", "evaluate", "info"]
+    expected = ["build", "related", "query", "export", "audit", "update", "upgrade", "evaluate", "info"]
     assert _command_names(capsys) == expected
 
 
 @pytest.mark.parametrize(
-    "command", ["build", "related", "query", "export", "audit", "update", "evaluate", "info"]
+    "command", ["build", "related", "query", "export", "audit", "update", "upgrade", "evaluate", "info"]
 )
 def test_every_command_help_exits_0_and_shows_an_example(
     command: str, capsys: pytest.CaptureFixture[str]

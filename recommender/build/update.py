@@ -361,15 +361,39 @@ def update_model(
     format: str | None = None,
     max_unseen: float = 0.2,
     max_added: float = 0.3,
+    wait: bool = True,
+    keep: int = 2,
 ) -> UpdateReport:
     """Update the model at ``path`` and publish the complete new model at ``output`` (default: ``path``).
 
-    Returns the report; ``max_unseen`` and ``max_added`` are the drift shares past which it recommends
-    a full rebuild.
+    The writer lock of ``output`` is held from reading the current model to publishing the new one, so
+    concurrent updates apply one after the other, none lost (``wait=False``: ``ModelLockedError`` when
+    another writer holds it). Returns the report; ``max_unseen`` and ``max_added`` are the drift shares
+    past which it recommends a full rebuild; ``keep`` is how many generations stay.
     """
     if isinstance(add, str | os.PathLike):
         add = read_articles(add, format=format)
-    model = Recommender.load(path)  # checks every file's size and SHA-256
+    target = Path(output) if output is not None else Path(path)
+    in_place = target.resolve() == Path(path).resolve()
+    with store.writer(target, wait=wait, keep=keep) as writer:
+        base = writer.current() if in_place else store.open_model(path)  # size and SHA-256 checked
+        if base is None:
+            message = f"{path}: no model to update; build one with: recommender build CORPUS -o {path}"
+            raise ModelFormatError(message)
+        report, parts = _updated(Recommender.from_stored(base), add, remove, max_unseen, max_added, path)
+        writer.publish(**parts)
+    return UpdateReport(**{**report, "path": str(target)})
+
+
+def _updated(
+    model: Recommender,
+    add: Articles | None,
+    remove: Sequence[str],
+    max_unseen: float,
+    max_added: float,
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The update's report (as fields) and the new model's parts, lineage included."""
     check_updatable(model, path=path)
     lineage = _lineage(model.stored.manifest)
     updated, counts = apply_update(model, add=add, remove=remove)
@@ -391,22 +415,21 @@ def update_model(
         if reasons
         else "no rebuild needed yet"
     )
-    target = Path(output) if output is not None else Path(path)
     parts = updated.stored.parts()
-    store.write_model(target, **{**parts, "extra": {**(parts["extra"] or {}), "lineage": lineage}})
-    return UpdateReport(
-        path=str(target),
-        articles=len(updated),
-        added=counts.added,
-        edited=counts.edited,
-        removed=counts.removed,
-        refreshed=counts.refreshed,
-        recomputed=counts.recomputed,
-        unseen_token_share=unseen_share,
-        added_share=added_share,
-        rebuild_recommended=bool(reasons),
-        advice=advice,
-    )
+    parts["extra"] = {**(parts["extra"] or {}), "lineage": lineage}
+    report = {
+        "articles": len(updated),
+        "added": counts.added,
+        "edited": counts.edited,
+        "removed": counts.removed,
+        "refreshed": counts.refreshed,
+        "recomputed": counts.recomputed,
+        "unseen_token_share": unseen_share,
+        "added_share": added_share,
+        "rebuild_recommended": bool(reasons),
+        "advice": advice,
+    }
+    return report, parts
 
 
 def _lineage(manifest: dict[str, Any]) -> dict[str, Any]:

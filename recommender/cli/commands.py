@@ -17,22 +17,24 @@ from ..types import InvalidParameterError
 from .flags import controls_given, settings_given
 from .output import print_json, print_links, print_reports, report_skipped
 
-__all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "update"]
+__all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "update", "upgrade"]
 
 
 def build(args: argparse.Namespace) -> int:
     """``recommender build``: read the sources, fit, save, and say what was built."""
     from ..recommender import Recommender
     from ..sources.corpus import read_articles
+    from ..store import check_target
 
     started = time.perf_counter()
     recommender = Recommender(**settings_given(args, "build"))  # a bad setting is refused before reading
+    check_target(args.output)  # so is a folder that is not a model
     articles = read_articles(
         args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
     )
     report_skipped(articles.attrs.get("skipped", []))
     model = recommender.fit(articles, scheduler=args.scheduler)
-    path = model.save(args.output)
+    path = model.save(args.output, wait=not args.no_wait, keep=args.keep)
     seconds = time.perf_counter() - started
     counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
     languages = ", ".join(f"{lang} {count}" for lang, count in counts.items())
@@ -159,6 +161,8 @@ def update(args: argparse.Namespace) -> int:
         format=args.format,
         max_unseen=args.max_unseen,
         max_added=args.max_added,
+        wait=not args.no_wait,
+        keep=args.keep,
     )
     seconds = time.perf_counter() - started
     if args.json:
@@ -222,6 +226,21 @@ def _read_report(path: str) -> dict[str, Any]:
     return data
 
 
+def upgrade(args: argparse.Namespace) -> int:
+    """``recommender upgrade``: an older model rewritten in the current format and layout, in place."""
+    from ..store import current_generation, open_model
+    from ..store import upgrade as upgrade_model
+
+    before = current_generation(args.model)
+    upgrade_model(args.model, wait=not args.no_wait, keep=args.keep)
+    after = current_generation(args.model)
+    with open_model(args.model) as folder:
+        version = folder.version
+    change = "already current" if before == after else f"now generation {after}"
+    print(f"{args.model}: format version {version}, {change}")
+    return 0
+
+
 def info(args: argparse.Namespace) -> int:
     """``recommender info``: a saved model's format, counts and build settings."""
     from ..store import open_model
@@ -232,6 +251,7 @@ def info(args: argparse.Namespace) -> int:
         print_json(manifest)
         return 0
     print(f"model:    {folder.path}")
+    print(f"generation: {folder.generation or '(a flat folder written by an older version)'}")
     version = f"v{manifest['format_version']} (library {manifest.get('library_version')})"
     print(f"format:   {manifest['format']} {version}")
     for name, value in folder.counts.items():

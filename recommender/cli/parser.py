@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"recommender {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for declare in (_build, _related, _query, _export, _audit, _update, _evaluate, _info):
+    for declare in (_build, _related, _query, _export, _audit, _update, _upgrade, _evaluate, _info):
         declare(subparsers)
     return parser
 
@@ -88,7 +88,18 @@ def _build(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="ADDRESS",
         help="compute neighbours on a Dask cluster, e.g. tcp://127.0.0.1:8786 (needs recommender[dask])",
     )
+    _add_writer_flags(parser)
     add_settings(parser, "build")
+
+
+def _add_writer_flags(parser: argparse.ArgumentParser) -> None:
+    """How a command that publishes a model treats another writer and old generations."""
+    parser.add_argument(
+        "--no-wait", action="store_true", help="fail at once if another writer holds the model"
+    )
+    parser.add_argument(
+        "--keep", type=int, default=2, metavar="N", help="published generations kept (default 2)"
+    )
 
 
 def _related(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -235,6 +246,24 @@ def _update(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--max-added", type=float, default=0.3, help="recommend a rebuild past this share of added articles"
     )
     parser.add_argument("--json", action="store_true", help="print the update report as JSON")
+    _add_writer_flags(parser)
+
+
+def _upgrade(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "upgrade",
+        commands.upgrade,
+        help="rewrite a model saved by an older version in the current format and layout",
+        description=(
+            "Rewrite a model folder saved by an older version (a flat folder, or an older format\n"
+            "version) as a generation of the current format, in place, without re-fitting: the\n"
+            "previous files stay readable until the new generation is current, then only they go."
+        ),
+        epilog="example:\n  recommender upgrade models/geopolitics",
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    _add_writer_flags(parser)
 
 
 def _evaluate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

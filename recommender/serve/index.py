@@ -12,7 +12,6 @@ stay those of that generation until :meth:`Index.reload`) and memory-maps the ar
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,105 +19,91 @@ from typing import Any
 import numpy as np
 
 from .. import store
-from ..settings import check_k
-from ..types import InvalidParameterError, ModelFormatError, Neighbor
-from .articles import ArticleTable
-from .controls import Catalog, Controls, Editorial, Pick, choose
-from .drafts import DraftAnalyzer
+from ..types import Neighbor
 from .engine import Engine
-from .explain import Words, explain_links
 from .overrides import Overrides
+from .snapshot import Snapshot
 
 __all__ = ["Index"]
 
-_FILTERS = ("exclude_ids", "exclude_categories", "exclude_tags", "include_tags", "min_score")
-
 
 class Index:
-    """Read-only related-article lookup over a stored model (a model folder, or one held in memory)."""
+    """Read-only related-article lookup over a stored model (a model folder, or one held in memory).
+
+    Every call reads the snapshot current when it starts, and only that one, to its end.
+    """
 
     def __init__(self, stored: Any, *, verify: bool = True) -> None:
         self._verify = verify
-        self._open(stored)
-
-    def _open(self, stored: Any) -> None:
-        self._stored = stored
-        self.path: Path = Path(getattr(stored, "model_path", None) or stored.path)
-        self.manifest: dict[str, Any] = stored.manifest
-        self._articles = ArticleTable(stored)
-        neighbors = stored.array(store.NEIGHBORS)
-        scores = stored.array(store.SCORES)
-        count = self._articles.count
-        if (
-            neighbors.ndim != 2
-            or neighbors.shape[0] != count
-            or scores.shape != neighbors.shape
-            or not np.issubdtype(neighbors.dtype, np.integer)
-        ):
-            message = f"{stored.path}: model parts disagree in size; rebuild it with: recommender build"
-            raise ModelFormatError(message)
-        self._engine: Engine | None = None
-        self._drafts: DraftAnalyzer | None = None
-        self._catalog: Catalog | None = None
-        self._words: Words | None = None
+        self._snapshot = Snapshot(stored)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True) -> Index:
         """Open a model's current generation; ``verify=False`` skips checksums for a faster start."""
         return cls(store.open_model(path, verify=verify, mmap=mmap), verify=verify)
 
+    def reload(self) -> bool:
+        """Open the model's current generation if another was published since; returns whether it did.
+
+        Until then every answer comes from the generation this index opened, whatever happens to the
+        path. A call in flight on another thread finishes on the generation it began with.
+        """
+        model_path = self._snapshot.model_path
+        if model_path is None or store.current_generation(model_path) == self.generation:
+            return False
+        self._snapshot = Snapshot(store.open_model(model_path, verify=self._verify))
+        return True
+
+    @property
+    def path(self) -> Path:
+        """The model path."""
+        return self._snapshot.path
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The manifest of the generation answering now."""
+        return self._snapshot.manifest
+
     @property
     def generation(self) -> str | None:
         """The generation this index answers from (None for a model in memory or an older flat folder)."""
-        generation: str | None = getattr(self._stored, "generation", None)
-        return generation
+        return self._snapshot.generation
 
     @property
     def ids(self) -> list[str]:
         """Article ids in model order."""
-        return list(self._articles.ids())
+        return self._snapshot.ids
 
     @property
     def k(self) -> int:
         """How many neighbours per article the model stores (the candidate pool for ``related``)."""
-        return int(self._stored.array(store.NEIGHBORS).shape[1])
+        return self._snapshot.k
 
     def __len__(self) -> int:
-        return self._articles.count
+        return len(self._snapshot)
 
     def __contains__(self, article_id: object) -> bool:
-        return isinstance(article_id, str) and self._articles.find(article_id) is not None
+        return article_id in self._snapshot
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._articles.ids())
+        return iter(self._snapshot)
 
     def row(self, article_id: str) -> int:
         """The row of ``article_id``; unknown ids raise ``UnknownArticleError`` with suggestions."""
-        return self._articles.row(article_id)
+        return self._snapshot.row(article_id)
 
     def records(self) -> list[dict[str, Any]]:
         """Every article's stored record, in model order."""
-        return [dict(record) for record in self._articles.all_metadata()]
+        return self._snapshot.records()
 
     def article(self, article_id: str) -> dict[str, Any]:
         """Stored metadata of one article (title, date, url, category, author, tags, lang)."""
-        return self._articles.metadata(self.row(article_id))
+        return self._snapshot.article(article_id)
 
     @property
     def engine(self) -> Engine:
-        """The ranking engine over this model's arrays (made on first use)."""
-        if self._engine is None:
-            languages = _row_languages(self._stored, self._articles)
-            rows = self._articles.row_map() if self._stored.has(store.DUPLICATES) else {}
-            duplicates = {}
-            if rows:
-                for duplicate, kept in self._stored.document(store.DUPLICATES).items():
-                    if duplicate in rows and kept in rows:
-                        duplicates[rows[duplicate]] = rows[kept]
-            self._engine = Engine(self._stored, languages=languages, duplicates=duplicates)
-        return self._engine
-
-    # --- related lists ---------------------------------------------------------------------------------
+        """The ranking engine over the current generation's arrays."""
+        return self._snapshot.engine
 
     def related(
         self,
@@ -136,15 +121,7 @@ class Index:
         A disabled article gets an empty list. ``explain=True`` adds each link's top shared terms
         (readable words) and their share of the score.
         """
-        k = check_k(k)
-        row = self.row(article_id)
-        settings = Controls.make(**controls)
-        if settings.max_exposure is not None:
-            message = "max_exposure caps appearances across a batch: use related_many() or export"
-            raise InvalidParameterError(message)
-        editorial = overrides.resolve(self._articles.row_map()) if overrides is not None else None
-        links = self._links(row, k, settings, editorial, None, self._exclude_rows(settings))
-        return self._explain(row, links) if explain else links
+        return self._snapshot.related(article_id, k=k, explain=explain, overrides=overrides, **controls)
 
     def related_many(
         self,
@@ -160,71 +137,12 @@ class Index:
         Like :meth:`related`, plus ``max_exposure``: no article appears in more lists than that,
         counted in the order the lists are made. Disabled articles are left out.
         """
-        k = check_k(k)
-        settings = Controls.make(**controls)
-        rows = [self.row(a) for a in article_ids] if article_ids is not None else range(len(self))
-        editorial = overrides.resolve(self._articles.row_map()) if overrides is not None else None
-        exclude = self._exclude_rows(settings)
-        exposure: Counter[int] = Counter()
-        for row in rows:
-            if editorial is not None and row in editorial.disabled:
-                continue
-            links = self._links(row, k, settings, editorial, exposure, exclude)
-            if settings.max_exposure is not None:
-                exposure.update(self._articles.row(link.article_id) for link in links)
-            yield self._articles.id(row), self._explain(row, links) if explain else links
-
-    def _links(
-        self,
-        row: int,
-        k: int,
-        settings: Controls,
-        editorial: Editorial | None,
-        exposure: Counter[int] | None,
-        exclude: list[int],
-    ) -> list[Neighbor]:
-        """One article's list: the engine's ranking, or the ranking controls' and overrides' choice."""
-        if editorial is None and not settings.active:
-            if k <= self.k:  # the stored list, read without building the engine
-                neighbors = self._stored.array(store.NEIGHBORS)
-                return self._articles.links(neighbors[row, :k], self._stored.array(store.SCORES)[row, :k])
-            return self._articles.links(*self.engine.related(row, k))
-        engine = self.engine
-        picks = choose(
-            row,
-            k=k,
-            controls=settings,
-            catalog=self._catalog_of(),
-            candidates=lambda: engine.stream(row),
-            similarity=lambda rows: engine.similarity(row, rows),
-            pair_similarity=engine.pair_similarity,
-            editorial=editorial,
-            exposure=exposure,
-            excluded_rows=exclude,
-        )
-        return self._pick_links(picks)
-
-    def _pick_links(self, picks: list[Pick]) -> list[Neighbor]:
-        return [
-            self._articles.link(pick.row, pick.score, rank, pick.reason)
-            for rank, pick in enumerate(picks, start=1)
-        ]
-
-    def _catalog_of(self) -> Catalog:
-        if self._catalog is None:
-            cross = bool(self.manifest.get("parameters", {}).get("cross_language", False))
-            self._catalog = Catalog(self._articles.all_metadata(), same_language=not cross)
-        return self._catalog
-
-    def _exclude_rows(self, settings: Controls) -> list[int]:
-        return [self.row(article_id) for article_id in sorted(settings.exclude_ids)]
-
-    # --- drafts ----------------------------------------------------------------------------------------
+        return self._snapshot.related_many(article_ids, k=k, explain=explain, overrides=overrides, **controls)
 
     @property
     def answers_drafts(self) -> bool:
         """Whether drafts are analysed without NLTK here (the model stores its word-form tables)."""
-        return bool(self._stored.has(store.QUERY_DOCUMENT))
+        return self._snapshot.answers_drafts
 
     def query(
         self, text: str, *, title: str = "", k: int = 8, lang: str | None = None, **controls: Any
@@ -237,85 +155,15 @@ class Index:
         article: ``exclude_ids``, ``exclude_categories``, ``exclude_tags``, ``include_tags`` (applied
         before ranking, so the ``k`` best eligible articles are returned) and ``min_score`` (after).
         """
-        k = check_k(k)
-        if not isinstance(text, str) or not isinstance(title, str) or not (text.strip() or title.strip()):
-            message = "query text is empty"
-            raise InvalidParameterError(message)
-        unknown = sorted(set(controls) - set(_FILTERS))
-        settings = Controls.make(**controls)
-        if unknown:
-            message = (
-                "query() takes only the filters exclude_ids, exclude_categories, exclude_tags, include_tags "
-                "and min_score; the other controls are relative to a subject article (use related())"
-            )
-            raise InvalidParameterError(message)
-        language = self.query_language(f"{title}\n{text}", lang=lang)
-        if not self.engine.has_rows(language):
-            return []  # no article in the draft's language: nothing to link
-        query = self.engine.draft_query(*self.draft_counts(text, title=title, lang=language))
-        rows, scores = self.engine.draft(query, language, k, blocked=self._blocked(settings))
-        keep = scores >= settings.min_score
-        return self._articles.links(rows[keep], scores[keep])
+        return self._snapshot.query(text, title=title, k=k, lang=lang, **controls)
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
         """The language a draft is analysed in: ``lang``, else the model's only language, else detected."""
-        return self._draft_analyzer().language(text, lang)
+        return self._snapshot.query_language(text, lang=lang)
 
     def draft_counts(self, text: str, *, title: str = "", lang: str) -> tuple[np.ndarray, np.ndarray]:
         """A draft's sorted term columns and counts in this model's vocabulary, analysed as ``lang``."""
-        drafts = self._draft_analyzer()
-        return drafts.counts(text, title, drafts.language(text, lang))
-
-    def _draft_analyzer(self) -> DraftAnalyzer:
-        if self._drafts is None:
-            self._drafts = DraftAnalyzer(self._stored, languages=self.engine.languages)
-        return self._drafts
-
-    def _blocked(self, settings: Controls) -> np.ndarray | None:
-        """Rows the filters of ``settings`` leave out, or None when there is no filter."""
-        if not (
-            settings.exclude_ids
-            or settings.exclude_categories
-            or settings.exclude_tags
-            or settings.include_tags
-        ):
-            return None
-        blocked = np.zeros(len(self), dtype=bool)
-        blocked[self._exclude_rows(settings)] = True
-        if settings.exclude_categories or settings.exclude_tags or settings.include_tags:
-            catalog = self._catalog_of()
-            for row, (category, tags) in enumerate(zip(catalog.categories, catalog.tags, strict=True)):
-                if (
-                    category in settings.exclude_categories
-                    or tags & settings.exclude_tags
-                    or (settings.include_tags and not tags & settings.include_tags)
-                ):
-                    blocked[row] = True
-        return blocked
-
-    # --- explanations ----------------------------------------------------------------------------------
-
-    def _explain(self, row: int, links: list[Neighbor]) -> list[Neighbor]:
-        if not self._stored.has(store.VECTORS_DATA):
-            message = f"{self.path}: the model stores no vectors to explain links; rebuild it"
-            raise ModelFormatError(message)
-        if self._words is None:
-            self._words = Words(self._stored)
-        engine = self.engine
-        weight = 1.0 - engine.lsa_weight if engine.components is not None else 1.0
-        rows = {link.article_id: self._articles.row(link.article_id) for link in links}
-        return explain_links(links, row, rows, self._words, weight=weight)
+        return self._snapshot.draft_counts(text, title=title, lang=lang)
 
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, articles={len(self)}, k={self.k})"
-
-
-def _row_languages(stored: Any, articles: ArticleTable) -> list[str]:
-    """Every article's language: from the draft tables, else from the records (else the analyzer's)."""
-    if stored.has(store.QUERY_ROW_LANGUAGES) and stored.has(store.QUERY_DOCUMENT):
-        present = list(stored.document(store.QUERY_DOCUMENT).get("languages", []))
-        codes = np.asarray(stored.array(store.QUERY_ROW_LANGUAGES)).tolist()
-        if all(0 <= code < len(present) for code in set(codes)):
-            return [present[code] for code in codes]
-    default = str(stored.document(store.ANALYZER).get("language", "en"))
-    return [str(meta.get("lang") or default) for meta in articles.all_metadata()]

@@ -11,7 +11,7 @@ from .folder import ModelFolder, current_generation, open_model, sha256
 from .names import *  # noqa: F403 - every file name lives in names.py
 from .names import FORMAT_NAME, FORMAT_VERSION, MANIFEST, READABLE_VERSIONS
 from .tables import IdTable, Records, StringTable
-from .write import Writer, upgrade, write_model, writer
+from .write import Writer, check_target, upgrade, write_model, writer
 
 __all__ = [
     "FORMAT_NAME",
@@ -23,6 +23,7 @@ __all__ = [
     "Records",
     "StringTable",
     "Writer",
+    "check_target",
     "current_generation",
     "open_model",
     "sha256",

@@ -66,7 +66,7 @@ class Writer:
         self._lock: ModelLock | None = None
 
     def __enter__(self) -> Writer:
-        _refuse_foreign(self.path)
+        check_target(self.path)
         if not self.path.exists():
             step(f"create folder {self.path}")
             self.path.mkdir(parents=True, exist_ok=True)
@@ -210,8 +210,10 @@ def upgrade(path: str | os.PathLike[str], *, wait: bool = True, keep: int = 2) -
     return Path(path)
 
 
-def _refuse_foreign(path: Path) -> None:
-    """Refuse a file, or a non-empty folder holding neither a pointer nor a manifest of ours."""
+def check_target(path: str | os.PathLike[str]) -> None:
+    """Refuse a file, or a non-empty folder holding neither a pointer nor a manifest of ours (a writer
+    checks this first; call it before a long build to fail at once)."""
+    path = Path(path)
     nothing = "nothing was changed; choose a new or empty folder"
     try:
         info = os.stat(path)
