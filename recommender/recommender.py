@@ -21,7 +21,6 @@ import scipy.sparse as sp
 from . import store
 from .build.assemble import METADATA_FIELDS
 from .serve.index import Index
-from .serve.overrides import Overrides
 from .settings import Settings
 from .sources.corpus import Articles, load_articles
 from .text.analyzer import Analyzer, resolve_stop_words
@@ -127,17 +126,10 @@ class Recommender:
         assert self._index is not None
         return self._index
 
-    def related(
-        self,
-        article_id: str,
-        *,
-        k: int = 8,
-        explain: bool = False,
-        overrides: Overrides | None = None,
-        **controls: Any,
-    ) -> list[Neighbor]:
-        """The ``k`` articles most similar to ``article_id``, best first (see ``Index.related``)."""
-        return self.index().related(article_id, k=k, explain=explain, overrides=overrides, **controls)
+    def related(self, article_id: str, **options: Any) -> list[Neighbor]:
+        """The articles most similar to ``article_id``, best first: ``Index.related`` (``k``, ``explain``,
+        ``overrides`` and the ranking controls)."""
+        return self.index().related(article_id, **options)
 
     def related_many(
         self, article_ids: Iterable[str] | None = None, *, k: int = 8, **options: Any

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,16 @@ def refresh_checksums(model_dir: Path) -> None:
         for name in manifest["files"]
     }
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+#: The training stack: what a serving process must not load.
+HEAVY = frozenset({"sklearn", "scipy", "pandas", "nltk", "joblib"})
+
+
+def modules_after(code: str) -> set[str]:
+    """Every module loaded after running ``code`` in a fresh interpreter (what an import pulls in)."""
+    script = f"{code}\nimport sys\nprint(','.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(result.stdout.strip().splitlines()[-1].split(","))

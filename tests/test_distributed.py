@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from recommender import Recommender
 from recommender.cli import main
 from recommender.types import InvalidParameterError
 
-from .conftest import BUNDLED, ROOT
+from .conftest import BUNDLED, modules_after
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -68,8 +66,4 @@ def test_unreachable_or_bad_scheduler_is_a_clear_error(monkeypatch: pytest.Monke
 
 
 def test_dask_is_imported_only_when_asked() -> None:
-    code = "import sys, recommender.recommender, recommender.cli; print('dask' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    assert result.stdout.strip() == "False"
+    assert "dask" not in modules_after("import recommender.recommender, recommender.cli")

@@ -132,7 +132,13 @@ def assemble(parts: ModelParts) -> MemoryModel:
     }
     extra = {"lineage": dict(parts.lineage)} if parts.lineage else None
     return MemoryModel(
-        arrays=arrays, documents=documents, parameters=settings.to_dict(), counts=counts, extra=extra
+        {
+            "arrays": arrays,
+            "documents": documents,
+            "parameters": settings.to_dict(),
+            "counts": counts,
+            "extra": extra,
+        }
     )
 
 

@@ -22,7 +22,7 @@ from .. import store
 from ..types import Neighbor
 from .engine import Engine
 from .overrides import Overrides
-from .snapshot import Snapshot
+from .snapshot import ListOptions, Snapshot
 
 __all__ = ["Index"]
 
@@ -121,7 +121,7 @@ class Index:
         A disabled article gets an empty list. ``explain=True`` adds each link's top shared terms
         (readable words) and their share of the score.
         """
-        return self._snapshot.related(article_id, k=k, explain=explain, overrides=overrides, **controls)
+        return self._snapshot.related(article_id, ListOptions(k, explain, overrides, controls))
 
     def related_many(
         self,
@@ -137,7 +137,7 @@ class Index:
         Like :meth:`related`, plus ``max_exposure``: no article appears in more lists than that,
         counted in the order the lists are made. Disabled articles are left out.
         """
-        return self._snapshot.related_many(article_ids, k=k, explain=explain, overrides=overrides, **controls)
+        return self._snapshot.related_many(article_ids, ListOptions(k, explain, overrides, controls))
 
     @property
     def answers_drafts(self) -> bool:
@@ -155,7 +155,7 @@ class Index:
         article: ``exclude_ids``, ``exclude_categories``, ``exclude_tags``, ``include_tags`` (applied
         before ranking, so the ``k`` best eligible articles are returned) and ``min_score`` (after).
         """
-        return self._snapshot.query(text, title=title, k=k, lang=lang, **controls)
+        return self._snapshot.query(text, title, lang, ListOptions(k, controls=controls))
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
         """The language a draft is analysed in: ``lang``, else the model's only language, else detected."""

@@ -7,7 +7,8 @@ generation reads only that generation's snapshot to its end. numpy and the stand
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,19 @@ from .engine import Engine
 from .explain import Words, explain_links
 from .overrides import Overrides
 
-__all__ = ["Snapshot"]
+__all__ = ["ListOptions", "Snapshot"]
 
 _FILTERS = ("exclude_ids", "exclude_categories", "exclude_tags", "include_tags", "min_score")
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    """How long a list is, whether to explain it, and the overrides and ranking controls that shape it."""
+
+    k: int = 8
+    explain: bool = False
+    overrides: Overrides | None = None
+    controls: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Snapshot:
@@ -111,25 +122,11 @@ class Snapshot:
 
     # --- related lists ---------------------------------------------------------------------------------
 
-    def related(
-        self,
-        article_id: str,
-        *,
-        k: int = 8,
-        explain: bool = False,
-        overrides: Overrides | None = None,
-        **controls: Any,
-    ) -> list[Neighbor]:
-        """The ``k`` best related articles, pins first, each with the ``reason`` it is listed.
-
-        ``controls`` are the ranking controls of ``recommender.serve.controls.Controls`` (``max_age="365d"``,
-        ``same_category=True``, ``fill=True``, ``mmr=0.7`` ...); ``overrides`` are editorial decisions.
-        A disabled article gets an empty list. ``explain=True`` adds each link's top shared terms
-        (readable words) and their share of the score.
-        """
-        k = check_k(k)
+    def related(self, article_id: str, options: ListOptions) -> list[Neighbor]:
+        """One article's list (see ``Index.related``)."""
+        k, explain, overrides = check_k(options.k), options.explain, options.overrides
         row = self.row(article_id)
-        settings = Controls.make(**controls)
+        settings = Controls.make(**options.controls)
         if settings.max_exposure is not None:
             message = "max_exposure caps appearances across a batch: use related_many() or export"
             raise InvalidParameterError(message)
@@ -138,21 +135,11 @@ class Snapshot:
         return self._explain(row, links) if explain else links
 
     def related_many(
-        self,
-        article_ids: Iterable[str] | None = None,
-        *,
-        k: int = 8,
-        explain: bool = False,
-        overrides: Overrides | None = None,
-        **controls: Any,
+        self, article_ids: Iterable[str] | None, options: ListOptions
     ) -> Iterator[tuple[str, list[Neighbor]]]:
-        """``(article_id, links)`` for many articles (all, in model order, by default).
-
-        Like :meth:`related`, plus ``max_exposure``: no article appears in more lists than that,
-        counted in the order the lists are made. Disabled articles are left out.
-        """
-        k = check_k(k)
-        settings = Controls.make(**controls)
+        """Many articles' lists (see ``Index.related_many``)."""
+        k, explain, overrides = check_k(options.k), options.explain, options.overrides
+        settings = Controls.make(**options.controls)
         rows = [self.row(a) for a in article_ids] if article_ids is not None else range(len(self))
         editorial = overrides.resolve(self._articles.row_map()) if overrides is not None else None
         exclude = self._exclude_rows(settings)
@@ -217,18 +204,9 @@ class Snapshot:
         """Whether drafts are analysed without NLTK here (the model stores its word-form tables)."""
         return bool(self._stored.has(store.QUERY_DOCUMENT))
 
-    def query(
-        self, text: str, *, title: str = "", k: int = 8, lang: str | None = None, **controls: Any
-    ) -> list[Neighbor]:
-        """The ``k`` articles most related to an unpublished draft (``title`` weighs as in the build).
-
-        The draft is analysed as ``lang`` (default: detected, or the model's one language; see
-        ``recommender.serve.drafts``) and, unless the model links across languages, matched against
-        articles in that language only. ``controls`` are the filters of ``related`` that need no subject
-        article: ``exclude_ids``, ``exclude_categories``, ``exclude_tags``, ``include_tags`` (applied
-        before ranking, so the ``k`` best eligible articles are returned) and ``min_score`` (after).
-        """
-        k = check_k(k)
+    def query(self, text: str, title: str, lang: str | None, options: ListOptions) -> list[Neighbor]:
+        """A draft's list (see ``Index.query``)."""
+        k, controls = check_k(options.k), options.controls
         if not isinstance(text, str) or not isinstance(title, str) or not (text.strip() or title.strip()):
             message = "query text is empty"
             raise InvalidParameterError(message)

@@ -45,11 +45,13 @@ import json
 import os
 import re
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..types import ModelFormatError
-from .names import FORMAT_NAME, LOCK, MANIFEST, POINTER, REBUILD
+from .names import FORMAT_NAME, FORMAT_VERSION, LOCK, MANIFEST, POINTER, REBUILD
 
 __all__ = [
     "GENERATION",
@@ -195,3 +197,17 @@ def read_manifest(folder_fd: int, folder: Path, rebuild: str) -> dict[str, Any]:
         message = f"{folder}: not a recommender model (manifest format is not {FORMAT_NAME!r}); {rebuild}"
         raise ModelFormatError(message)
     return manifest
+
+
+def manifest_header(
+    parameters: Mapping[str, Any], counts: Mapping[str, int], extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A manifest's keys before its file list: format, versions, build parameters, counts, extras."""
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        "parameters": dict(parameters),
+        "counts": dict(counts),
+        **dict(extra or {}),
+    }

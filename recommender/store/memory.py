@@ -10,16 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
-from .._version import __version__
 from ..types import ModelFormatError
-from .names import ARTICLES, FORMAT_NAME, FORMAT_VERSION, IDS
+from .layout import manifest_header
+from .names import ARTICLES, FORMAT_VERSION, IDS
 from .tables import Records, StringTable, tabulate
 
-__all__ = ["MemoryModel"]
+__all__ = ["Content", "MemoryModel"]
+
+
+class Content(TypedDict):
+    """What a model is made of: the keyword arguments of ``write_model`` and ``Writer.publish``."""
+
+    arrays: Mapping[str, np.ndarray]
+    documents: Mapping[str, Any]
+    parameters: Mapping[str, Any]
+    counts: Mapping[str, int]
+    extra: Mapping[str, Any] | None
 
 
 class MemoryModel:
@@ -29,30 +39,15 @@ class MemoryModel:
     generation: str | None = None
     model_path: str | None = None
 
-    def __init__(
-        self,
-        *,
-        arrays: Mapping[str, np.ndarray],
-        documents: Mapping[str, Any],
-        parameters: Mapping[str, Any],
-        counts: Mapping[str, int],
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._arrays = dict(arrays)
-        self._documents = dict(documents)
+    def __init__(self, content: Content) -> None:
+        self._arrays = dict(content["arrays"])
+        self._documents = dict(content["documents"])
         tabulate(self._arrays, self._documents)
         self.path = "<memory>"
         names = [f"{name}.npy" for name in self._arrays] + [f"{name}.json" for name in self._documents]
-        files: dict[str, dict[str, Any]] = {name: {} for name in names}
-        self.manifest: dict[str, Any] = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "library_version": __version__,
-            "parameters": dict(parameters),
-            "counts": dict(counts),
-            **dict(extra or {}),
-            "files": dict(sorted(files.items())),
-        }
+        files: dict[str, dict[str, Any]] = {name: {} for name in sorted(names)}
+        header = manifest_header(content["parameters"], content["counts"], content.get("extra"))
+        self.manifest: dict[str, Any] = {**header, "files": files}
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -98,7 +93,7 @@ class MemoryModel:
         """The article records as stored bytes."""
         return Records.read(self)
 
-    def parts(self) -> dict[str, Any]:
+    def parts(self) -> Content:
         """Keyword arguments for :func:`recommender.store.write_model`."""
         extra = {key: value for key, value in self.manifest.items() if key not in _MANIFEST_KEYS}
         return {

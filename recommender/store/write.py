@@ -24,7 +24,6 @@ from typing import IO, Any
 
 import numpy as np
 
-from .._version import __version__
 from ..types import InvalidParameterError, ModelFormatError, RecommenderError
 from .clean import clean, remove_folder
 from .folder import ModelFolder, open_model
@@ -34,11 +33,12 @@ from .layout import (
     generation_numbers,
     is_ours,
     is_plain,
+    manifest_header,
     read_manifest,
     read_pointer,
 )
 from .lock import ModelLock
-from .names import FORMAT_NAME, FORMAT_VERSION, MANIFEST, POINTER, REBUILD
+from .names import FORMAT_VERSION, MANIFEST, POINTER, REBUILD
 from .steps import step
 from .tables import tabulate
 
@@ -126,14 +126,7 @@ class Writer:
             _file_name(name, ".npy"): _array_writer(array) for name, array in arrays.items()
         }
         writes.update({name: _bytes_writer(data) for name, data in encoded.items()})
-        header = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "library_version": __version__,
-            "parameters": dict(parameters),
-            "counts": dict(counts),
-            **dict(extra or {}),
-        }
+        header = manifest_header(parameters, counts, extra)
         current = read_pointer(model_fd, self.path)
         number = 1 + max(
             [*generation_numbers(model_fd).values(), generation_number(current) if current else 0]
