@@ -2,10 +2,14 @@
 
 tests/data/multilingual.jsonl holds two stories (EU sanctions and Central Asian re-exports; the Danube
 grain route), each told twice in English, Russian and French, written for these tests.
+tests/data/neighbour_languages.jsonl holds short news paragraphs written for these tests in languages
+that share function words with the bundled lists (Spanish, Catalan, Dutch, Danish, Polish, Latin…, some
+without their diacritics as old mail wrote them) and one each in English, French, German and Russian.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -15,17 +19,29 @@ import pytest
 
 from recommender import Index, Recommender
 from recommender.cli import main
+from recommender.text import languages
 from recommender.text.analyzer import Analyzer
-from recommender.text.languages import detect_language, language_code
+from recommender.text.languages import article_languages, detect_language, language_code
+from recommender.text.stopwords import BY_LANGUAGE
 from recommender.types import InvalidParameterError
 
-from .conftest import model_files
+from .conftest import SHARED_DATA, model_files
 
 MIXED = Path(__file__).resolve().parent / "data" / "multilingual.jsonl"
+NEIGHBOURS = Path(__file__).resolve().parent / "data" / "neighbour_languages.jsonl"
 
 
 def _records() -> list[dict[str, Any]]:
     return [json.loads(line) for line in MIXED.read_text(encoding="utf-8").splitlines()]
+
+
+def _paragraphs(*, bundled: bool) -> list[dict[str, str]]:
+    records = [json.loads(line) for line in NEIGHBOURS.read_text(encoding="utf-8").splitlines()]
+    return [record for record in records if (record["lang"] in BY_LANGUAGE) == bundled]
+
+
+def _without_langid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "py3langid.langid", None)  # as if the extra were not installed
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +66,7 @@ def test_detect_language(
     if with_langid:
         pytest.importorskip("py3langid")
     else:
-        monkeypatch.setitem(sys.modules, "py3langid.langid", None)  # as if the extra were not installed
+        _without_langid(monkeypatch)
     assert detect_language(text) == expected
 
 
@@ -63,6 +79,87 @@ def test_langid_tells_languages_without_a_bundled_list() -> None:
     )
     assert model.languages == ["es", "es"]
     assert model.analyzers["es"].to_dict()["stemmer"] == "snowball-spanish"
+
+
+@pytest.mark.parametrize("record", _paragraphs(bundled=False), ids=lambda record: record["lang"])
+def test_the_cheap_step_leaves_languages_without_a_list_in_doubt(record: dict[str, str]) -> None:
+    assert languages._clear_language(record["text"]) is None
+
+
+@pytest.mark.parametrize("record", _paragraphs(bundled=True), ids=lambda record: record["lang"])
+def test_the_cheap_step_settles_clear_texts(record: dict[str, str]) -> None:
+    assert languages._clear_language(record["text"]) == record["lang"]
+
+
+def test_a_passage_in_another_language_or_script_leaves_a_text_in_doubt() -> None:
+    (english,) = (record["text"] for record in _paragraphs(bundled=True) if record["lang"] == "en")
+    (dutch,) = (record["text"] for record in _paragraphs(bundled=False) if record["lang"] == "nl")
+    assert languages._clear_language(english) == "en"
+    assert languages._clear_language(f"{english}\n\n{dutch}") is None  # Dutch function words against
+    assert languages._clear_language(f"{english} The mayor met Señor Peña.") is None  # ñ: not en/fr/de
+    assert languages._clear_language(english.replace("city", "сity")) is None  # a Cyrillic с
+    assert languages._clear_language(f"{english} Café society in Zürich.") == "en"
+
+
+@pytest.mark.parametrize("with_langid", [True, False])
+def test_the_cheap_step_never_overrules_the_full_detection(
+    with_langid: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if with_langid:
+        pytest.importorskip("py3langid")
+    else:
+        _without_langid(monkeypatch)
+    texts = [record["text"] for record in _paragraphs(bundled=True) + _paragraphs(bundled=False)]
+    texts += [f"{record['title']}\n{record['body']}" for record in _records()]
+    settled = 0
+    for text in texts:
+        clear = languages._clear_language(text)
+        likely = languages._likely_language(text[:4000], default="en")
+        assert clear in (None, likely), text[:60]
+        assert detect_language(text) == (clear or likely)
+        settled += clear is not None
+    assert settled >= 12
+
+
+def test_py3langid_is_asked_only_about_texts_in_doubt(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def langid(sample: str) -> str | None:
+        asked.append(sample)
+        return None
+
+    monkeypatch.setattr(languages, "_langid", langid)
+    by_language = {record["lang"]: record["text"] for record in _paragraphs(bundled=True)}
+    spanish = _paragraphs(bundled=False)[0]["text"]
+    texts = [by_language["en"], by_language["fr"], spanish, by_language["ru"], by_language["de"]]
+    assert article_languages([None] * 5, texts) == ["en", "fr", "fr", "ru", "de"]  # no py3langid answer:
+    assert asked == [spanish]  # Spanish falls back to the function words it shares with French
+
+
+def test_real_corpus_sample_is_detected_as_before() -> None:
+    """Every 40th article of 20 Newsgroups and the ones the full detection does not call English."""
+    pytest.importorskip("py3langid")
+    path = SHARED_DATA / "20newsgroups_bydate.jsonl.gz"
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    foreign = (
+        "misc.forsale/74798",
+        "sci.space/60199",
+        "talk.politics.mideast/76262",
+        "rec.sport.hockey/54516",
+    )
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        records = [
+            json.loads(line)
+            for number, line in enumerate(lines)
+            if number % 40 == 0 or any(f':{name}"' in line[:80] for name in foreign)
+        ]
+    texts = [f"{record['title']}\n{record['body']}" for record in records]
+    expected = [languages._likely_language(text[:4000], default="en") for text in texts]
+    assert [detect_language(text) for text in texts] == expected
+    assert {"nl", "de", "sv"} <= set(expected)
+    settled = sum(languages._clear_language(text[:4000]) is not None for text in texts)
+    assert settled >= 0.9 * len(texts)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,13 @@
-"""The compiled tile kernel of the neighbour search, used when the ``fast`` extra (numba) is installed.
+"""The compiled routines of the neighbour search, used when the ``fast`` extra (numba) is installed.
 
-One call scores one tile of the upper score triangle and keeps, for every row and every column of the
-tile, its best ``width`` entries. Each row of scores is accumulated into a dense buffer the size of one
-row (it stays in the L1 cache) straight from the two sparse blocks, and is scanned at once while it is
-hot: no sparse product is materialised, no dense tile is kept, and the running floors of the answer let
-almost every score be rejected with one comparison. Ties keep the lower index, as the scipy path does.
+``tile_top`` scores one tile of the upper score triangle and keeps, for every row and every column of
+the tile, its best ``width`` entries. Each row of scores is accumulated into a dense buffer the size of
+one row (it stays in the L1 cache) straight from the two sparse blocks, and is scanned at once while it
+is hot: no sparse product is materialised, no dense tile is kept, and the running floors of the answer
+let almost every score be rejected with one comparison. Ties keep the lower index, as the scipy path does.
+
+``pair_scores`` scores given pairs of rows canonically (``recommender.build.pools``): float32 products
+added one by one in column order, exactly as scipy's sparse product adds them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["merge_lists", "tile_top"]
+__all__ = ["merge_lists", "pair_scores", "tile_top"]
 
 
 @njit(nogil=True, cache=True, boundscheck=False, inline="always")
@@ -125,3 +128,44 @@ def merge_lists(
         for slot in range(width):
             best_cols[row, slot] = merged_cols[slot]
             best_values[row, slot] = merged_values[slot]
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
+def pair_scores(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    dense: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    out: np.ndarray,
+    buffer: np.ndarray,
+) -> None:
+    """``out[t]`` = row ``rows[t]`` · row ``cols[t]`` of a sorted float32 CSR matrix, summed canonically.
+
+    The float32 products of the shared columns are added one by one in column order from zero, then
+    those of the ``dense`` columns (``rows × dims``, or an empty array) in order: the sum scipy's
+    ``a @ b.T`` forms. Row ``rows[t]`` is spread into ``buffer`` (zeros, one slot per column; left
+    zeroed), kept while the next pair has the same row, and row ``cols[t]``'s entries are walked in
+    column order against it: a column only one side has adds a zero product, which leaves a sum as it is.
+    """
+    current = -1
+    for t in range(rows.shape[0]):
+        row = rows[t]
+        if row != current:
+            if current >= 0:
+                for p in range(indptr[current], indptr[current + 1]):
+                    buffer[indices[p]] = 0.0
+            for p in range(indptr[row], indptr[row + 1]):
+                buffer[indices[p]] = data[p]
+            current = row
+        col = cols[t]
+        total = np.float32(0.0)
+        for q in range(indptr[col], indptr[col + 1]):
+            total += buffer[indices[q]] * data[q]
+        for d in range(dense.shape[1] if dense.shape[0] > 0 else 0):
+            total += dense[row, d] * dense[col, d]
+        out[t] = total
+    if current >= 0:
+        for p in range(indptr[current], indptr[current + 1]):
+            buffer[indices[p]] = 0.0
