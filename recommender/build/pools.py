@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from ..settings import DEFAULT_MEMORY_BUDGET
 from .blend import SearchRows
 from .neighbors import DENSE_SHARE, default_threads, resolve_kernel
-from .tiles import _compiled
+from .tiles import compiled_routine
 
 __all__ = ["POOL_MARGIN", "canonical_scores", "settle", "settle_rows"]
 
@@ -57,7 +57,7 @@ def canonical_scores(
     n_rows = max(terms.shape[0], 1)
     pairs, inverse = np.unique(np.minimum(rows, cols) * n_rows + np.maximum(rows, cols), return_inverse=True)
     first, second = np.divmod(pairs, n_rows)
-    routine = _compiled("pair_scores") if resolve_kernel(kernel, terms.shape[0]) == "numba" else None
+    routine = compiled_routine("pair_scores") if resolve_kernel(kernel, terms.shape[0]) == "numba" else None
     if routine is not None:
         return _compiled_scores(routine, terms, dense, first, second)[inverse]
     return _scipy_scores(terms, dense, first, second)[inverse]

@@ -33,7 +33,7 @@ _NO_DENSE = np.zeros((0, 0), dtype=np.float32)
 
 
 @functools.cache
-def _compiled(name: str) -> Callable[..., None] | None:
+def compiled_routine(name: str) -> Callable[..., None] | None:
     """A routine of the compiled kernel module, or None without numba (imported on first use)."""
     try:
         from . import _tile_kernel
@@ -45,12 +45,12 @@ def _compiled(name: str) -> Callable[..., None] | None:
 
 def _numba_kernel() -> Callable[..., None] | None:
     """The compiled tile kernel (``tile_top``), or None."""
-    return _compiled("tile_top")
+    return compiled_routine("tile_top")
 
 
 def _numba_merge() -> Callable[..., None] | None:
     """The compiled merge of sorted lists into the answer (``merge_lists``), or None."""
-    return _compiled("merge_lists")
+    return compiled_routine("merge_lists")
 
 
 def numba_available() -> bool:

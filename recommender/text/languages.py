@@ -17,8 +17,10 @@ offline from its first 4,000 characters, in two steps with one rule for a single
 2. Every other text is in doubt. When py3langid is installed (extra ``langid``: a small naive-Bayes
    model shipped in the package, about 1 ms an article), its guess among the Snowball languages is
    taken if it is at least 90% sure. Else (or without it) Cyrillic script means Russian, and otherwise
-   the language whose own function words (as above, in any case) occur most often wins, when at least
-   two of them occur; failing that, the default language (English) is assumed. Without py3langid only
+   the language whose own function words (as above, written in lower case) occur most often wins, when
+   at least three of them occur; failing that, the default language (English) is assumed. (Counting
+   words as written keeps a table's "LA" or "DE" from passing for French; three, not two, keeps the
+   "en" of an NHL score sheet from doing the same.) Without py3langid only
    English, Russian, French and German are told apart (a Spanish text would pass for French: declare
    ``lang`` or install the extra).
 
@@ -47,7 +49,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 _SAMPLE = 4000  # characters of an article looked at; enough to tell, cheap on long texts
-_MIN_HITS = 2
+_MIN_HITS = 3
 _LANGID_CONFIDENCE = 0.9
 
 # The cheap first step (module docstring): how overwhelming the evidence must be.
@@ -174,7 +176,8 @@ def _likely_language(sample: str, *, default: str) -> str:
     lookup = _WORD_LANGUAGE
     counts: Counter[str | None] = Counter(
         lookup.get(word) or lookup.get(word.split("'", 1)[0])
-        for word in _WORD.findall(sample.lower().replace("\u2019", "'"))
+        # As written: a table's "LA" or "DE" is not the French article (function words are lower case).
+        for word in _WORD.findall(sample.replace("\u2019", "'"))
     )
     counts.pop(None, None)
     ranked = counts.most_common(2)
