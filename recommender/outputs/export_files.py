@@ -91,7 +91,7 @@ def write_folder(folder: Path, files: Mapping[str, str], *, export_format: str) 
     data = {name: text.encode("utf-8") for name, text in files.items()}
     for name in data:
         if not _plain(name):  # safe_file_name guarantees this; never trust it blindly
-            message = f"refusing to write {name!r} outside {folder}"
+            message = f"refusing to write {name!r} into {folder}: not a plain file name of an export"
             raise InvalidParameterError(message)
     _make_folder(folder)
     with _locked(folder) as folder_fd:
