@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ RECORD_VERSION = 1
 TEMP_SUFFIX = ".recommender-tmp"
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
 _SHOWN = 5
+_SYNC_THREADS = 8
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def write_file(path: Path, text: str) -> Path:
     _make_folder(path.parent)
     with _locked(path.parent) as folder_fd:
         _remove_temporaries(path.parent, only=path.name)
-        _replace(path.parent, path.name, text.encode("utf-8"))
+        _replace(path.parent, {path.name: text.encode("utf-8")})
         os.fsync(folder_fd)
     return path
 
@@ -99,14 +101,13 @@ def write_folder(folder: Path, files: Mapping[str, str], *, export_format: str) 
         _remove_temporaries(folder)
         final = _record_bytes(export_format, plan.checksums, pending=None)
         if plan.changed or plan.stale or _read_bytes(folder / RECORD) != final:
-            _replace(folder, RECORD, _record_bytes(export_format, plan.ours, pending=plan.checksums))
-            for name in plan.changed:
-                _replace(folder, name, data[name])
+            _replace(folder, {RECORD: _record_bytes(export_format, plan.ours, pending=plan.checksums)})
+            _replace(folder, {name: data[name] for name in plan.changed})
             for name in plan.stale:
                 step(f"export remove {name}")
                 (folder / name).unlink()
             os.fsync(folder_fd)  # the files are in place before the record says so
-            _replace(folder, RECORD, final)
+            _replace(folder, {RECORD: final})
             os.fsync(folder_fd)
     if plan.edited:
         log.warning(
@@ -218,22 +219,49 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def _replace(folder: Path, name: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file of ours in ``folder``, sync it, and move it over ``name``."""
+def _replace(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Write each file to a temporary file of ours in ``folder``, sync them all, then move each over its name.
+
+    The syncs run in parallel: a disk commits concurrent syncs together, several times faster than one
+    after the other for thousands of small files.
+    """
+    staged: dict[str, Path] = {}
+    try:
+        for name, data in files.items():
+            staged[name] = _stage(folder, name, data)
+        with ThreadPoolExecutor(max_workers=max(1, min(_SYNC_THREADS, len(staged)))) as pool:
+            list(pool.map(_sync, staged.values()))
+        for name in list(staged):
+            step(f"export replace {name}")
+            os.replace(staged.pop(name), folder / name)
+    except BaseException:
+        for temporary in staged.values():
+            step(f"export remove {temporary.name}")
+            temporary.unlink(missing_ok=True)
+        raise
+
+
+def _stage(folder: Path, name: str, data: bytes) -> Path:
+    """A new temporary file of ours in ``folder`` holding ``data`` (not yet synced)."""
     temporary = folder / f".{name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
     step(f"export write {name}")
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        step(f"export replace {name}")
-        os.replace(temporary, folder / name)
     except BaseException:
         step(f"export remove {temporary.name}")
         temporary.unlink(missing_ok=True)
         raise
+    return temporary
+
+
+def _sync(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _remove_temporaries(folder: Path, *, only: str | None = None) -> None:
