@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
-from benchmarks import synthetic
+from recommender import synthetic
 from recommender.score.weighting import weigh
 
 __all__ = ["RssSampler", "Timer", "machine", "peak_rss_mb", "tfidf_matrix"]
