@@ -5,7 +5,8 @@ import html.parser
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -401,20 +402,28 @@ def _killed_at(step_number: int, action: Callable[[], object]) -> int:
 
 
 def _labels(action: Callable[[], object]) -> list[str]:
+    """The filesystem steps ``action`` takes, in order."""
     labels: list[str] = []
-    previous = steps.set_hook(labels.append)
-    try:
+    with _step_hook(labels.append):
         action()
+    return labels
+
+
+@contextmanager
+def _step_hook(hook: Callable[[str], None]) -> Iterator[None]:
+    previous = steps.set_hook(hook)
+    try:
+        yield
     finally:
         steps.set_hook(previous)
-    return labels
 
 
 @pytest.mark.parametrize("site", SITES[:2], ids=lambda site: site.format)
 @pytest.mark.parametrize("first", [True, False], ids=["first-export", "re-export"])
 def test_a_kill_at_any_step_leaves_whole_files_and_a_rerun_completes(
-    tmp_path: Path, models: tuple[Path, Path], site: Site, first: bool
+    tmp_path: Path, models: tuple[Path, Path], site: Site, first: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # a killed process loses nothing fsync would keep
     before, after = models
     fresh = {model: _fresh(site, model, tmp_path) for model in models}
     versions: dict[str, set[bytes]] = {}  # every whole version of each exported file
