@@ -3,14 +3,24 @@ from __future__ import annotations
 import csv
 import html.parser
 import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from recommender import Index, Recommender
+from recommender.cli import main
 from recommender.outputs.export import export_links, safe_file_name, safe_url
+from recommender.outputs.export_files import RECORD
+from recommender.store import steps
 from recommender.types import InvalidParameterError
+
+from .conftest import TINY
 
 
 @pytest.fixture
@@ -124,7 +134,7 @@ def test_static_site_data_files(tmp_path: Path, index: Index, fmt: str, folder: 
     written = export_links(index, tmp_path / "site", format=fmt, k=2)
     assert written == tmp_path / "site" / folder
     files = sorted(path.name for path in written.iterdir())
-    assert files == sorted(f"{article_id}.json" for article_id in index.ids)
+    assert files == sorted([RECORD, *(f"{article_id}.json" for article_id in index.ids)])
     data = json.loads((written / "oil-prices-rise.json").read_text(encoding="utf-8"))
     assert data["article_id"] == "oil-prices-rise"
     assert data["links"][0]["article_id"] == "opec-output-cut"
@@ -154,7 +164,7 @@ def test_hostile_ids_stay_inside_the_output_folder(
     export_links(index, out / "fragments", format="html", per_article=True, k=2)
     everything = [path for path in tmp_path.rglob("*") if path.is_file() and "model" not in path.parts]
     assert all(out in path.parents for path in everything)
-    names = sorted(path.name for path in (out / "fragments").iterdir())
+    names = sorted(path.name for path in (out / "fragments").iterdir() if path.name != RECORD)
     assert len(names) == len(set(names)) == 6
     assert "a_b.html" in names
     assert not (tmp_path / "deep" / "x.html").exists()
@@ -166,11 +176,14 @@ def test_per_article_html_fragments(tmp_path: Path, index: Index) -> None:
     assert text.startswith('<section class="similar-posts" data-article-id="oil-prices-rise">')
     assert "<h2>Similar posts</h2>" in text
     assert "<html" not in text
-    # A second export replaces the folder; a folder holding other files is refused.
-    export_links(index, tmp_path / "fragments", format="html", per_article=True, k=1)
+    # A second export rewrites its own files; other files in the folder are left alone.
     (tmp_path / "fragments" / "notes.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(InvalidParameterError, match="holds other files"):
-        export_links(index, tmp_path / "fragments", format="html", per_article=True, k=1)
+    export_links(index, tmp_path / "fragments", format="html", per_article=True, k=1)
+    assert (tmp_path / "fragments" / "notes.txt").read_text(encoding="utf-8") == "mine"
+    fresh = export_links(index, tmp_path / "fresh", format="html", per_article=True, k=1)
+    assert {p.name: p.read_bytes() for p in fresh.glob("*.html")} == {
+        p.name: p.read_bytes() for p in folder.glob("*.html")
+    }
 
 
 def test_custom_template(tmp_path: Path, index: Index) -> None:
@@ -217,3 +230,244 @@ def test_progress_bar_does_not_change_output(
 def test_per_article_needs_html(tmp_path: Path, index: Index) -> None:
     with pytest.raises(InvalidParameterError, match="per_article applies to the html format"):
         export_links(index, tmp_path / "x", format="json", per_article=True)
+
+
+# Folder exports never touch the user's files ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    """A folder export: where the user points it, where its files land, and one file of the user's there."""
+
+    format: str
+    folder: str  # relative to the output path
+    suffix: str
+    user_file: str  # relative to the output path
+
+    def export(self, model: Path, output: Path) -> Path:
+        index = Index.load(model)
+        return export_links(index, output, format=self.format, per_article=self.format == "html", k=2)
+
+    def name(self, article_id: str) -> str:
+        return safe_file_name(article_id) + self.suffix
+
+
+SITES = [
+    Site("html", "", ".html", "index.html"),
+    Site("hugo", "data/related", ".json", "data/related/handmade.json"),
+    Site("jekyll", "_data/related", ".json", "_data/related/handmade.json"),
+]
+USER_BYTES = b"<!-- the user's own file: an export must never change it -->\n"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A model of the tiny site, and of the same site later: two articles gone, one retitled, one added."""
+    root = tmp_path_factory.mktemp("models")
+    later = [dict(record) for record in TINY[:4]]
+    later[1]["title"] = "OPEC output cut lifts crude again"
+    later.append(
+        {
+            "id": "tanker-rates",
+            "title": "Tanker rates follow crude",
+            "body": "Crude oil tanker rates rose after the OPEC output cut, and refiners paid more for fuel.",
+            "date": "2024-01-09",
+        }
+    )
+    before = Recommender(min_df=1).fit([dict(record) for record in TINY]).save(root / "before")
+    after = Recommender(min_df=1).fit(later).save(root / "after")
+    return before, after
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path → bytes)."""
+    return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+def _exported(site: Site, output: Path) -> dict[str, bytes]:
+    """The export's own files in its folder: everything but the user's file and hidden files."""
+    folder = output / site.folder
+    user = output / site.user_file
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p != user and not p.name.startswith(".")}
+
+
+def _fresh(site: Site, model: Path, tmp_path: Path) -> dict[str, bytes]:
+    """What an export of ``model`` into an empty folder writes: the reference for a re-export."""
+    output = tmp_path / f"fresh-{site.format}-{model.name}"
+    site.export(model, output)
+    return _exported(site, output)
+
+
+def _with_user_file(site: Site, output: Path) -> Path:
+    user = output / site.user_file
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_bytes(USER_BYTES)
+    return user
+
+
+@pytest.mark.parametrize("site", SITES, ids=lambda site: site.format)
+def test_folder_export_leaves_the_users_files_alone(
+    tmp_path: Path, models: tuple[Path, Path], site: Site
+) -> None:
+    before, after = models
+    output = tmp_path / "out"
+    user = _with_user_file(site, output)
+    site.export(before, output)
+    assert user.read_bytes() == USER_BYTES
+    first = _exported(site, output)
+    assert sorted(first) == sorted(site.name(r["id"]) for r in TINY)
+    assert first == _fresh(site, before, tmp_path)
+    site.export(after, output)  # two articles gone, one retitled (its neighbour's file changes), one new
+    assert user.read_bytes() == USER_BYTES
+    second = _exported(site, output)
+    assert second == _fresh(site, after, tmp_path)
+    assert site.name("voters-manifestos") not in second
+    assert site.name("tanker-rates") in second
+    assert second[site.name("oil-prices-rise")] != first[site.name("oil-prices-rise")]
+    assert [p.name for p in (output / site.folder).iterdir() if p.name.startswith(".")] == [RECORD]
+
+
+@pytest.mark.parametrize("site", SITES[:2], ids=lambda site: site.format)
+def test_a_file_name_taken_by_the_user_is_refused(
+    tmp_path: Path, models: tuple[Path, Path], site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, after = models
+    output = tmp_path / "out"
+    taken = output / site.folder / site.name("oil-prices-rise")
+    taken.parent.mkdir(parents=True)
+    taken.write_bytes(USER_BYTES)
+    with pytest.raises(
+        InvalidParameterError, match=r"refusing to overwrite oil-prices-rise\.\w+: not written"
+    ):
+        site.export(before, output)
+    assert _files(output) == {str(taken.relative_to(output)): USER_BYTES}
+    taken.unlink()
+    site.export(before, output)
+    added = output / site.folder / site.name("tanker-rates")  # new in the later model
+    added.write_bytes(USER_BYTES)
+    snapshot = _files(output)
+    args = ["export", str(after), "-o", str(output), "--format", site.format, "-k", "2"]
+    args += ["--per-article"] if site.format == "html" else []
+    assert main(args) == 1
+    assert f"{site.name('tanker-rates')}: not written by an earlier export" in capsys.readouterr().err
+    assert _files(output) == snapshot
+
+
+@pytest.mark.parametrize("site", SITES[:2], ids=lambda site: site.format)
+def test_a_file_of_ours_the_user_edited_is_kept(
+    tmp_path: Path, models: tuple[Path, Path], site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    before, after = models
+    output = tmp_path / "out"
+    site.export(before, output)
+    folder = output / site.folder
+    edited = folder / site.name("voters-manifestos")  # gone from the later model
+    edited.write_bytes(USER_BYTES)
+    with caplog.at_level(logging.WARNING, logger="recommender.outputs.export_files"):
+        site.export(after, output)
+    assert edited.read_bytes() == USER_BYTES
+    assert "kept voters-manifestos" in caplog.text
+    assert not (folder / site.name("parliament-election-called")).exists()  # unchanged, so removed
+    rewritten = folder / site.name("oil-prices-rise")  # the next export would write it again
+    rewritten.write_bytes(USER_BYTES)
+    snapshot = _files(output)
+    with pytest.raises(
+        InvalidParameterError, match=r"oil-prices-rise\.\w+: not written .* \(or changed since\)"
+    ):
+        site.export(after, output)
+    assert _files(output) == snapshot
+
+
+KILLED = 75  # exit code of a child stopped at a step
+
+
+def _killed_at(step_number: int, action: Callable[[], object]) -> int:
+    """Run ``action`` in a forked child that ends itself at filesystem step ``step_number``; its exit code."""
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            seen = iter(range(step_number + 1))
+
+            def hook(label: str) -> None:
+                if next(seen) == step_number:
+                    os._exit(KILLED)
+
+            steps.set_hook(hook)
+            action()
+            code = 0
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def _labels(action: Callable[[], object]) -> list[str]:
+    """The filesystem steps ``action`` takes, in order."""
+    labels: list[str] = []
+    with _step_hook(labels.append):
+        action()
+    return labels
+
+
+@contextmanager
+def _step_hook(hook: Callable[[str], None]) -> Iterator[None]:
+    previous = steps.set_hook(hook)
+    try:
+        yield
+    finally:
+        steps.set_hook(previous)
+
+
+@pytest.mark.parametrize("site", SITES[:2], ids=lambda site: site.format)
+@pytest.mark.parametrize("first", [True, False], ids=["first-export", "re-export"])
+def test_a_kill_at_any_step_leaves_whole_files_and_a_rerun_completes(
+    tmp_path: Path, models: tuple[Path, Path], site: Site, first: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # a killed process loses nothing fsync would keep
+    before, after = models
+    fresh = {model: _fresh(site, model, tmp_path) for model in models}
+    versions: dict[str, set[bytes]] = {}  # every whole version of each exported file
+    for files in fresh.values():
+        for name, data in files.items():
+            versions.setdefault(name, set()).add(data)
+
+    def prepare(output: Path) -> None:
+        _with_user_file(site, output)
+        if not first:
+            site.export(before, output)
+
+    prepare(tmp_path / "count")
+    labels = _labels(lambda: site.export(after, tmp_path / "count"))
+    assert any(label.startswith("export remove") for label in labels) is not first
+    for number, label in enumerate(labels):
+        output = tmp_path / f"kill-{number}"
+        prepare(output)
+        assert _killed_at(number, lambda output=output: site.export(after, output)) == KILLED, label
+        assert (output / site.user_file).read_bytes() == USER_BYTES
+        for name, data in _exported(site, output).items():
+            assert data in versions[name], f"killed before {label!r}: {name} is not a whole export"
+        rerun = (after, before)[number % 2]  # the next export may be of either model
+        site.export(rerun, output)
+        assert _exported(site, output) == fresh[rerun], label
+        assert (output / site.user_file).read_bytes() == USER_BYTES
+        hidden = [p.name for p in (output / site.folder).iterdir() if p.name.startswith(".")]
+        assert hidden == [RECORD], f"killed before {label!r}: left {hidden}"
+
+
+def test_a_kill_during_a_single_file_export_leaves_the_old_or_new_file(
+    tmp_path: Path, models: tuple[Path, Path]
+) -> None:
+    before, after = models
+    target = tmp_path / "out" / "related.json"
+    old = export_links(Index.load(before), target, k=2).read_bytes()
+    new = export_links(Index.load(after), tmp_path / "new.json", k=2).read_bytes()
+    labels = _labels(lambda: export_links(Index.load(after), tmp_path / "count.json", k=2))
+    assert labels == ["export write count.json", "export replace count.json"]
+    for number in range(len(labels)):
+        assert _killed_at(number, lambda: export_links(Index.load(after), target, k=2)) == KILLED
+        assert target.read_bytes() == old
+    neighbour = tmp_path / "out" / f".other.json.{'0' * 12}.recommender-tmp"  # another target's
+    neighbour.write_bytes(b"")
+    export_links(Index.load(after), target, k=2)
+    assert target.read_bytes() == new
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted([target.name, neighbour.name])

@@ -2,7 +2,8 @@
 
 Works from a loaded ``Index`` (numpy and stdlib only), so a publishing server can export without the
 training stack. Output is deterministic (same model, settings and overrides give the same bytes) and
-written atomically; per-article files get safe names that never leave the output folder.
+written atomically; per-article files get safe names that never leave the output folder. Folder exports
+replace only the files they wrote (see ``export_files``): the user's own files there are never touched.
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ import io
 import json
 import os
 import re
-import shutil
 import string
 import sys
-import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from ..serve.index import Index
 from ..serve.overrides import Overrides
 from ..settings import check_k
 from ..types import InvalidParameterError, Neighbor
+from .export_files import write_file, write_folder
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -83,7 +82,8 @@ def export_links(
 
     ``format`` is json (one object id → links), jsonl, csv (long), html (one page, or with
     ``per_article`` one fragment per article in the folder ``path``), hugo or jekyll (``path`` is the
-    site root; files go to ``data/related/`` or ``_data/related/``). ``template`` is a
+    site root; files go to ``data/related/`` or ``_data/related/``; a folder export refuses to overwrite
+    a file it did not write and removes only its own files that are no longer produced). ``template`` is a
     ``string.Template`` file for the HTML block. Ranking ``controls`` and ``overrides`` apply as in
     ``Index.related``; ``progress`` shows a progress bar on standard error. ``explain=True`` (json and
     jsonl only) adds each link's ``terms``: shared words and their share of the score.
@@ -109,10 +109,10 @@ def export_links(
     target = Path(path)
     if format in SITE_FOLDERS:
         files = {f"{safe_file_name(a)}.json": _site_json(a, related) for a, related in links}
-        return _write_folder(target / SITE_FOLDERS[format], files, ".json")
+        return write_folder(target / SITE_FOLDERS[format], files, export_format=format)
     if per_article:
         files = {f"{safe_file_name(a)}.html": _block(index, a, related, block) + "\n" for a, related in links}
-        return _write_folder(target, files, ".html")
+        return write_folder(target, files, export_format="html")
     if format == "json":
         text = _to_json(links)
     elif format == "jsonl":
@@ -125,7 +125,7 @@ def export_links(
         text = _to_csv(links)
     else:
         text = render_html(index, links, template=block)
-    return _write_atomically(target, text)
+    return write_file(target, text)
 
 
 def _progress(items: Iterator[Any], total: int, enabled: bool) -> Iterable[Any]:
@@ -269,63 +269,3 @@ def _html_item(link: Neighbor) -> str:
         f'<li data-article-id="{html.escape(link.article_id, quote=True)}" '
         f'data-reason="{html.escape(link.reason, quote=True)}">{anchor}{date}</li>'
     )
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    if path.is_dir():
-        message = f"{path}: is a folder; give a file name for the export"
-        raise InvalidParameterError(message)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _write_folder(folder: Path, files: dict[str, str], suffix: str) -> Path:
-    """Write ``files`` (name → text) as the whole content of ``folder``, swapped in atomically.
-
-    An existing folder is replaced only if it holds nothing but ``suffix`` files (a previous export).
-    """
-    if folder.exists() and not folder.is_dir():
-        message = f"{folder}: exists and is not a folder; choose another output path"
-        raise InvalidParameterError(message)
-    if folder.is_dir():
-        foreign = sorted(p.name for p in folder.iterdir() if not (p.is_file() and p.suffix == suffix))
-        if foreign:
-            message = (
-                f"{folder}: holds other files ({', '.join(foreign[:3])}); export into an empty folder "
-                f"or one holding only a previous export's {suffix} files"
-            )
-            raise InvalidParameterError(message)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-    try:
-        staging.chmod(0o755)
-        root = staging.resolve()
-        for name, text in files.items():
-            file_path = (staging / name).resolve()
-            if file_path.parent != root:  # safe_file_name guarantees this; never trust it blindly
-                message = f"refusing to write {name!r} outside {folder}"
-                raise InvalidParameterError(message)
-            file_path.write_text(text, encoding="utf-8", newline="")
-            file_path.chmod(0o644)
-        if folder.exists():
-            retired = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex}"
-            os.replace(folder, retired)
-            os.replace(staging, folder)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return folder
