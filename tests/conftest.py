@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +138,45 @@ def modules_after(code: str) -> set[str]:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )
     return set(result.stdout.strip().splitlines()[-1].split(","))
+
+
+#: The exit code of a child process stopped at a filesystem step (see :func:`killed_at`).
+KILLED = 75
+
+
+def recorded_steps(action: Callable[[], object]) -> list[str]:
+    """The labels of the filesystem steps ``action`` takes, in order."""
+    from recommender.store import steps
+
+    labels: list[str] = []
+    previous = steps.set_hook(labels.append)
+    try:
+        action()
+    finally:
+        steps.set_hook(previous)
+    return labels
+
+
+def killed_at(number: int, action: Callable[[], object]) -> int:
+    """Run ``action`` in a forked child that ends itself just before its filesystem step ``number`` (from
+    0), as a kill would; the child's exit code: ``KILLED`` when it got there, 0 done, 1 on an error."""
+    from recommender.store import steps
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: it never returns into pytest
+        code = 1
+        try:
+            seen = 0
+
+            def hook(label: str) -> None:
+                nonlocal seen
+                if seen == number:
+                    os._exit(KILLED)
+                seen += 1
+
+            steps.set_hook(hook)
+            action()
+            code = 0
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])

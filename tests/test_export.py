@@ -5,8 +5,6 @@ import html.parser
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,9 @@ from recommender import Index, Recommender
 from recommender.cli import main
 from recommender.outputs.export import export_links, safe_file_name, safe_url
 from recommender.outputs.export_files import RECORD
-from recommender.store import steps
 from recommender.types import InvalidParameterError
 
-from .conftest import TINY
+from .conftest import KILLED, TINY, killed_at, recorded_steps
 
 
 @pytest.fixture
@@ -378,46 +375,6 @@ def test_a_file_of_ours_the_user_edited_is_kept(
     assert _files(output) == snapshot
 
 
-KILLED = 75  # exit code of a child stopped at a step
-
-
-def _killed_at(step_number: int, action: Callable[[], object]) -> int:
-    """Run ``action`` in a forked child that ends itself at filesystem step ``step_number``; its exit code."""
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        code = 1
-        try:
-            seen = iter(range(step_number + 1))
-
-            def hook(label: str) -> None:
-                if next(seen) == step_number:
-                    os._exit(KILLED)
-
-            steps.set_hook(hook)
-            action()
-            code = 0
-        finally:
-            os._exit(code)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-
-
-def _labels(action: Callable[[], object]) -> list[str]:
-    """The filesystem steps ``action`` takes, in order."""
-    labels: list[str] = []
-    with _step_hook(labels.append):
-        action()
-    return labels
-
-
-@contextmanager
-def _step_hook(hook: Callable[[str], None]) -> Iterator[None]:
-    previous = steps.set_hook(hook)
-    try:
-        yield
-    finally:
-        steps.set_hook(previous)
-
-
 @pytest.mark.parametrize("site", SITES[:2], ids=lambda site: site.format)
 @pytest.mark.parametrize("first", [True, False], ids=["first-export", "re-export"])
 def test_a_kill_at_any_step_leaves_whole_files_and_a_rerun_completes(
@@ -437,12 +394,12 @@ def test_a_kill_at_any_step_leaves_whole_files_and_a_rerun_completes(
             site.export(before, output)
 
     prepare(tmp_path / "count")
-    labels = _labels(lambda: site.export(after, tmp_path / "count"))
+    labels = recorded_steps(lambda: site.export(after, tmp_path / "count"))
     assert any(label.startswith("export remove") for label in labels) is not first
     for number, label in enumerate(labels):
         output = tmp_path / f"kill-{number}"
         prepare(output)
-        assert _killed_at(number, lambda output=output: site.export(after, output)) == KILLED, label
+        assert killed_at(number, lambda output=output: site.export(after, output)) == KILLED, label
         assert (output / site.user_file).read_bytes() == USER_BYTES
         for name, data in _exported(site, output).items():
             assert data in versions[name], f"killed before {label!r}: {name} is not a whole export"
@@ -461,10 +418,10 @@ def test_a_kill_during_a_single_file_export_leaves_the_old_or_new_file(
     target = tmp_path / "out" / "related.json"
     old = export_links(Index.load(before), target, k=2).read_bytes()
     new = export_links(Index.load(after), tmp_path / "new.json", k=2).read_bytes()
-    labels = _labels(lambda: export_links(Index.load(after), tmp_path / "count.json", k=2))
+    labels = recorded_steps(lambda: export_links(Index.load(after), tmp_path / "count.json", k=2))
     assert labels == ["export write count.json", "export replace count.json"]
     for number in range(len(labels)):
-        assert _killed_at(number, lambda: export_links(Index.load(after), target, k=2)) == KILLED
+        assert killed_at(number, lambda: export_links(Index.load(after), target, k=2)) == KILLED
         assert target.read_bytes() == old
     neighbour = tmp_path / "out" / f".other.json.{'0' * 12}.recommender-tmp"  # another target's
     neighbour.write_bytes(b"")

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,12 @@ from recommender import Index, Recommender
 from recommender import store as fmt
 from recommender.build.update import update_model
 from recommender.cli import main
-from recommender.store import steps
 
-from .conftest import BUNDLED, ROOT
+from .conftest import BUNDLED, KILLED, ROOT, killed_at, recorded_steps
 
 RECORDS = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
 RELEASE = ROOT / "tests" / "data" / "release-0.1.0"
 DRAFT = "Caspian oil pipelines, sanctions on Russia and the Middle Corridor through Kazakhstan"
-_KILLED = 77
 
 
 def _answers(index: Index, ids: list[str]) -> dict[str, Any]:
@@ -143,38 +140,6 @@ def test_a_second_writer_that_will_not_wait_is_refused(tmp_path: Path) -> None:
     assert _cli("update", str(path), "--add", str(batch), "--no-wait").returncode == 0
 
 
-def _kill_at(step_number: int, action: Callable[[], object]) -> int:
-    """Run ``action`` in a forked child that dies just before filesystem step ``step_number``."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        seen = 0
-
-        def hook(label: str) -> None:
-            nonlocal seen
-            seen += 1
-            if seen == step_number:
-                os._exit(_KILLED)
-
-        steps.set_hook(hook)
-        try:
-            action()
-        except BaseException:
-            os._exit(1)
-        os._exit(0)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-
-def _count_steps(action: Callable[[], object]) -> int:
-    labels: list[str] = []
-    previous = steps.set_hook(labels.append)
-    try:
-        action()
-    finally:
-        steps.set_hook(previous)
-    return len(labels)
-
-
 @pytest.mark.parametrize("operation", ["build", "update"])
 def test_a_kill_at_any_step_keeps_the_last_model(
     tmp_path: Path, operation: str, monkeypatch: pytest.MonkeyPatch
@@ -194,10 +159,10 @@ def test_a_kill_at_any_step_keeps_the_last_model(
 
     scratch = tmp_path / "count"
     shutil.copytree(path, scratch)
-    total = _count_steps(lambda: act(scratch))
+    total = len(recorded_steps(lambda: act(scratch)))
     assert total > 10
-    for number in range(1, total + 1):
-        assert _kill_at(number, act) == _KILLED
+    for number in range(total):
+        assert killed_at(number, act) == KILLED
         assert _answers(Index.load(path), ids) == before, number  # the last good model, whole
     act()  # the rerun succeeds and leaves nothing temporary
     assert len(Index.load(path)) == 14

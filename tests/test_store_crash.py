@@ -16,14 +16,12 @@ import numpy as np
 import pytest
 
 from recommender import store as fmt
-from recommender.store import steps
 from recommender.store.layout import POINTER_TEMP, STAGING
 from recommender.types import ModelFormatError
 
-from .conftest import GOLDEN
+from .conftest import GOLDEN, KILLED, killed_at, recorded_steps
 from .test_store import assert_holds, generations, legacy_copy, publish
 
-_KILLED = 77
 _GOLDEN_FILES = set(json.loads((GOLDEN / "manifest.json").read_text())["files"])
 
 
@@ -97,52 +95,25 @@ CASES = {
 }
 
 
-def recorded_steps(
-    tmp_path: Path, setup: Callable[[Path], None], write: Callable[[Path], object]
-) -> list[str]:
+def steps_of(tmp_path: Path, setup: Callable[[Path], None], write: Callable[[Path], object]) -> list[str]:
+    """The steps ``write`` takes on a model path prepared by ``setup``."""
     path = tmp_path / "recorded" / "m"
     path.parent.mkdir()
     setup(path)
-    labels: list[str] = []
-    previous = steps.set_hook(labels.append)
-    try:
-        write(path)
-    finally:
-        steps.set_hook(previous)
-    return labels
-
-
-def run_killed_at(number: int, write: Callable[[Path], object], path: Path) -> int:
-    """Run ``write`` in a child process that ends just before its step ``number``; the exit status."""
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child process
-        try:
-            seen: list[str] = []
-
-            def hook(label: str) -> None:
-                if len(seen) == number:
-                    os._exit(_KILLED)
-                seen.append(label)
-
-            steps.set_hook(hook)
-            write(path)
-        finally:
-            os._exit(0)
-    _, status = os.waitpid(child, 0)
-    return os.waitstatus_to_exitcode(status)
+    return recorded_steps(lambda: write(path))
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_kill_at_every_step_leaves_a_whole_model(tmp_path: Path, case: str) -> None:
     setup, write, before, after = CASES[case]
-    labels = recorded_steps(tmp_path, setup, write)
+    labels = steps_of(tmp_path, setup, write)
     switch = labels.index(f"replace {fmt.POINTER}")
     assert labels[switch - 1].startswith("write .CURRENT-")
     for number, label in enumerate(labels):
         path = tmp_path / f"killed-{number}" / "m"
         path.parent.mkdir()
         setup(path)
-        assert run_killed_at(number, write, path) == _KILLED, label
+        assert killed_at(number, lambda path=path: write(path)) == KILLED, label
         (after if number > switch else before)(path)
         write(path)  # the rerun, without the hook
         after(path)
