@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,21 @@ TINY: list[dict[str, Any]] = [
         "tags": ["election"],
     },
 ]
+
+
+def shared_sample(name: str, *, every: int, first: int) -> list[dict[str, Any]]:
+    """Every ``every``-th article among the ``first`` of a ../shared/data corpus, and each one with
+    non-ASCII text; the test is skipped when the corpus is not there."""
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    records = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for number, line in enumerate(islice(lines, first)):
+            record = json.loads(line)
+            if number % every == 0 or not f"{record.get('title') or ''}{record.get('body') or ''}".isascii():
+                records.append(record)
+    return records
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import functools
-import gzip
 import json
 import pickle
 import re
@@ -12,10 +11,17 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
-from recommender.text.analyzer import SNOWBALL, Analyzer, resolve_stop_words
+from recommender.text.analyzer import (
+    SNOWBALL,
+    Analyzer,
+    ascii_token,
+    ascii_written,
+    raw_tokens,
+    resolve_stop_words,
+)
 from recommender.types import InvalidParameterError
 
-from .conftest import BUNDLED, SHARED_DATA
+from .conftest import BUNDLED, shared_sample
 
 MULTILINGUAL = BUNDLED.parents[1] / "tests" / "data" / "multilingual.jsonl"
 
@@ -72,8 +78,11 @@ def test_stem_cache_is_per_instance_and_not_pickled() -> None:
     analyzer = Analyzer()
     analyzer("sanctions")
     assert analyzer._cache
+    analyzer.written_tokens("Санкции")
+    assert analyzer._pieces
     copy = pickle.loads(pickle.dumps(analyzer))
     assert copy._cache == {}
+    assert copy._pieces == {}
     assert copy("sanctions") == analyzer("sanctions")
 
 
@@ -187,6 +196,61 @@ def _records(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# Words as written: apostrophes of every kind, possessives, elisions, ß, ligatures, combining accents
+# (precomposed or not, joining their letter or not), Cyrillic ё, digits, underscores, case.
+WRITTEN_CASES = [
+    "Orbán’s VETO, Orban's veto; don`t rock'n'roll x's's 'tis O'Neill's ‘quoted’ it’s",
+    "l'économie d'État qu'il jusqu'à l'aujourd'hui L’Union D'ÉTAT",
+    "Straße STRASSE ﬁne ﬂow Œuvre ǅemal",
+    "cafe\u0301s Orba\u0301n e\u0301te\u0301 x\u0301y \u0301lone",
+    "Ёлка ёж Москвы, санкций. Е\u0308ж ЁЛКА",
+    "2024 3.14 x² ① covid19 A4 ١٢٣",
+    "foo_bar __init__ snake_case_word _x_",
+    "İstanbul Brand™ ㎞ NAÏVE \u1100\u1161\u11a8",
+]
+
+
+def _assert_written(analyzer: Analyzer, text: str) -> None:
+    """Raw tokens as ``tokens`` gives them; each written word verbatim in ``text`` (in order) and, read
+    alone, that token."""
+    tokens, written = analyzer.written_tokens(text)
+    assert tokens == analyzer.tokens(text), text
+    assert len(written) == len(tokens), text
+    position = 0
+    for token, word in zip(tokens, written, strict=True):
+        position = text.index(word, position) + len(word)
+        assert raw_tokens(word, analyzer.language) == [token], (text, word)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ru", "de"])
+def test_written_tokens_align_with_raw_tokens(language: str) -> None:
+    analyzer = Analyzer(language=language)
+    for text in EDGE_CASES + WRITTEN_CASES:
+        _assert_written(analyzer, text)
+        _assert_written(analyzer, text)  # again, from the remembered pieces
+
+
+def test_written_tokens_keep_case_and_accents() -> None:
+    _, english = Analyzer().written_tokens("Orbán’s Straße, L’Union ﬁne")
+    assert english == ["Orbán’s", "Straße", "L’Union", "ﬁne"]
+    tokens, french = Analyzer(language="fr").written_tokens("L'État x\u0301y İ")
+    assert french == ["L'État", "x\u0301", "y", "İ"]
+    assert tokens == ["l'état", "x", "y", "i"]  # a mark that joins no letter splits, as it does the tokens
+
+
+def test_a_character_read_as_several_tokens_is_written_for_each() -> None:
+    tokens, written = Analyzer().written_tokens("½ cup")
+    assert tokens == ["1", "2", "cup"]
+    assert written == ["½", "½", "cup"]
+
+
+def test_ascii_words_give_their_raw_tokens() -> None:
+    for text in [text for text in EDGE_CASES + WRITTEN_CASES if text.isascii()]:
+        written = ascii_written(text)
+        assert [ascii_token(word) for word in written] == raw_tokens(text, "en"), text
+        assert Analyzer(language="fr").written_tokens(text)[1] == written
+
+
 def test_bundled_and_multilingual_corpora_match_the_reference() -> None:
     labelled = [("en", record) for record in _records(BUNDLED)]
     labelled += [(record["id"][:2], record) for record in _records(MULTILINGUAL)]  # en-, fr-, ru- ids
@@ -197,28 +261,20 @@ def test_bundled_and_multilingual_corpora_match_the_reference() -> None:
         expected = _reference_terms(text, language=language)
         assert analyzer(text) == expected, record["id"]
         assert analyzer(text) == expected  # again, from the remembered verdicts
+        _assert_written(analyzer, text)
     assert set(analyzers) == {"en", "fr", "ru"}
 
 
 @pytest.mark.parametrize("name", ["bbc_news.jsonl.gz", "20newsgroups_bydate.jsonl.gz"])
 def test_real_corpus_sample_matches_the_reference(name: str) -> None:
     """Every 20th article of a real corpus, plus every article with non-ASCII text among the first 3,000."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is not present")
-    texts = []
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            if number >= 3_000:
-                break
-            record = json.loads(line)
-            text = f"{record.get('title') or ''}\n{record.get('body') or ''}"
-            if number % 20 == 0 or not text.isascii():
-                texts.append(text)
+    records = shared_sample(name, every=20, first=3_000)
+    texts = [f"{record.get('title') or ''}\n{record.get('body') or ''}" for record in records]
     assert any(not text.isascii() for text in texts)
     analyzer = Analyzer()
     for text in texts:
         assert analyzer(text) == _reference_terms(text)
+        _assert_written(analyzer, text)
 
 
 def test_each_distinct_token_is_stemmed_once() -> None:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from itertools import pairwise
-from typing import Any
+from itertools import chain, pairwise
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from ..types import InvalidParameterError
 from .stopwords import BY_LANGUAGE
 
-__all__ = ["SNOWBALL", "Analyzer", "is_dropped", "resolve_stop_words", "tokens_of"]
+__all__ = [
+    "SNOWBALL", "Analyzer", "ascii_token", "ascii_written", "is_dropped", "resolve_stop_words", "tokens_of",
+]  # fmt: skip
 
 #: Languages with a Snowball stemmer in NLTK (no data download needed), by ISO 639-1 code.
 SNOWBALL = {
@@ -33,8 +36,9 @@ _KEEP_MARKS = frozenset({"ru", "ar"})
 # translation below turns them into spaces first, so plain \w is as strict and faster to match).
 _TOKEN = re.compile(r"\w+(?:'\w+)*")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "`": "'", "_": " "})
-# Distinct tokens whose verdict an analyzer remembers; beyond this the memory restarts (bounded).
+# Distinct tokens (or pieces of text) an analyzer remembers; beyond this the memory restarts (bounded).
 _CACHE_LIMIT = 2_000_000
+_T = TypeVar("_T")
 
 
 def _ascii_table() -> dict[int, str]:
@@ -57,22 +61,32 @@ _ASCII = str.maketrans(_ascii_table())
 # An apostrophe joins tokens only between two word characters (as in _TOKEN); any other one separates.
 # Written to start with the literal ' so that the regular expression engine jumps from one to the next.
 _LOOSE_APOSTROPHE = re.compile(r"'(?:(?!\w)|(?<!\w'))")
+# The same two steps keeping case and `: an ASCII text's tokens as written, one for one with those above.
+_ASCII_WRITTEN = str.maketrans(
+    {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) in "'`")}
+)
+_LOOSE_WRITTEN = re.compile(r"['`](?:(?!\w)|(?<!\w['`]))")
+# A word as written: letters and digits with their combining marks (normalisation joins a mark to its
+# letter), inner apostrophes of every kind the analyzer unifies.
+_MARKS = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_LETTERS = rf"(?:[^\W_]|[{_MARKS}])+"
+_WRITTEN = re.compile(rf"{_LETTERS}(?:['\u2019\u2018\u02bc\u2032`]{_LETTERS})*")
 
 
-class _Verdicts(dict[str, str]):
-    """Raw token -> its term ("" when dropped); a token is judged on first sight, then looked up in C."""
+class _Remembered(dict[str, _T]):
+    """Token (or piece of text) -> what ``make`` gives for it: made on first sight, then looked up in C."""
 
-    __slots__ = ("_judge",)
+    __slots__ = ("_make",)
 
-    def __init__(self, judge: Callable[[str], str]) -> None:
+    def __init__(self, make: Callable[[str], _T]) -> None:
         super().__init__()
-        self._judge = judge
+        self._make = make
 
-    def __missing__(self, token: str) -> str:
+    def __missing__(self, key: str) -> _T:
         if len(self) >= _CACHE_LIMIT:
             self.clear()
-        verdict = self[token] = self._judge(token)
-        return verdict
+        value = self[key] = self._make(key)
+        return value
 
 
 def resolve_stop_words(stop_words: str | Iterable[str] | None, language: str = "en") -> tuple[str, ...]:
@@ -184,7 +198,8 @@ class Analyzer:
         self.ngrams = ngrams
         self.min_length = min_length
         self._stop = frozenset(self.stop_words)
-        self._cache = _Verdicts(self._verdict)
+        self._cache = _Remembered(self._verdict)
+        self._pieces = _Remembered(self._written_piece)
         self._stemmer: Any = None
         if self.stem:
             from nltk.stem.snowball import SnowballStemmer
@@ -213,6 +228,26 @@ class Analyzer:
         :meth:`term` turns each into a term (or drops it); :meth:`terms` does both for a whole text.
         """
         return raw_tokens(text, self.language)
+
+    def written_tokens(self, text: str) -> tuple[list[str], list[str]]:
+        """The raw tokens of ``text`` (as :meth:`tokens` gives them) and, one for one, each as written there.
+
+        A written token is a verbatim piece of ``text`` (case, accents and ligatures as they are) whose
+        own raw token is the one it stands for (a character read as several tokens, ½, writes each): the
+        readable word an explanation shows.
+        """
+        tokens = self.tokens(text)
+        if text.isascii():
+            return tokens, ascii_written(text)
+        # Normalisation never joins across whitespace, so the pieces between give the text's tokens (each
+        # piece read once per analyzer); checked all the same, and the raw tokens stand in if they differ.
+        pieces = list(map(self._pieces.__getitem__, text.split()))
+        if list(chain.from_iterable(map(itemgetter(0), pieces))) != tokens:
+            return tokens, tokens
+        return tokens, list(chain.from_iterable(map(itemgetter(1), pieces)))
+
+    def _written_piece(self, piece: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return written_piece(piece, self.language)
 
     def term(self, token: str) -> str:
         """The term a raw token (from :meth:`tokens`) becomes, or "" when it is dropped (remembered)."""
@@ -269,12 +304,13 @@ class Analyzer:
     def __getstate__(self) -> dict[str, Any]:
         # The stem cache is rebuilt on demand; shipping it to worker processes costs more than it saves.
         state = self.__dict__.copy()
-        del state["_cache"]
+        del state["_cache"], state["_pieces"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._cache = _Verdicts(self._verdict)
+        self._cache = _Remembered(self._verdict)
+        self._pieces = _Remembered(self._written_piece)
 
     def __repr__(self) -> str:
         return (
@@ -293,6 +329,55 @@ def raw_tokens(text: str, language: str) -> list[str]:
         return text.split()
     tokens: list[str] = _TOKEN.findall(_surface(text, language))
     return tokens
+
+
+def ascii_written(text: str) -> list[str]:
+    """The tokens of an ASCII text as written: :func:`raw_tokens`' fast path keeping case and `.
+
+    Each one's raw token (in any language) is :func:`ascii_token` of it.
+    """
+    text = text.translate(_ASCII_WRITTEN)
+    if "'" in text or "`" in text:
+        text = _LOOSE_WRITTEN.sub(" ", text)
+    return text.split()
+
+
+def ascii_token(word: str) -> str:
+    """The raw token of a word :func:`ascii_written` gives: the fast path lower-cases and writes ` as '."""
+    return word.lower().replace("`", "'")
+
+
+def written_piece(piece: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The raw tokens of a piece of text without whitespace, and each as written in it.
+
+    Usually the words of the piece, read one by one, give its tokens; otherwise (a mark that joins no
+    letter, a character that normalises to several) each token is traced back to the letters it came from.
+    """
+    tokens = raw_tokens(piece, language)
+    words = _WRITTEN.findall(piece)
+    if len(words) != len(tokens) or any(
+        raw_tokens(word, language) != [token] for word, token in zip(words, tokens, strict=True)
+    ):
+        words = _traced(piece, language)
+    return tuple(tokens), tuple(words)
+
+
+def _traced(piece: str, language: str) -> list[str]:
+    """Each token of a non-ASCII piece as the letters (with their marks) it was normalised from.
+
+    A character normalised into several tokens (½ into 1 and 2) is the written form of each. When
+    normalisation joins letters (conjoining Hangul jamo), the whole piece is.
+    """
+    starts = [at for at, char in enumerate(piece) if at == 0 or not unicodedata.combining(char)]
+    ends = [*starts[1:], len(piece)]
+    letters = [_surface(piece[start:end], language) for start, end in zip(starts, ends, strict=True)]
+    if "".join(letters) != _surface(piece, language):
+        starts, ends, letters = [0], [len(piece)], [_surface(piece, language)]
+    owner = [number for number, letter in enumerate(letters) for _ in letter]
+    return [
+        piece[starts[owner[match.start()]] : ends[owner[match.end() - 1]]]
+        for match in _TOKEN.finditer("".join(letters))
+    ]
 
 
 def shape_token(token: str, language: str) -> str:
