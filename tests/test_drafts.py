@@ -12,7 +12,7 @@ import pytest
 
 from recommender import Recommender
 from recommender import store as fmt
-from recommender.build.tables import StoredForms, collect_forms
+from recommender.build.tables import StoredForms
 from recommender.build.update import update_model
 from recommender.serve.drafts import DraftAnalyzer
 
@@ -75,16 +75,6 @@ def test_unseen_words_are_stemmed_when_nltk_is_there(
     lean = _drafts(folder)
     assert lean._columns("fans cheered", "en").count(column) == 1
     assert column not in lean._columns("cheering", "en")
-
-
-def test_forms_cover_words_of_other_languages() -> None:
-    class Upper:
-        def verdict(self, token: str) -> str:
-            return token.upper()
-
-    forms = collect_forms(["Économie", "économie grain"], ["en", "fr"], {"en": Upper(), "fr": Upper()})
-    assert forms["en"] == {"economie": "ECONOMIE", "grain": "GRAIN"}  # English folds accents
-    assert forms["fr"] == {"économie": "ÉCONOMIE", "grain": "GRAIN", "economie": "ECONOMIE"}
 
 
 def test_stored_tables_grow_unless_a_bigram_model_meets_a_new_term(tmp_path: Path) -> None:

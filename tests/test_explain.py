@@ -10,23 +10,12 @@ import numpy as np
 import pytest
 
 from recommender import Index, InvalidParameterError, Recommender
-from recommender.build.counting import surface_words
 from recommender.cli import main
 from recommender.outputs.export import export_links
 from recommender.serve.explain import shared_terms
-from recommender.text.analyzer import Analyzer
 from recommender.types import SharedTerm
 
 from .conftest import GOLDEN
-
-
-def test_surface_words_pick_the_most_frequent_form() -> None:
-    analyzer = Analyzer()
-    texts = ["Sanctions and more sanctions.", "The sanctioned bank; Sanctions again", "sanctions, sanctions"]
-    vocabulary = ["bank", "sanction", "sanction bank", "unseen"]
-    words = surface_words(texts, analyzer.terms, vocabulary)
-    # "sanctions" 3 times, "Sanctions" twice, "sanctioned" once.
-    assert words == ["bank", "sanctions", "sanctions bank", "unseen"]
 
 
 def test_shared_terms_hand_computed() -> None:

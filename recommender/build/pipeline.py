@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,11 +22,10 @@ from ..settings import Settings
 from ..store.memory import MemoryModel
 from ..text.languages import Analyzers, article_languages
 from ..types import CorpusError
-from .assemble import ModelParts, assemble, records_of
+from .analysis import Analysis, analyse
+from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
-from .counting import count_terms, surface_words
 from .lists import rank_pools, search_pools
-from .tables import collect_forms
 
 __all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "weigh"]
 
@@ -40,7 +38,7 @@ def analyzers_for(settings: Settings) -> Analyzers:
 
 
 def texts_of(frame: pd.DataFrame) -> list[str]:
-    """Each article's title and body as one text (what language detection and readable words read)."""
+    """Each article's title and body as one text (what language detection reads)."""
     return [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)]
 
 
@@ -60,17 +58,11 @@ def weigh(counts: sp.csr_matrix, weighting: Weighting) -> sp.csr_matrix:
     return vectors
 
 
-@dataclass(frozen=True)
-class _Analysis:
-    vocabulary: list[str]
-    counts: sp.csr_matrix
-
-
 def _analyse(
     frame: pd.DataFrame, languages: Sequence[str], settings: Settings, analyzers: Analyzers
-) -> _Analysis:
+) -> Analysis:
     try:
-        vocabulary, counts = count_terms(
+        return analyse(
             frame["body"].tolist(),
             [title or "" for title in frame["title"]],
             analyzers,
@@ -85,7 +77,6 @@ def _analyse(
             f"lower min_df (now {settings.min_df}) or raise max_df (now {settings.max_df})"
         )
         raise CorpusError(message) from None
-    return _Analysis(vocabulary, counts)
 
 
 #: Names the stage about to run, as a context manager around it (to time or show the stages).
@@ -109,9 +100,6 @@ def build_model(
         languages = languages_of(frame, settings)
     with stage("analysis"):
         analysis = _analyse(frame, languages, settings, analyzers)
-        texts = texts_of(frame)
-        forms = collect_forms(texts, languages, analyzers)
-        surface = surface_words(texts, analyzers["en"].terms, analysis.vocabulary)
     with stage("weights"):
         counts = analysis.counts
         document_frequency = np.bincount(counts.indices, minlength=len(analysis.vocabulary))
@@ -149,8 +137,9 @@ def build_model(
         pools=pools,
         lists=lists,
         lengths=lengths,
-        forms=forms,
-        surface=surface,
+        forms=analysis.forms,
+        surface=analysis.words,
+        own_words=OwnWords.of(analysis.surface_forms, analysis.vector_forms),
     )
     with stage("tables"):
         return assemble(parts)

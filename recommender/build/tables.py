@@ -7,7 +7,7 @@ Written at build time (and grown by updates) from the analysed corpus; read by
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,31 +29,8 @@ from ..store.names import QUERY_ROW_LANGUAGES as _ROW_LANGUAGES
 from ..store.names import QUERY_TABLES_VERSION as TABLES_VERSION
 from ..store.names import QUERY_TERM_TABLE as _TERM_TABLE
 from ..store.names import QUERY_TERMS as _TERMS
-from ..text.analyzer import tokens_of
 
-__all__ = ["StoredForms", "collect_forms", "draft_tables"]
-
-
-def collect_forms(
-    texts: Iterable[str], languages: Sequence[str], analyzers: Any
-) -> dict[str, dict[str, str]]:
-    """Per language, every surface token of ``texts`` and the term it becomes ("" when dropped).
-
-    ``analyzers[language]`` is that language's :class:`recommender.text.analyzer.Analyzer` (build side).
-    """
-    seen: dict[str, set[str]] = {}
-    for text, language in zip(texts, languages, strict=True):
-        seen.setdefault(language, set()).update(tokens_of(text, language))
-    if len(seen) > 1:
-        # A draft may use words that only other languages' articles contain ("grain" in a French draft
-        # of an English-French corpus): give every language those tokens too, read by its own rules.
-        everything = set().union(*seen.values())
-        for language, tokens in seen.items():
-            tokens.update(*(tokens_of(token, language) for token in everything - tokens))
-    return {
-        language: {token: analyzers[language].verdict(token) for token in sorted(tokens)}
-        for language, tokens in sorted(seen.items())
-    }
+__all__ = ["StoredForms", "draft_tables"]
 
 
 def draft_tables(
@@ -152,7 +129,7 @@ class StoredForms:
         return fmt.StringTable(self.arrays[f"{name}_bytes"], self.arrays[f"{name}_offsets"])
 
     def to_forms(self) -> dict[str, dict[str, str]]:
-        """Every form, as :func:`collect_forms` returns them."""
+        """Every form, as :func:`recommender.build.analysis.analyse` gives them (``Analysis.forms``)."""
         keys = self._strings(_FORMS).to_list()
         terms = self._strings(_TERMS).to_list()
         numbers = np.asarray(self.arrays[_FORM_TERMS]).tolist()

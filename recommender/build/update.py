@@ -25,19 +25,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
 
 from .. import store
 from ..recommender import Recommender
 from ..score.weighting import Weighting
 from ..sources.corpus import Articles, load_articles, read_articles
 from ..types import InvalidParameterError, ModelFormatError, UnknownArticleError
+from .analysis import analyse_frozen
 from .assemble import ModelParts, assemble, records_of
 from .blend import SearchRows, blend_rows
 from .incremental import incremental_pools
 from .lists import pool_width, rank_pools, search_pools
-from .pipeline import languages_of, texts_of, weigh
-from .tables import StoredForms, collect_forms
+from .pipeline import languages_of, weigh
+from .tables import StoredForms
 
 __all__ = ["UpdateReport", "apply_update", "check_updatable", "read_ids", "rebuild_frozen", "update_model"]
 
@@ -115,10 +115,6 @@ def check_updatable(
     raise ModelFormatError(message)
 
 
-def _identity(terms: list[str]) -> list[str]:
-    return terms
-
-
 @dataclass(frozen=True)
 class _New:
     """New articles analysed with the frozen parts."""
@@ -130,28 +126,24 @@ class _New:
     search: SearchRows
     unseen: int
     tokens: int
+    forms: dict[str, dict[str, str]]
 
 
 def _analyse_frozen(model: Recommender, frame: pd.DataFrame) -> _New:
     """New articles as rows of ``model``: its vocabulary, idf, reference length and LSA projection."""
     languages = languages_of(frame, model.settings)
-    analyzers = model.analyzers
-    titles = [analyzers[lang](title or "") for lang, title in zip(languages, frame["title"], strict=True)]
-    bodies = [analyzers[lang](body) for lang, body in zip(languages, frame["body"], strict=True)]
-    vocabulary = model.vocabulary
-    counter = CountVectorizer(analyzer=_identity, vocabulary=vocabulary, dtype=np.float64)
-    counts = counter.transform(bodies)
-    if model.settings.title_weight:
-        counts = counts + model.settings.title_weight * counter.transform(titles)
-    known = set(vocabulary)
-    tokens = [term for terms in (*titles, *bodies) for term in terms]
-    unseen = sum(term not in known for term in tokens)
-    counts = sp.csr_matrix(counts)
-    counts.sort_indices()
-    vectors = weigh(counts, _weighting(model))
+    analysis = analyse_frozen(
+        frame["body"].tolist(),
+        [title or "" for title in frame["title"]],
+        model.analyzers,
+        vocabulary=model.vocabulary,
+        languages=languages,
+        title_weight=model.settings.title_weight,
+    )
+    vectors = weigh(analysis.counts, _weighting(model))
     search = blend_rows(vectors, model.components, model.settings.lsa_weight)
     ids = [str(article_id) for article_id in frame["id"]]
-    return _New(frame, ids, languages, vectors, search, unseen, len(tokens))
+    return _New(frame, ids, languages, vectors, search, analysis.unseen, analysis.tokens, analysis.forms)
 
 
 def _weighting(model: Recommender) -> Weighting:
@@ -176,9 +168,8 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     pools = search_pools(new.search, new.languages, model.settings)
     lengths = np.array([len(body) for body in new.frame["body"]], dtype=np.int64)
     records = records_of(new.frame, new.languages)
-    forms = collect_forms(texts_of(new.frame), new.languages, model.analyzers)
     return _assembled(
-        model, new.ids, records, new.languages, (new.vectors, new.search), pools, lengths, forms
+        model, new.ids, records, new.languages, (new.vectors, new.search), pools, lengths, new.forms
     )
 
 
@@ -262,7 +253,7 @@ def apply_update(
     # Models saved before lengths were stored never hide duplicates (the only use of lengths).
     old_lengths = model.lengths if model.lengths is not None else np.zeros(n_old, dtype=np.int64)
     lengths = np.concatenate([old_lengths[survivors], np.array(fresh, dtype=np.int64)])
-    forms = _forms(model, frame, new_languages)
+    forms = _forms(model, new.forms if new is not None else {})
     updated = _assembled(model, ids, records, languages, (vectors, search), pools, lengths, forms)
     counts = Counts(
         len(new_ids) - len(edited),
@@ -325,10 +316,9 @@ def _pools(
     )
 
 
-def _forms(model: Recommender, frame: pd.DataFrame | None, languages: list[str]) -> Any:
+def _forms(model: Recommender, added: dict[str, dict[str, str]]) -> Any:
     """The word-form tables grown by the new articles' forms (in place, when the term table can stay)."""
     stored_forms = StoredForms.read(model.stored)
-    added = collect_forms(texts_of(frame), languages, model.analyzers) if frame is not None else {}
     if stored_forms is not None:
         merged = stored_forms.merged(added, bigrams=model.settings.ngrams == 2)
         if merged is not None:

@@ -1,0 +1,352 @@
+"""One pass over the text: the term counts, the word forms for drafts and the readable words.
+
+Every article's title and body are tokenised once, by the analyzer of its language. The same tokens give
+the sorted vocabulary and the counts ``body + title_weight × title`` (terms within ``min_df`` / ``max_df``,
+as scikit-learn's ``CountVectorizer`` keeps them), the forms table of the numpy-only draft lookup (every
+surface token per language and the term it becomes) and the readable words explanations show (each
+article's own written word for each of its terms, and the corpus' most frequent one per term).
+
+Large corpora are cut into chunks that worker processes (joblib) read against local vocabularies; the
+parent merges the chunks, so the result does not depend on how the work was split. :func:`analyse_frozen`
+reads new articles against a model's vocabulary, as an update does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain, compress
+from math import ceil
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..text.analyzer import Analyzer, shape_token
+from .neighbors import default_threads
+from .reading import ByLanguage, Chunk, Written, read_chunk
+
+__all__ = ["MIN_PARALLEL", "Analysis", "analyse", "analyse_frozen"]
+
+#: Corpora with fewer articles than this are read in this process (workers cost ~1 s to start).
+MIN_PARALLEL = 5_000
+_MAX_CHUNK = 50_000
+#: Fewer tokens than this to read in other languages' rules are read in this process.
+_MIN_PARALLEL_FORMS = 20_000
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one pass over the articles gives.
+
+    Attributes
+    ----------
+    vocabulary:
+        The terms, sorted (for :func:`analyse_frozen`, the vocabulary given): the columns of ``counts``.
+    counts:
+        float64 CSR, articles × terms, ``body + title_weight × title``, indices sorted.
+    forms:
+        Per language (sorted), every surface token (sorted) and the term it becomes, "" when dropped.
+    surface_forms:
+        The distinct readable words, sorted.
+    vector_forms:
+        int32, one per entry of ``counts`` (CSR order): the row in ``surface_forms`` of the word the
+        article writes for that term (its most frequent one, ties to the first; "a b" for a pair term).
+    words:
+        One readable word per vocabulary term: its most frequent written form in the corpus (ties to the
+        first in code point order), the term itself when no article writes it.
+    language_words:
+        The same per language, counted in that language's articles only.
+    tokens:
+        Terms counted in titles and bodies (with ``ngrams=2``, pairs too).
+    unseen:
+        How many of those are not in ``vocabulary`` (pruned by ``min_df``/``max_df``, or new to it).
+    """
+
+    vocabulary: list[str]
+    counts: sp.csr_matrix
+    forms: dict[str, dict[str, str]]
+    surface_forms: list[str]
+    vector_forms: np.ndarray
+    words: list[str]
+    language_words: dict[str, list[str]]
+    tokens: int
+    unseen: int
+
+
+def analyse(
+    bodies: Sequence[str],
+    titles: Sequence[str] | None,
+    analyzer: Analyzer | ByLanguage,
+    *,
+    languages: Sequence[str] | None = None,
+    title_weight: float = 1.0,
+    min_df: int | float = 1,
+    max_df: int | float = 1.0,
+    n_jobs: int | None = None,
+    min_parallel: int = MIN_PARALLEL,
+) -> Analysis:
+    """Read every article once: vocabulary, counts, forms and readable words (see :class:`Analysis`).
+
+    With ``languages`` (one code per article), ``analyzer`` gives each language's analyzer and every
+    article is read by its own. Document frequency counts an article once whether a term is in its
+    title, body or both. Raises ``ValueError`` when no term is left (an empty vocabulary, or none within
+    ``min_df``/``max_df``).
+    """
+    parts = _read(bodies, titles, analyzer, languages, None, n_jobs, min_parallel)
+    n_docs = len(bodies)
+    terms = list(dict.fromkeys(sorted(chain.from_iterable(part.terms for part in parts))))
+    if not terms:
+        message = "empty vocabulary; perhaps the documents only contain stop words"
+        raise ValueError(message)
+    position = dict(zip(terms, range(len(terms)), strict=True))
+    to_global = [
+        np.fromiter(map(position.__getitem__, part.terms), dtype=np.int64, count=len(part.terms))
+        for part in parts
+    ]
+    document_frequency = np.zeros(len(terms), dtype=np.int64)
+    for part, mapping in zip(parts, to_global, strict=True):
+        # The words have one entry per term an article has in its title, body or both.
+        document_frequency += np.bincount(mapping[part.words.indices], minlength=len(terms))
+    high = max_df if isinstance(max_df, int) else max_df * n_docs
+    low = min_df if isinstance(min_df, int) else min_df * n_docs
+    if high < low:
+        message = "max_df corresponds to < documents than min_df"
+        raise ValueError(message)
+    keep = (document_frequency <= high) & (document_frequency >= low)
+    kept = int(keep.sum())
+    if kept == 0:
+        message = "After pruning, no terms remain. Try a lower min_df or a higher max_df."
+        raise ValueError(message)
+    new_column = np.full(len(terms), kept, dtype=np.int64)  # dropped terms go to a column cut off
+    new_column[keep] = np.arange(kept)
+    columns = [new_column[mapping] for mapping in to_global]
+    return _assemble(parts, columns, list(compress(terms, keep.tolist())), analyzer, title_weight, n_jobs)
+
+
+def analyse_frozen(
+    bodies: Sequence[str],
+    titles: Sequence[str] | None,
+    analyzer: Analyzer | ByLanguage,
+    *,
+    vocabulary: Sequence[str],
+    languages: Sequence[str] | None = None,
+    title_weight: float = 1.0,
+    n_jobs: int | None = None,
+    min_parallel: int = MIN_PARALLEL,
+) -> Analysis:
+    """Read new articles against a fixed ``vocabulary`` (an update): terms outside it are not counted.
+
+    The forms and readable words are those of these articles; ``unseen`` counts their terms that the
+    vocabulary lacks (the drift an update reports).
+    """
+    fixed = dict(zip(vocabulary, range(len(vocabulary)), strict=True))
+    parts = _read(bodies, titles, analyzer, languages, fixed, n_jobs, min_parallel)
+    # Columns past the vocabulary (terms new to it) go to a column cut off, as pruned ones do in analyse.
+    columns = [np.minimum(np.arange(len(part.terms), dtype=np.int64), len(vocabulary)) for part in parts]
+    return _assemble(parts, columns, list(vocabulary), analyzer, title_weight, n_jobs)
+
+
+def _read(
+    bodies: Sequence[str],
+    titles: Sequence[str] | None,
+    analyzer: Analyzer | ByLanguage,
+    languages: Sequence[str] | None,
+    fixed: dict[str, int] | None,
+    n_jobs: int | None,
+    min_parallel: int,
+) -> list[Chunk]:
+    """The chunks read, in article order: in worker processes when the corpus is large enough."""
+    n_docs = len(bodies)
+    jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
+    if jobs > 1 and n_docs >= max(min_parallel, 2):
+        from joblib import Parallel, delayed
+
+        # One chunk per worker when it fits: each chunk stems its distinct words once.
+        size = min(_MAX_CHUNK, ceil(n_docs / jobs))
+        chunks: list[Chunk] = Parallel(n_jobs=jobs)(
+            delayed(read_chunk)(
+                analyzer,
+                list(bodies[start : start + size]),
+                None if titles is None else list(titles[start : start + size]),
+                None if languages is None else list(languages[start : start + size]),
+                fixed,
+            )
+            for start in range(0, n_docs, size)
+        )
+        return chunks
+    return [read_chunk(analyzer, bodies, titles, languages, fixed)]
+
+
+def _remap(matrix: sp.csr_matrix, columns: np.ndarray, kept: int) -> sp.csr_matrix:
+    """``matrix`` with column ``c`` moved to ``columns[c]``; those moved to ``kept`` or past it cut off."""
+    moved = columns[matrix.indices]
+    keep = moved < kept
+    ends = np.concatenate([[0], np.cumsum(keep)])[matrix.indptr]
+    return sp.csr_matrix(
+        (matrix.data[keep], moved[keep].astype(np.int32), ends), shape=(matrix.shape[0], kept)
+    )
+
+
+def _assemble(
+    parts: list[Chunk],
+    columns: list[np.ndarray],
+    vocabulary: list[str],
+    analyzer: Analyzer | ByLanguage,
+    title_weight: float,
+    n_jobs: int | None,
+) -> Analysis:
+    """The analysis from the chunks, each chunk's column ``c`` moved to ``columns[c]`` (cut past the end)."""
+    kept = len(vocabulary)
+    bodies = [_remap(part.body, mapping, kept) for part, mapping in zip(parts, columns, strict=True)]
+    titles = [
+        _remap(part.title, mapping, kept)
+        for part, mapping in zip(parts, columns, strict=True)
+        if part.title is not None
+    ]
+    counts = sp.csr_matrix(sp.vstack(bodies, format="csr"), dtype=np.float64)
+    if titles and title_weight:
+        counts = sp.csr_matrix(counts + title_weight * sp.csr_matrix(sp.vstack(titles, format="csr")))
+    counts.sort_indices()
+    read = sum(_total(part.body) + _total(part.title) for part in parts)
+    counted = sum(map(_total, bodies)) + sum(map(_total, titles))
+    surface_forms, vector_forms = _entry_words(parts, columns, counts)
+    words, language_words = _readable([part.written for part in parts], vocabulary)
+    return Analysis(
+        vocabulary=vocabulary,
+        counts=counts,
+        forms=_merge_forms([part.forms for part in parts], analyzer, n_jobs),
+        surface_forms=surface_forms,
+        vector_forms=vector_forms,
+        words=words,
+        language_words=language_words,
+        tokens=read,
+        unseen=read - counted,
+    )
+
+
+def _total(counts: sp.csr_matrix | None) -> int:
+    return 0 if counts is None else int(counts.data.sum(dtype=np.int64))
+
+
+def _entry_words(
+    parts: list[Chunk], columns: list[np.ndarray], counts: sp.csr_matrix
+) -> tuple[list[str], np.ndarray]:
+    """The distinct words the entries of ``counts`` use (sorted), and each entry's row among them."""
+    blocks = [
+        _remap(part.words, mapping, counts.shape[1]) for part, mapping in zip(parts, columns, strict=True)
+    ]
+    used = [np.unique(block.data).tolist() for block in blocks]
+    named = [
+        list(map(part.word_table.__getitem__, numbers)) for part, numbers in zip(parts, used, strict=True)
+    ]
+    table = sorted(set().union(*named))
+    position = dict(zip(table, range(len(table)), strict=True))
+    renamed = []
+    for part, block, numbers, names in zip(parts, blocks, used, named, strict=True):
+        rows = np.zeros(len(part.word_table), dtype=np.int32)
+        rows[numbers] = np.fromiter(map(position.__getitem__, names), dtype=np.int32, count=len(names))
+        renamed.append(sp.csr_matrix((rows[block.data], block.indices, block.indptr), shape=block.shape))
+    words = sp.csr_matrix(sp.vstack(renamed, format="csr"))
+    entries = np.asarray(words.data)
+    if not (np.array_equal(words.indptr, counts.indptr) and np.array_equal(words.indices, counts.indices)):
+        # Counts hold fewer entries than the words (titles weigh 0): find each one's (row, column).
+        width = np.int64(counts.shape[1])
+        keys = _rows(words) * width + words.indices
+        entries = entries[np.searchsorted(keys, _rows(counts) * width + counts.indices)]
+    used_rows = np.zeros(len(table), dtype=bool)
+    used_rows[entries] = True
+    renumbered = np.cumsum(used_rows, dtype=np.int64) - 1
+    return list(compress(table, used_rows.tolist())), renumbered[entries].astype(np.int32)
+
+
+def _rows(matrix: sp.csr_matrix) -> np.ndarray:
+    """The row of every entry of a CSR matrix."""
+    return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+
+
+def _readable(parts: list[Written], vocabulary: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """One word per term over all languages, and per language (see :class:`Analysis`)."""
+    by_language: Written = {}
+    for written in parts:
+        for language, counts in written.items():
+            by_language.setdefault(language, Counter()).update(counts)
+    language_words = {
+        language: _words_for(counts, vocabulary) for language, counts in sorted(by_language.items())
+    }
+    if len(by_language) == 1:
+        return next(iter(language_words.values())), language_words
+    everywhere: Counter[tuple[str, str]] = Counter()
+    for counts in by_language.values():
+        everywhere.update(counts)
+    return _words_for(everywhere, vocabulary), language_words
+
+
+def _words_for(counts: Counter[tuple[str, str]], vocabulary: Sequence[str]) -> list[str]:
+    """For each term, its most frequent written word (ties: the first in code point order)."""
+    best: dict[str, tuple[int, str]] = {}
+    for (term, word), count in counts.items():
+        current = best.get(term)
+        if current is None or count > current[0] or (count == current[0] and word < current[1]):
+            best[term] = (count, word)
+    words = {term: word for term, (_, word) in best.items()}
+    # A pair term "a b" reads as the words of a and b.
+    return [
+        words.get(term) or " ".join(words.get(part, part) for part in term.split(" ")) for term in vocabulary
+    ]
+
+
+def _merge_forms(
+    parts: list[dict[str, dict[str, str]]], analyzer: Analyzer | ByLanguage, n_jobs: int | None
+) -> dict[str, dict[str, str]]:
+    """The chunks' forms together; with several languages, each also gets the tokens of the others.
+
+    A draft may use words that only other languages' articles contain ("grain" in a French draft of an
+    English-French corpus): every language gets those tokens too, read by its own rules.
+    """
+    seen: dict[str, dict[str, str]] = {}
+    for forms in parts:
+        for language, table in forms.items():
+            seen.setdefault(language, {}).update(table)
+    if len(seen) > 1:
+        everything = set().union(*seen.values())
+        missing = [
+            (language, sorted(everything.difference(table))) for language, table in sorted(seen.items())
+        ]
+        for language, table in _read_in(missing, analyzer, n_jobs):
+            seen[language].update(table)
+    return {language: dict(sorted(table.items())) for language, table in sorted(seen.items())}
+
+
+def _read_in(
+    missing: list[tuple[str, list[str]]], analyzer: Analyzer | ByLanguage, n_jobs: int | None
+) -> list[tuple[str, dict[str, str]]]:
+    """For each (language, tokens), the forms of those tokens read in that language (workers if many)."""
+
+    def of(language: str) -> Analyzer:
+        return analyzer if isinstance(analyzer, Analyzer) else analyzer[language]
+
+    total = sum(len(tokens) for _, tokens in missing)
+    jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
+    if jobs == 1 or total < _MIN_PARALLEL_FORMS:
+        return [(language, _forms_in(of(language), tokens)) for language, tokens in missing]
+    from joblib import Parallel, delayed
+
+    size = ceil(total / (4 * jobs))  # a few tasks per worker, so that languages of any size balance
+    tasks = [
+        (language, tokens[start : start + size])
+        for language, tokens in missing
+        for start in range(0, len(tokens), size)
+    ]
+    found: list[dict[str, str]] = Parallel(n_jobs=jobs)(
+        delayed(_forms_in)(of(language), tokens) for language, tokens in tasks
+    )
+    return [(language, table) for (language, _), table in zip(tasks, found, strict=True)]
+
+
+def _forms_in(analyzer: Analyzer, tokens: list[str]) -> dict[str, str]:
+    """The surface tokens ``analyzer`` reads in ``tokens`` (from other languages) and their terms."""
+    language = analyzer.language
+    # Tokens hold no whitespace, so one text of them all reads as each of them would alone.
+    raw = dict.fromkeys(analyzer.tokens("\n".join(tokens)))
+    return {shape_token(token, language): analyzer.term(token) for token in raw}
