@@ -345,3 +345,9 @@ def test_frozen_on_its_own_vocabulary_repeats_the_analysis(multilingual: Corpus,
     whole, analyzers = _analyse(multilingual, ngrams=ngrams, min_df=2)
     again = _frozen(multilingual, analyzers, whole.vocabulary, n_jobs=2, min_parallel=0)
     _assert_same(again, whole)
+
+
+def test_without_titles_is_as_with_empty_titles() -> None:
+    _assert_same(
+        analyse(BODIES, None, Analyzer(), n_jobs=1), analyse(BODIES, [""] * len(BODIES), Analyzer(), n_jobs=1)
+    )

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
 from math import ceil
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -270,7 +271,7 @@ def _readable(parts: list[Written], vocabulary: Sequence[str]) -> tuple[list[str
     by_language: Written = {}
     for written in parts:
         for language, counts in written.items():
-            by_language.setdefault(language, Counter()).update(counts)
+            _merge_into(by_language, language, counts)
     language_words = {
         language: _words_for(counts, vocabulary) for language, counts in sorted(by_language.items())
     }
@@ -307,7 +308,7 @@ def _merge_forms(
     seen: dict[str, dict[str, str]] = {}
     for forms in parts:
         for language, table in forms.items():
-            seen.setdefault(language, {}).update(table)
+            _merge_into(seen, language, table)
     if len(seen) > 1:
         everything = set().union(*seen.values())
         missing = [
@@ -315,7 +316,18 @@ def _merge_forms(
         ]
         for language, table in _read_in(missing, analyzer, n_jobs):
             seen[language].update(table)
-    return {language: dict(sorted(table.items())) for language, table in sorted(seen.items())}
+    # Sorted one language at a time, each unsorted table let go as soon as its copy is made.
+    return {language: dict(sorted(seen.pop(language).items())) for language in sorted(seen)}
+
+
+def _merge_into(merged: dict[str, Any], language: str, table: Any) -> None:
+    """Add a chunk's ``table`` for ``language`` to ``merged`` (counts add up), emptying it: the first
+    chunk's table is taken as it is, so that a chunk's data is not held twice."""
+    if language not in merged:
+        merged[language] = table
+        return
+    merged[language].update(table)
+    table.clear()
 
 
 def _read_in(

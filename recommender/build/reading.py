@@ -83,12 +83,17 @@ def read_chunk(
         rank[order] = np.arange(len(terms), dtype=np.int32)
         body, title, words = (_renumber(matrix, rank) for matrix in (body, title, words))
         terms = list(map(terms.__getitem__, order))
+    # Only the words an entry shows go to the parent (not stop words' or pairs' parts).
+    used = np.unique(words.data)
+    renumbered = np.zeros(len(reader.table), dtype=np.int32)
+    renumbered[used] = np.arange(used.size, dtype=np.int32)
+    words.data = renumbered[words.data]
     return Chunk(
         terms=terms,
         body=body,
         title=None if titles is None else title,
         words=words,
-        word_table=reader.table,
+        word_table=list(map(reader.table.__getitem__, used.tolist())),
         forms=reader.forms(),
         written=reader.written(),
     )
