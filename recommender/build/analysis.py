@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..text.analyzer import Analyzer, shape_token
+from ..text.analyzer import Analyzer, tokens_of
 from .neighbors import default_threads
 from .reading import ByLanguage, Chunk, Written, read_chunk
 
@@ -358,7 +358,7 @@ def _read_in(
 
 def _forms_in(analyzer: Analyzer, tokens: list[str]) -> dict[str, str]:
     """The surface tokens ``analyzer`` reads in ``tokens`` (from other languages) and their terms."""
-    language = analyzer.language
-    # Tokens hold no whitespace, so one text of them all reads as each of them would alone.
-    raw = dict.fromkeys(analyzer.tokens("\n".join(tokens)))
-    return {shape_token(token, language): analyzer.term(token) for token in raw}
+    # Tokens hold no whitespace, so one text of them all reads as each of them would alone; each surface
+    # token is judged once here, so the analyzer need not remember it.
+    read = dict.fromkeys(tokens_of("\n".join(tokens), analyzer.language))
+    return {token: analyzer.verdict(token) for token in read}
