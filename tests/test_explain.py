@@ -15,7 +15,7 @@ from recommender.outputs.export import export_links
 from recommender.serve.explain import shared_terms
 from recommender.types import SharedTerm
 
-from .conftest import GOLDEN
+from .conftest import GOLDEN, ROOT
 
 
 def test_shared_terms_hand_computed() -> None:
@@ -73,3 +73,25 @@ def test_cli_and_export_explain(tiny_jsonl: Path, tmp_path: Path, capsys: pytest
     assert all("terms" in links[0] for links in exported.values())
     with pytest.raises(InvalidParameterError, match="JSON only"):
         export_links(Index.load(model_dir), tmp_path / "links.csv", format="csv", explain=True)
+
+
+def test_every_explained_word_is_written_in_one_of_the_two_articles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Russian and French links explain with the words their articles use, not with stems."""
+    corpus = ROOT / "tests" / "data" / "multilingual.jsonl"
+    records = {r["id"]: r for r in map(json.loads, corpus.read_text(encoding="utf-8").splitlines())}
+    model_dir = tmp_path / "m"
+    assert main(["build", str(corpus), "-o", str(model_dir), "--min-df", "1"]) == 0
+    capsys.readouterr()
+    assert main(["related", str(model_dir), *records, "-k", "5", "--explain", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    checked = 0
+    for article_id, links in found.items():
+        for link in links:
+            texts = [f"{records[a]['title']}\n{records[a]['body']}" for a in (article_id, link["article_id"])]
+            for shared in link["terms"]:
+                assert any(shared["term"] in text for text in texts), (article_id, link["article_id"], shared)
+                checked += 1
+    assert checked > 50
+    assert {article_id[:2] for article_id in found if found[article_id]} == {"ru", "fr", "en"}

@@ -14,6 +14,7 @@ from recommender import store as fmt
 from recommender.build.tables import StoredForms
 from recommender.build.update import apply_update, read_ids, rebuild_frozen, update_model
 from recommender.cli import main
+from recommender.serve.explain import Words
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
 from .conftest import BUNDLED, GOLDEN, SHARED_DATA, model_files, refresh_checksums
@@ -25,7 +26,7 @@ BBC = SHARED_DATA / "bbc_news.jsonl.gz"
 PLAIN: dict[str, Any] = {"lsa_weight": 0.0, "hub_weight": 0.0, "hide_duplicates": False}
 
 
-def _assert_same(one: Recommender, two: Recommender) -> None:
+def _assert_same(one: Recommender, two: Recommender, *, own_words: bool = True) -> None:
     """Same articles, vectors, raw pools, duplicate groups, hub scores and lists, bit for bit.
 
     Pool scores are canonical (recommender.build.pools), so exact equality holds, not only to rounding.
@@ -43,6 +44,12 @@ def _assert_same(one: Recommender, two: Recommender) -> None:
         assert np.array_equal(one.hubs, two.hubs)
     assert np.array_equal(one.neighbors, two.neighbors)
     assert np.array_equal(one.scores, two.scores)
+    if not own_words:
+        return
+    # Each article keeps its own readable words (an update carries them; a rebuild reads them again).
+    words_one, words_two = Words(one.stored), Words(two.stored)
+    for row in range(len(one)):
+        assert words_one.row(row)[2] == words_two.row(row)[2], one.ids[row]
 
 
 @pytest.mark.parametrize(("settings", "k"), [({}, 5), ({}, 20), (PLAIN, 20)])
@@ -177,8 +184,12 @@ def test_the_golden_version_1_model_still_updates(tmp_path: Path, tiny_records: 
     extra = {**tiny_records[0], "id": "oil-extra", "body": tiny_records[1]["body"] + " Oil again."}
     update_model(folder, add=[extra], output=tmp_path / "updated")
     updated = Recommender.load(tmp_path / "updated")
-    _assert_same(updated, rebuild_frozen(base, [*tiny_records, extra]))
+    # Version 1 stored no readable words: its articles keep their terms as words, new ones get their own.
+    _assert_same(updated, rebuild_frozen(base, [*tiny_records, extra]), own_words=False)
     assert updated.related("oil-extra", k=1)[0].article_id == "opec-output-cut"
+    words = Words(updated.stored)
+    assert "agre" in words.row(updated.index().row("oil-prices-rise"))[2]  # a stem: all v1 had
+    assert "announced" in words.row(updated.index().row("oil-extra"))[2]  # as the new article wrote it
 
 
 def test_update_cli_with_default_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

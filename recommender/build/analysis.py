@@ -34,6 +34,9 @@ MIN_PARALLEL = 5_000
 _MAX_CHUNK = 50_000
 #: Fewer tokens than this to read in other languages' rules are read in this process.
 _MIN_PARALLEL_FORMS = 20_000
+#: A language gets the other languages' tokens when it holds at least this share of the articles: drafts
+#: in a language the corpus barely has are rare, and its table would cost a reading of every other word.
+_CROSS_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ def analyse(
     new_column = np.full(len(terms), kept, dtype=np.int64)  # dropped terms go to a column cut off
     new_column[keep] = np.arange(kept)
     columns = [new_column[mapping] for mapping in to_global]
-    return _assemble(parts, columns, list(compress(terms, keep.tolist())), analyzer, title_weight, n_jobs)
+    vocabulary = list(compress(terms, keep.tolist()))
+    return _assemble(parts, columns, vocabulary, analyzer, title_weight, n_jobs, _receivers(languages))
 
 
 def analyse_frozen(
@@ -145,7 +149,7 @@ def analyse_frozen(
     parts = _read(bodies, titles, analyzer, languages, fixed, n_jobs, min_parallel)
     # Columns past the vocabulary (terms new to it) go to a column cut off, as pruned ones do in analyse.
     columns = [np.minimum(np.arange(len(part.terms), dtype=np.int64), len(vocabulary)) for part in parts]
-    return _assemble(parts, columns, list(vocabulary), analyzer, title_weight, n_jobs)
+    return _assemble(parts, columns, list(vocabulary), analyzer, title_weight, n_jobs, _receivers(languages))
 
 
 def _read(
@@ -196,8 +200,10 @@ def _assemble(
     analyzer: Analyzer | ByLanguage,
     title_weight: float,
     n_jobs: int | None,
+    receivers: frozenset[str] | None,
 ) -> Analysis:
-    """The analysis from the chunks, each chunk's column ``c`` moved to ``columns[c]`` (cut past the end)."""
+    """The analysis from the chunks, each chunk's column ``c`` moved to ``columns[c]`` (cut past the end);
+    ``receivers`` are the languages given the other languages' tokens (None: all)."""
     kept = len(vocabulary)
     bodies = [_remap(part.body, mapping, kept) for part, mapping in zip(parts, columns, strict=True)]
     titles = [
@@ -216,7 +222,7 @@ def _assemble(
     return Analysis(
         vocabulary=vocabulary,
         counts=counts,
-        forms=_merge_forms([part.forms for part in parts], analyzer, n_jobs),
+        forms=_merge_forms([part.forms for part in parts], analyzer, n_jobs, receivers),
         surface_forms=surface_forms,
         vector_forms=vector_forms,
         words=words,
@@ -297,13 +303,25 @@ def _words_for(counts: Counter[tuple[str, str]], vocabulary: Sequence[str]) -> l
     ]
 
 
+def _receivers(languages: Sequence[str] | None) -> frozenset[str] | None:
+    """The languages with at least ``_CROSS_SHARE`` of the articles (None: one language, or none given)."""
+    if languages is None:
+        return None
+    counts = Counter(languages)
+    return frozenset(code for code, count in counts.items() if count >= _CROSS_SHARE * len(languages))
+
+
 def _merge_forms(
-    parts: list[dict[str, dict[str, str]]], analyzer: Analyzer | ByLanguage, n_jobs: int | None
+    parts: list[dict[str, dict[str, str]]],
+    analyzer: Analyzer | ByLanguage,
+    n_jobs: int | None,
+    receivers: frozenset[str] | None = None,
 ) -> dict[str, dict[str, str]]:
     """The chunks' forms together; with several languages, each also gets the tokens of the others.
 
     A draft may use words that only other languages' articles contain ("grain" in a French draft of an
-    English-French corpus): every language gets those tokens too, read by its own rules.
+    English-French corpus): every language in ``receivers`` (None: all) gets those tokens too, read by
+    its own rules. (Where NLTK is installed, a draft's word missing from the tables is stemmed anyway.)
     """
     seen: dict[str, dict[str, str]] = {}
     for forms in parts:
@@ -312,7 +330,9 @@ def _merge_forms(
     if len(seen) > 1:
         everything = set().union(*seen.values())
         missing = [
-            (language, sorted(everything.difference(table))) for language, table in sorted(seen.items())
+            (language, sorted(everything.difference(table)))
+            for language, table in sorted(seen.items())
+            if receivers is None or language in receivers
         ]
         for language, table in _read_in(missing, analyzer, n_jobs):
             seen[language].update(table)

@@ -32,7 +32,7 @@ from ..score.weighting import Weighting
 from ..sources.corpus import Articles, load_articles, read_articles
 from ..types import InvalidParameterError, ModelFormatError, UnknownArticleError
 from .analysis import analyse_frozen
-from .assemble import ModelParts, assemble, records_of
+from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import SearchRows, blend_rows
 from .incremental import incremental_pools
 from .lists import pool_width, rank_pools, search_pools
@@ -127,6 +127,7 @@ class _New:
     unseen: int
     tokens: int
     forms: dict[str, dict[str, str]]
+    own_words: OwnWords
 
 
 def _analyse_frozen(model: Recommender, frame: pd.DataFrame) -> _New:
@@ -143,7 +144,10 @@ def _analyse_frozen(model: Recommender, frame: pd.DataFrame) -> _New:
     vectors = weigh(analysis.counts, _weighting(model))
     search = blend_rows(vectors, model.components, model.settings.lsa_weight)
     ids = [str(article_id) for article_id in frame["id"]]
-    return _New(frame, ids, languages, vectors, search, analysis.unseen, analysis.tokens, analysis.forms)
+    own_words = OwnWords.of(analysis.surface_forms, analysis.vector_forms)
+    return _New(
+        frame, ids, languages, vectors, search, analysis.unseen, analysis.tokens, analysis.forms, own_words
+    )
 
 
 def _weighting(model: Recommender) -> Weighting:
@@ -168,8 +172,9 @@ def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     pools = search_pools(new.search, new.languages, model.settings)
     lengths = np.array([len(body) for body in new.frame["body"]], dtype=np.int64)
     records = records_of(new.frame, new.languages)
+    rows = (new.vectors, new.search)
     return _assembled(
-        model, new.ids, records, new.languages, (new.vectors, new.search), pools, lengths, new.forms
+        model, new.ids, records, new.languages, rows, pools, lengths, (new.forms, new.own_words)
     )
 
 
@@ -181,9 +186,11 @@ def _assembled(
     rows: tuple[sp.csr_matrix, SearchRows],
     pools: tuple[np.ndarray, np.ndarray],
     lengths: np.ndarray,
-    forms: Any,
+    words: tuple[Any, OwnWords],
 ) -> Recommender:
-    """A model from the raw pools: duplicates, hubs and lists derived as a build derives them."""
+    """A model from the raw pools: duplicates, hubs and lists derived as a build derives them; ``words``
+    are the word-form tables and each article's own words."""
+    forms, own_words = words
     dates = records.column("date") if isinstance(records, store.Records) else [r.get("date") for r in records]
     lists = rank_pools(*pools, model.settings, dates=dates, lengths=lengths)
     vectors, search = rows
@@ -204,9 +211,46 @@ def _assembled(
         lists=lists,
         lengths=lengths,
         forms=forms,
-        surface=list(stored.document(store.SURFACE)) if stored.has(store.SURFACE) else model.vocabulary,
+        surface=_term_words(model),
+        own_words=own_words,
     )
     return Recommender.from_stored(assemble(parts))
+
+
+def _term_words(model: Recommender) -> list[str]:
+    """One readable word per term (frozen at the base build; the terms themselves in the oldest models)."""
+    stored = model.stored
+    return list(stored.document(store.SURFACE)) if stored.has(store.SURFACE) else list(model.vocabulary)
+
+
+def _carried_words(model: Recommender, survivors: np.ndarray, new: _New | None) -> OwnWords:
+    """Each surviving article's own words as stored (a model saved before them gets one word per term),
+    then the new articles'."""
+    stored, indptr = model.stored, np.asarray(model.vectors.indptr, dtype=np.int64)
+    if stored.has(store.VECTOR_FORMS):
+        name = store.SURFACE_FORMS
+        table = (
+            np.asarray(stored.array(f"{name}_bytes")),
+            np.asarray(stored.array(f"{name}_offsets"), np.int64),
+        )
+        forms = np.asarray(stored.array(store.VECTOR_FORMS))
+    else:
+        table = store.StringTable.encode(_term_words(model))
+        forms = np.asarray(model.vectors.indices)
+    lengths = np.diff(indptr)[survivors]
+    entries = np.arange(int(lengths.sum())) + np.repeat(
+        indptr[survivors] - (np.cumsum(lengths) - lengths), lengths
+    )
+    rows = forms[entries]
+    if new is None:
+        return OwnWords(table, rows.astype(np.int32))
+    more_bytes, more_offsets = new.own_words.words
+    joined = (
+        np.concatenate([table[0], np.asarray(more_bytes)]).astype(np.uint8),
+        np.concatenate([table[1], np.asarray(more_offsets[1:], np.int64) + table[1][-1]]),
+    )
+    shifted = np.asarray(new.own_words.rows, dtype=np.int64) + (len(table[1]) - 1)
+    return OwnWords(joined, np.concatenate([rows, shifted]).astype(np.int32))
 
 
 def apply_update(
@@ -254,7 +298,8 @@ def apply_update(
     old_lengths = model.lengths if model.lengths is not None else np.zeros(n_old, dtype=np.int64)
     lengths = np.concatenate([old_lengths[survivors], np.array(fresh, dtype=np.int64)])
     forms = _forms(model, new.forms if new is not None else {})
-    updated = _assembled(model, ids, records, languages, (vectors, search), pools, lengths, forms)
+    words = (forms, _carried_words(model, survivors, new))
+    updated = _assembled(model, ids, records, languages, (vectors, search), pools, lengths, words)
     counts = Counts(
         len(new_ids) - len(edited),
         len(edited),
