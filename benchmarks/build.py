@@ -16,8 +16,10 @@ Methods, each run in its own process on each corpus (default: 20 Newsgroups and 
 
 For each run: wall seconds; CPU seconds of the process and the descendants it waited for (``os.wait4``),
 and of every process of its tree as last sampled (worker processes that outlive their parent count
-there); the peak resident memory of the whole process tree (RSS summed over the process and its
-descendants, sampled from /proc every 20 ms; shared pages count once per process); and the child's
+there); the peak memory of the whole process tree, sampled from /proc every 20 ms, as the sum of PSS
+(proportional set size: pages shared by processes, such as a forked worker's with its parent, divided
+among them, so the sum is the tree's real footprint; the memory target is compared on it) and as the
+sum of RSS (shared pages counted once per process: an overcount for forked workers); and the child's
 ``ru_maxrss`` from ``os.wait4`` (its own peak, or its largest waited-for descendant's). The methods are
 interleaved ``--repeat`` times, each round starting with the next method; the report gives medians, the
 ratios ours ÷ peer of the medians for wall time and peak memory against the issue's targets, and the
@@ -53,8 +55,15 @@ PLAIN = ("--lsa-weight", "0", "--hub-weight", "0", "--keep-duplicates")
 THREADS = 2
 TOP_N = 11  # each article itself and its 10 nearest, as the default k=10 model keeps
 #: The issue's acceptance targets: ours ÷ peer.
-TARGETS = {"ours": {"wall": 1.5, "peak_rss": 2.0}, "ours_plain": {"wall": 0.8, "peak_rss": 2.0}}
-MEASURES = ("wall_seconds", "cpu_seconds", "tree_cpu_seconds", "peak_tree_rss_mb", "child_maxrss_mb")
+TARGETS = {"ours": {"wall": 1.5, "peak_memory": 2.0}, "ours_plain": {"wall": 0.8, "peak_memory": 2.0}}
+MEASURES = (
+    "wall_seconds",
+    "cpu_seconds",
+    "tree_cpu_seconds",
+    "peak_tree_rss_mb",
+    "peak_tree_pss_mb",
+    "child_maxrss_mb",
+)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -112,6 +121,7 @@ class TreeSampler(threading.Thread):
         self.root = root
         self.interval = interval
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self.most_processes = 0
         self.cpu_ticks: dict[int, int] = {}  # last seen utime + stime of every process in the tree
         self._parents: dict[int, int] = {}  # pid → parent pid, read once per pid
@@ -129,17 +139,19 @@ class TreeSampler(threading.Thread):
     def sample(self) -> None:
         """Add one reading: the tree's summed RSS, and each member's CPU time so far."""
         tree = self._tree()
-        total = 0
+        total = proportional = 0
         for pid in tree:
             try:
                 with open(f"/proc/{pid}/statm", "rb") as handle:
                     total += int(handle.read().split()[1]) * _PAGE
+                proportional += _pss_bytes(pid)
                 with open(f"/proc/{pid}/stat", "rb") as handle:
                     fields = handle.read().rsplit(b")", 1)[1].split()
             except (OSError, IndexError, ValueError):
                 continue  # the process ended between the listing and the reading
             self.cpu_ticks[pid] = int(fields[11]) + int(fields[12])
         self.peak_bytes = max(self.peak_bytes, total)
+        self.peak_pss_bytes = max(self.peak_pss_bytes, proportional)
         self.most_processes = max(self.most_processes, len(tree))
 
     def _tree(self) -> list[int]:
@@ -161,6 +173,16 @@ class TreeSampler(threading.Thread):
         return tree
 
 
+def _pss_bytes(pid: int) -> int:
+    """A process's proportional set size: its private pages plus its share of pages it shares (a forked
+    worker's pages still shared with its parent count once over the two, not twice as RSS sums do)."""
+    with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+        for line in handle:
+            if line.startswith(b"Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 @dataclass
 class Run:
     """One timed run of one method on one corpus."""
@@ -169,6 +191,7 @@ class Run:
     cpu_seconds: float  # the process and the descendants it waited for (os.wait4)
     tree_cpu_seconds: float  # every process of the tree, as last sampled
     peak_tree_rss_mb: float
+    peak_tree_pss_mb: float
     child_maxrss_mb: float
     processes: int
     exit_code: int
@@ -201,6 +224,7 @@ def measure(command: Sequence[str], scratch: Path) -> Run:
         cpu_seconds=round(usage.ru_utime + usage.ru_stime, 2),
         tree_cpu_seconds=round(sum(sampler.cpu_ticks.values()) / _TICK, 2),
         peak_tree_rss_mb=round(sampler.peak_bytes / 2**20, 1),
+        peak_tree_pss_mb=round(sampler.peak_pss_bytes / 2**20, 1),
         child_maxrss_mb=round(usage.ru_maxrss / 1024, 1),
         processes=sampler.most_processes,
         exit_code=code,
@@ -273,7 +297,8 @@ def _summary(corpus: Path, methods: Sequence[str], runs: dict[tuple[str, str], l
         if median and peer_median:
             ratios = {
                 "wall": round(median["wall_seconds"] / peer_median["wall_seconds"], 2),
-                "peak_rss": round(median["peak_tree_rss_mb"] / peer_median["peak_tree_rss_mb"], 2),
+                "peak_memory": round(median["peak_tree_pss_mb"] / peer_median["peak_tree_pss_mb"], 2),
+                "peak_rss_sum": round(median["peak_tree_rss_mb"] / peer_median["peak_tree_rss_mb"], 2),
             }
             summary["methods"][method]["ratio_to_peer"] = ratios
             by_round = [
@@ -294,9 +319,9 @@ def table(report: dict[str, Any]) -> str:
         f"Medians of {report['repeat']} interleaved runs; {report['machine']['cores']} cores, load average "
         f"{report['machine']['load_average']} before, {report['load_average_after']} after.",
         "",
-        "| corpus | method | wall s | CPU s | tree CPU s | peak tree RSS MB | child maxrss MB "
-        "| wall ÷ peer | paired | peak ÷ peer |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| corpus | method | wall s | CPU s | tree CPU s | peak tree PSS MB | peak tree RSS sum MB "
+        "| largest process MB | wall ÷ peer | paired | PSS ÷ peer |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, corpus in report["corpora"].items():
         for method, entry in corpus["methods"].items():
@@ -308,10 +333,11 @@ def table(report: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} ({corpus['articles']:,}) | {method} | {median['wall_seconds']:.1f} "
                 f"| {median['cpu_seconds']:.1f} | {median['tree_cpu_seconds']:.1f} "
-                f"| {median['peak_tree_rss_mb']:.0f} | {median['child_maxrss_mb']:.0f} "
-                f"| {_ratio(ratios, 'wall')} | {_paired(entry)} | {_ratio(ratios, 'peak_rss')} |"
+                f"| {median['peak_tree_pss_mb']:.0f} | {median['peak_tree_rss_mb']:.0f} "
+                f"| {median['child_maxrss_mb']:.0f} "
+                f"| {_ratio(ratios, 'wall')} | {_paired(entry)} | {_ratio(ratios, 'peak_memory')} |"
             )
-    targets = ", ".join(f"{m}: wall ≤ {t['wall']}×, peak ≤ {t['peak_rss']}×" for m, t in TARGETS.items())
+    targets = ", ".join(f"{m}: wall ≤ {t['wall']}×, peak ≤ {t['peak_memory']}×" for m, t in TARGETS.items())
     lines += ["", f"Targets (ours ÷ peer): {targets}."]
     return "\n".join(lines)
 

@@ -250,7 +250,12 @@ class Recommender:
     @property
     def languages(self) -> list[str]:
         """Each article's language code."""
-        return [self.index().engine.language_of(row) for row in range(len(self))]
+
+        def make() -> list[str]:
+            engine = self.index().engine
+            return [engine.languages[code] for code in engine.row_languages.tolist()]
+
+        return self._part("languages", make)
 
     @property
     def analyzers(self) -> Analyzers:

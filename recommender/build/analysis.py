@@ -6,7 +6,8 @@ as scikit-learn's ``CountVectorizer`` keeps them), the forms table of the numpy-
 surface token per language and the term it becomes) and the readable words explanations show (each
 article's own written word for each of its terms, and the corpus' most frequent one per term).
 
-Large corpora are cut into chunks that worker processes (joblib) read against local vocabularies; the
+Large corpora are cut into chunks that worker processes (``recommender.build.workers``) read against
+local vocabularies; the
 parent merges the chunks, so the result does not depend on how the work was split. :func:`analyse_frozen`
 reads new articles against a model's vocabulary, as an update does.
 """
@@ -14,7 +15,7 @@ reads new articles against a model's vocabulary, as an update does.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
 from math import ceil
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 from ..text.analyzer import Analyzer, tokens_of
 from .neighbors import default_threads
 from .reading import ByLanguage, Chunk, Written, read_chunk
+from .workers import run_in_workers
 
 __all__ = ["MIN_PARALLEL", "Analysis", "analyse", "analyse_frozen"]
 
@@ -165,22 +167,27 @@ def _read(
     n_docs = len(bodies)
     jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
     if jobs > 1 and n_docs >= max(min_parallel, 2):
-        from joblib import Parallel, delayed
-
         # One chunk per worker when it fits: each chunk stems its distinct words once.
         size = min(_MAX_CHUNK, ceil(n_docs / jobs))
-        chunks: list[Chunk] = Parallel(n_jobs=jobs)(
-            delayed(read_chunk)(
-                analyzer,
-                list(bodies[start : start + size]),
-                None if titles is None else list(titles[start : start + size]),
-                None if languages is None else list(languages[start : start + size]),
-                fixed,
-            )
-            for start in range(0, n_docs, size)
-        )
-        return chunks
+        spans = [(start, start + size) for start in range(0, n_docs, size)]
+        if languages is not None and not isinstance(analyzer, Analyzer):
+            for language in sorted(set(languages)):
+                analyzer[language]  # made here (NLTK imported once), so every worker starts with them
+        return run_in_workers(_read_span, (analyzer, bodies, titles, languages, fixed), spans, jobs)
     return [read_chunk(analyzer, bodies, titles, languages, fixed)]
+
+
+def _read_span(inputs: tuple[Any, ...], span: tuple[int, int]) -> Chunk:
+    """One chunk of the shared inputs (in a worker)."""
+    analyzer, bodies, titles, languages, fixed = inputs
+    start, stop = span
+    return read_chunk(
+        analyzer,
+        bodies[start:stop],
+        None if titles is None else titles[start:stop],
+        None if languages is None else languages[start:stop],
+        fixed,
+    )
 
 
 def _remap(matrix: sp.csr_matrix, columns: np.ndarray, kept: int) -> sp.csr_matrix:
@@ -362,18 +369,20 @@ def _read_in(
     jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
     if jobs == 1 or total < _MIN_PARALLEL_FORMS:
         return [(language, _forms_in(of(language), tokens)) for language, tokens in missing]
-    from joblib import Parallel, delayed
-
     size = ceil(total / (4 * jobs))  # a few tasks per worker, so that languages of any size balance
     tasks = [
         (language, tokens[start : start + size])
         for language, tokens in missing
         for start in range(0, len(tokens), size)
     ]
-    found: list[dict[str, str]] = Parallel(n_jobs=jobs)(
-        delayed(_forms_in)(of(language), tokens) for language, tokens in tasks
-    )
+    found = run_in_workers(_forms_of, of, tasks, jobs)
     return [(language, table) for (language, _), table in zip(tasks, found, strict=True)]
+
+
+def _forms_of(of: Callable[[str], Analyzer], task: tuple[str, list[str]]) -> dict[str, str]:
+    """The forms of one task's tokens in its language (in a worker)."""
+    language, tokens = task
+    return _forms_in(of(language), tokens)
 
 
 def _forms_in(analyzer: Analyzer, tokens: list[str]) -> dict[str, str]:

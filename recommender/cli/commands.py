@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,8 @@ def build(args: argparse.Namespace) -> int:
     model = recommender.fit(articles, scheduler=args.scheduler)
     path = model.save(args.output, wait=not args.no_wait, keep=args.keep)
     seconds = time.perf_counter() - started
-    counts = {lang: model.languages.count(lang) for lang in sorted(set(model.languages))}
-    languages = ", ".join(f"{lang} {count}" for lang, count in counts.items())
+    counts = Counter(model.languages)
+    languages = ", ".join(f"{lang} {count}" for lang, count in sorted(counts.items()))
     print(
         f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
         f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"

@@ -21,7 +21,7 @@ import pandas as pd
 from ..types import CorpusError
 from . import FORMATS, tabular
 from ._base import Located, open_bytes
-from .validate import FIELDS, SkippedRecord, validate, validated
+from .validate import FIELDS, SkippedRecord, still_valid, validate, validated
 
 __all__ = ["FIELDS", "FORMATS", "SkippedRecord", "iter_articles", "load_articles", "read_articles"]
 
@@ -127,6 +127,8 @@ def load_articles(articles: Articles, *, skip_invalid: bool = False) -> pd.DataF
     if isinstance(articles, str | os.PathLike):
         return read_articles(articles, skip_invalid=skip_invalid)
     if isinstance(articles, pd.DataFrame):
+        if still_valid(articles):
+            return articles  # read and validated here already (read_articles), and unchanged since
         rows = articles.to_dict(orient="records")
         located = ((f"row {i}", dict(row)) for i, row in enumerate(rows))
         return validate(located, "DataFrame", skip_invalid=skip_invalid)

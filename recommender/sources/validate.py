@@ -19,9 +19,12 @@ import pandas as pd
 from ..types import CorpusError, EmptyCorpusError
 from ._base import Problem, Skip
 
-__all__ = ["FIELDS", "SkippedRecord", "validate", "validated"]
+__all__ = ["FIELDS", "SkippedRecord", "still_valid", "validate", "validated"]
 
 log = logging.getLogger(__name__)
+
+# The mark ``validate`` leaves in a frame's attrs (its row count then).
+_VALIDATED = "recommender_validated"
 
 #: Known columns, in output order. Anything else a source carries is kept after them as metadata.
 FIELDS = ("id", "title", "body", "date", "author", "category", "tags", "url")
@@ -83,12 +86,33 @@ def validated(
 
 
 def validate(located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: bool) -> pd.DataFrame:
+    """The valid records as a DataFrame (``attrs``: the source, the records left out, and a mark of this
+    validation, so that the frame is not validated again: see :func:`still_valid`)."""
     skipped: list[SkippedRecord] = []
     rows = list(validated(located, source, skip_invalid=skip_invalid, skipped=skipped))
     frame = _to_frame(rows)
     frame.attrs["source"] = source
     frame.attrs["skipped"] = skipped
+    frame.attrs[_VALIDATED] = len(frame)
     return frame
+
+
+def still_valid(frame: pd.DataFrame) -> bool:
+    """Whether a frame :func:`validate` made still holds what validation guarantees, by a quick vectorised
+    check (as many rows, unique ids, every id, title and body text, ids trimmed, bodies not blank), so that
+    it is used as it is rather than validated and copied again; any doubt means a full validation."""
+    if frame.attrs.get(_VALIDATED) != len(frame) or not {"id", "title", "body"} <= set(frame.columns):
+        return False
+    ids, titles, bodies = frame["id"], frame["title"], frame["body"]
+    texts = all(all(isinstance(value, str) for value in column) for column in (ids, titles, bodies))
+    return bool(
+        texts
+        and ids.is_unique
+        and ids.str.strip().eq(ids).all()
+        and not ids.str.contains("\n", regex=False).any()
+        and ids.ne("").all()
+        and bodies.str.strip().ne("").all()
+    )
 
 
 def _summarise(source: str, problems: list[SkippedRecord], duplicates: dict[str, list[str]]) -> str:

@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from ..types import InvalidParameterError
+from .stemmers import snowball_stemmer
 from .stopwords import BY_LANGUAGE
 
 __all__ = [
@@ -200,11 +201,7 @@ class Analyzer:
         self._stop = frozenset(self.stop_words)
         self._cache = _Remembered(self._verdict)
         self._pieces = _Remembered(self._written_piece)
-        self._stemmer: Any = None
-        if self.stem:
-            from nltk.stem.snowball import SnowballStemmer
-
-            self._stemmer = SnowballStemmer(SNOWBALL[language])
+        self._stemmer: Any = snowball_stemmer(SNOWBALL[language]) if self.stem else None
         self._english = language == "en"
         self._fold_stems = not self._english and language not in _KEEP_MARKS
 
@@ -303,14 +300,16 @@ class Analyzer:
 
     def __getstate__(self) -> dict[str, Any]:
         # The stem cache is rebuilt on demand; shipping it to worker processes costs more than it saves.
+        # The stemmer is made again on arrival (its class may have been loaded apart: see .stemmers).
         state = self.__dict__.copy()
-        del state["_cache"], state["_pieces"]
+        del state["_cache"], state["_pieces"], state["_stemmer"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._cache = _Remembered(self._verdict)
         self._pieces = _Remembered(self._written_piece)
+        self._stemmer = snowball_stemmer(SNOWBALL[self.language]) if self.stem else None
 
     def __repr__(self) -> str:
         return (

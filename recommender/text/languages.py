@@ -221,11 +221,14 @@ def article_languages(
         code = language_code(language)
         return [code for _ in texts]
     languages: list[str] = []
+    loaded = "langid" in _IDENTIFIER
     for value, text in zip(declared, texts, strict=True):
         if isinstance(value, str) and value.strip():
             languages.append(language_code(value))
         else:
             languages.append(detect_language(text, default=default))
+    if not loaded:
+        _IDENTIFIER.clear()  # py3langid's model holds about 100 MB: a batch that loaded it lets it go
     return languages
 
 
