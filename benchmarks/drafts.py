@@ -1,12 +1,13 @@
-"""How much the numpy-only draft query loses on words the corpus never contains (held-out drafts).
+"""What a serving install without NLTK loses on a draft's words the corpus never contains (held-out drafts).
 
     python -m benchmarks.drafts [--corpus ../shared/data/bbc_news.jsonl.gz] [--train 2000] [--drafts 200]
 
 Shuffles the corpus (seed 0), builds a model (default settings) on the first ``--train`` articles, and
-asks for the 8 links of the next ``--drafts`` articles as unpublished drafts, with ``Index.query`` (no
-stemmer: unseen words match nothing) and with ``Recommender.query`` (stems every word). Prints the share
-of draft tokens the model's surface-form table lacks, how many lists are identical, and their mean
-overlap.
+asks for the 8 links of the next ``--drafts`` articles as unpublished drafts, twice: with the words the
+corpus never wrote stemmed by the model's analyzer (what ``Index.query`` does where NLTK is installed,
+and ``Recommender.query`` always) and left unstemmed (``Index.load(path, stem_unseen=False)``: a serving
+install without NLTK). Prints the share of draft tokens the word-form table lacks, how many lists are
+identical, and their mean overlap.
 """
 
 from __future__ import annotations
@@ -34,19 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     train, drafts = records[: args.train], records[args.train : args.train + args.drafts]
     with tempfile.TemporaryDirectory() as folder:
         path = Recommender().fit(train).save(f"{folder}/model")
-        index, model = Index.load(path), Recommender.load(path)
-        forms = model.forms
+        stemming, lean = Index.load(path), Index.load(path, stem_unseen=False)
+        forms = Recommender.load(path).forms
         tokens = unseen = same = 0
         overlap = 0.0
         for record in drafts:
-            language = index._drafts.language(record["body"], None) if index._drafts else "en"
-            found = tokens_of(f"{record['title']}\n{record['body']}", language)
+            text, title = record["body"], record["title"]
+            language = stemming.query_language(f"{title}\n{text}")
+            found = tokens_of(f"{title}\n{text}", language)
             tokens += len(found)
             unseen += sum(token not in forms.get(language, {}) for token in found)
-            fast = [link.article_id for link in index.query(record["body"], title=record["title"], k=8)]
-            full = [link.article_id for link in model.query(record["body"], title=record["title"], k=8)]
-            same += fast == full
-            overlap += len(set(fast) & set(full)) / max(len(full), 1)
+            full = [link.article_id for link in stemming.query(text, title=title, k=8)]
+            plain = [link.article_id for link in lean.query(text, title=title, k=8)]
+            same += plain == full
+            overlap += len(set(plain) & set(full)) / max(len(full), 1)
     report = {
         "corpus": args.corpus,
         "train": len(train),

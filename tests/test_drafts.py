@@ -75,6 +75,14 @@ def test_unseen_words_are_stemmed_when_nltk_is_there(
     lean = _drafts(folder)
     assert lean._columns("fans cheered", "en").count(column) == 1
     assert column not in lean._columns("cheering", "en")
+    monkeypatch.undo()
+    # A serving process may ask for that behaviour whatever is installed.
+    from recommender import Index
+
+    assert Index.load(folder).query("cheering fans", k=1) != Index.load(folder, stem_unseen=False).query(
+        "cheering", k=1
+    )
+    assert Index.load(folder, stem_unseen=False).query("cheering", k=3) == []
 
 
 def test_stored_tables_grow_unless_a_bigram_model_meets_a_new_term(tmp_path: Path) -> None:

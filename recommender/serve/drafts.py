@@ -32,7 +32,7 @@ __all__ = ["DraftAnalyzer"]
 class DraftAnalyzer:
     """Draft text to term counts in a stored model's vocabulary, per language, as the build counts."""
 
-    def __init__(self, stored: Any, *, languages: list[str]) -> None:
+    def __init__(self, stored: Any, *, languages: list[str], stem_unseen: bool = True) -> None:
         parameters = stored.parameters
         analyzers = stored.document(store.ANALYZER)
         self._settings: dict[str, dict[str, Any]] = dict(
@@ -63,7 +63,8 @@ class DraftAnalyzer:
             self._term_text = vocabulary.__getitem__
             self._term_row = position.get
             self.n_terms = len(vocabulary)
-        self._stemmers: dict[str, Analyzer | None] = {}
+        # A language maps to None when its words are not stemmed here (no NLTK, or not asked to).
+        self._stemmers: dict[str, Analyzer | None] = {} if stem_unseen else dict.fromkeys(self._settings)
 
     def language(self, text: str, lang: str | None) -> str:
         """The language a draft is analysed in: ``lang``, else the model's setting or its one language,

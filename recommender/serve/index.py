@@ -33,14 +33,21 @@ class Index:
     Every call reads the snapshot current when it starts, and only that one, to its end.
     """
 
-    def __init__(self, stored: Any, *, verify: bool = True) -> None:
+    def __init__(self, stored: Any, *, verify: bool = True, stem_unseen: bool = True) -> None:
         self._verify = verify
-        self._snapshot = Snapshot(stored)
+        self._stem_unseen = stem_unseen
+        self._snapshot = Snapshot(stored, stem_unseen=stem_unseen)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True) -> Index:
-        """Open a model's current generation; ``verify=False`` skips checksums for a faster start."""
-        return cls(store.open_model(path, verify=verify, mmap=mmap), verify=verify)
+    def load(
+        cls, path: str | os.PathLike[str], *, verify: bool = True, mmap: bool = True, stem_unseen: bool = True
+    ) -> Index:
+        """Open a model's current generation; ``verify=False`` skips checksums for a faster start.
+
+        ``stem_unseen=False`` leaves a draft's words the corpus never wrote unstemmed even where NLTK is
+        installed, so answers do not depend on it (``recommender.serve.drafts``).
+        """
+        return cls(store.open_model(path, verify=verify, mmap=mmap), verify=verify, stem_unseen=stem_unseen)
 
     def reload(self) -> bool:
         """Open the model's current generation if another was published since; returns whether it did.
@@ -51,7 +58,8 @@ class Index:
         model_path = self._snapshot.model_path
         if model_path is None or store.current_generation(model_path) == self.generation:
             return False
-        self._snapshot = Snapshot(store.open_model(model_path, verify=self._verify))
+        opened = store.open_model(model_path, verify=self._verify)
+        self._snapshot = Snapshot(opened, stem_unseen=self._stem_unseen)
         return True
 
     @property

@@ -42,7 +42,8 @@ class ListOptions:
 class Snapshot:
     """One generation of a stored model, opened: the articles, the engine, drafts and explanations."""
 
-    def __init__(self, stored: Any) -> None:
+    def __init__(self, stored: Any, *, stem_unseen: bool = True) -> None:
+        self._stem_unseen = stem_unseen
         self._stored = stored
         self.path: Path = Path(getattr(stored, "model_path", None) or stored.path)
         self.manifest: dict[str, Any] = stored.manifest
@@ -237,7 +238,9 @@ class Snapshot:
 
     def _draft_analyzer(self) -> DraftAnalyzer:
         if self._drafts is None:
-            self._drafts = DraftAnalyzer(self._stored, languages=self.engine.languages)
+            self._drafts = DraftAnalyzer(
+                self._stored, languages=self.engine.languages, stem_unseen=self._stem_unseen
+            )
         return self._drafts
 
     def _blocked(self, settings: Controls) -> np.ndarray | None:
