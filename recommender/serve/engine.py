@@ -33,7 +33,10 @@ _STREAM_WIDTH = 64
 class Engine:
     """Ranked rows for an article or a draft, from a stored model (see the module docstring)."""
 
-    def __init__(self, stored: Any, *, languages: Sequence[str], duplicates: Mapping[int, int]) -> None:
+    def __init__(
+        self, stored: Any, *, languages: tuple[np.ndarray, list[str]], duplicates: Mapping[int, int]
+    ) -> None:
+        """``languages`` is each row's language number into the sorted codes, and those codes."""
         parameters = stored.parameters
         self.neighbors = np.asarray(stored.array(store.NEIGHBORS)).view(np.ndarray)
         self.scores = np.asarray(stored.array(store.SCORES)).view(np.ndarray)
@@ -46,10 +49,8 @@ class Engine:
         self.lsa_weight = float(parameters.get("lsa_weight", 0.0)) if self.components is not None else 0.0
         self.duplicates = dict(duplicates)  # hidden row -> the row it duplicates
         self.hidden = np.asarray(sorted(self.duplicates), dtype=np.int64)
-        codes = sorted(set(languages))
-        self.languages = codes
-        self.row_languages = np.asarray([codes.index(code) for code in languages], dtype=np.int32)
-        self.partitioned = not bool(parameters.get("cross_language", False)) and len(codes) > 1
+        self.row_languages, self.languages = languages
+        self.partitioned = not bool(parameters.get("cross_language", False)) and len(self.languages) > 1
         self.search = _search(stored, self) if stored.has(store.VECTORS_DATA) else None
         self._weighting: Weighting | None = None
         self._stored = stored

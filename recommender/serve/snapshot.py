@@ -111,14 +111,15 @@ class Snapshot:
     def engine(self) -> Engine:
         """The ranking engine over this model's arrays (made on first use)."""
         if self._engine is None:
-            languages = _row_languages(self._stored, self._articles)
-            rows = self._articles.row_map() if self._stored.has(store.DUPLICATES) else {}
-            duplicates = {}
-            if rows:
-                for duplicate, kept in self._stored.document(store.DUPLICATES).items():
-                    if duplicate in rows and kept in rows:
-                        duplicates[rows[duplicate]] = rows[kept]
-            self._engine = Engine(self._stored, languages=languages, duplicates=duplicates)
+            stored, find = self._stored, self._articles.find
+            hidden = stored.document(store.DUPLICATES) if stored.has(store.DUPLICATES) else {}
+            duplicates: dict[int, int] = {}
+            for duplicate, kept in hidden.items():
+                rows = find(duplicate), find(kept)
+                if rows[0] is not None and rows[1] is not None:
+                    duplicates[rows[0]] = rows[1]
+            codes, names = _row_languages(stored, self._articles)
+            self._engine = Engine(stored, languages=(codes, names), duplicates=duplicates)
         return self._engine
 
     # --- related lists ---------------------------------------------------------------------------------
@@ -279,12 +280,16 @@ class Snapshot:
         return explain_links(links, row, rows, self._words, weight=weight)
 
 
-def _row_languages(stored: Any, articles: ArticleTable) -> list[str]:
-    """Every article's language: from the draft tables, else from the records (else the analyzer's)."""
+def _row_languages(stored: Any, articles: ArticleTable) -> tuple[np.ndarray, list[str]]:
+    """Every article's language as a number into the sorted language codes, and those codes: from the
+    draft tables, else from the records (else the analyzer's language)."""
     if stored.has(store.QUERY_ROW_LANGUAGES) and stored.has(store.QUERY_DOCUMENT):
         present = list(stored.document(store.QUERY_DOCUMENT).get("languages", []))
-        codes = np.asarray(stored.array(store.QUERY_ROW_LANGUAGES)).tolist()
-        if all(0 <= code < len(present) for code in set(codes)):
-            return [present[code] for code in codes]
+        codes = np.asarray(stored.array(store.QUERY_ROW_LANGUAGES), dtype=np.int32)
+        if present == sorted(present) and (not codes.size or 0 <= codes.min() <= codes.max() < len(present)):
+            return codes, present
     default = str(stored.document(store.ANALYZER).get("language", "en"))
-    return [str(meta.get("lang") or default) for meta in articles.all_metadata()]
+    languages = [str(meta.get("lang") or default) for meta in articles.all_metadata()]
+    names = sorted(set(languages))
+    number = {name: position for position, name in enumerate(names)}
+    return np.asarray([number[language] for language in languages], dtype=np.int32), names
