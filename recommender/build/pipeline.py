@@ -9,7 +9,7 @@ out. ``update`` runs the same stages on the new articles with the base model's f
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -37,9 +37,9 @@ def analyzers_for(settings: Settings) -> Analyzers:
     return Analyzers(stop_words=settings.stop_words, stem=settings.stem, ngrams=settings.ngrams)
 
 
-def texts_of(frame: pd.DataFrame) -> list[str]:
-    """Each article's title and body as one text (what language detection reads)."""
-    return [f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True)]
+def texts_of(frame: pd.DataFrame) -> Iterator[str]:
+    """Each article's title and body as one text (what language detection reads), one at a time."""
+    return (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True))
 
 
 def languages_of(frame: pd.DataFrame, settings: Settings) -> list[str]:
