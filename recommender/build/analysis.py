@@ -60,9 +60,8 @@ class Analysis:
         article writes for that term (its most frequent one, ties to the first; "a b" for a pair term).
     words:
         One readable word per vocabulary term: its most frequent written form in the corpus (ties to the
-        first in code point order), the term itself when no article writes it.
-    language_words:
-        The same per language, counted in that language's articles only.
+        first in code point order), the term itself when no article writes it. Empty from
+        :func:`analyse_frozen`: an update keeps the base model's words.
     tokens:
         Terms counted in titles and bodies (with ``ngrams=2``, pairs too).
     unseen:
@@ -75,7 +74,6 @@ class Analysis:
     surface_forms: list[str]
     vector_forms: np.ndarray
     words: list[str]
-    language_words: dict[str, list[str]]
     tokens: int
     unseen: int
 
@@ -151,7 +149,16 @@ def analyse_frozen(
     parts = _read(bodies, titles, analyzer, languages, fixed, n_jobs, min_parallel)
     # Columns past the vocabulary (terms new to it) go to a column cut off, as pruned ones do in analyse.
     columns = [np.minimum(np.arange(len(part.terms), dtype=np.int64), len(vocabulary)) for part in parts]
-    return _assemble(parts, columns, list(vocabulary), analyzer, title_weight, n_jobs, _receivers(languages))
+    return _assemble(
+        parts,
+        columns,
+        list(vocabulary),
+        analyzer,
+        title_weight,
+        n_jobs,
+        _receivers(languages),
+        readable=False,
+    )
 
 
 def _read(
@@ -208,9 +215,12 @@ def _assemble(
     title_weight: float,
     n_jobs: int | None,
     receivers: frozenset[str] | None,
+    *,
+    readable: bool = True,
 ) -> Analysis:
     """The analysis from the chunks, each chunk's column ``c`` moved to ``columns[c]`` (cut past the end);
-    ``receivers`` are the languages given the other languages' tokens (None: all)."""
+    ``receivers`` are the languages given the other languages' tokens (None: all); ``readable``: whether
+    to derive one readable word per term."""
     kept = len(vocabulary)
     bodies = [_remap(part.body, mapping, kept) for part, mapping in zip(parts, columns, strict=True)]
     titles = [
@@ -225,7 +235,7 @@ def _assemble(
     read = sum(_total(part.body) + _total(part.title) for part in parts)
     counted = sum(map(_total, bodies)) + sum(map(_total, titles))
     surface_forms, vector_forms = _entry_words(parts, columns, counts)
-    words, language_words = _readable([part.written for part in parts], vocabulary)
+    words = _readable([part.written for part in parts], vocabulary) if readable else []
     return Analysis(
         vocabulary=vocabulary,
         counts=counts,
@@ -233,7 +243,6 @@ def _assemble(
         surface_forms=surface_forms,
         vector_forms=vector_forms,
         words=words,
-        language_words=language_words,
         tokens=read,
         unseen=read - counted,
     )
@@ -279,21 +288,13 @@ def _rows(matrix: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
 
 
-def _readable(parts: list[Written], vocabulary: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """One word per term over all languages, and per language (see :class:`Analysis`)."""
-    by_language: Written = {}
-    for written in parts:
-        for language, counts in written.items():
-            _merge_into(by_language, language, counts)
-    language_words = {
-        language: _words_for(counts, vocabulary) for language, counts in sorted(by_language.items())
-    }
-    if len(by_language) == 1:
-        return next(iter(language_words.values())), language_words
+def _readable(parts: list[Written], vocabulary: Sequence[str]) -> list[str]:
+    """One word per term, counted over all languages (see :class:`Analysis`)."""
     everywhere: Counter[tuple[str, str]] = Counter()
-    for counts in by_language.values():
-        everywhere.update(counts)
-    return _words_for(everywhere, vocabulary), language_words
+    for written in parts:
+        for counts in written.values():
+            everywhere.update(counts)
+    return _words_for(everywhere, vocabulary)
 
 
 def _words_for(counts: Counter[tuple[str, str]], vocabulary: Sequence[str]) -> list[str]:

@@ -286,7 +286,8 @@ def apply_update(
     old_languages = model.languages
     new_languages = new.languages if new is not None else []
     languages = [old_languages[row] for row in survivors.tolist()] + new_languages
-    ids = [model.ids[row] for row in survivors.tolist()] + new_ids
+    old_ids = model.ids
+    ids = [old_ids[row] for row in survivors.tolist()] + new_ids
     records = _stored_records(model).take(survivors)
     if frame is not None:
         records = records.concat(store.Records.encode(records_of(frame, new_languages)))

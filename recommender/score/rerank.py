@@ -40,10 +40,22 @@ def rerank(
     """
     valid = neighbors >= 0
     adjusted = np.where(valid, scores - hub_weight * hubs[np.where(valid, neighbors, 0)], -np.inf)
-    order = np.lexsort((np.where(valid, neighbors, np.iinfo(np.int32).max), -scores, -adjusted), axis=1)[
-        :, :k
-    ]
+    rows = np.where(valid, neighbors, np.iinfo(np.int32).max)
+    if _ordered(scores, rows):
+        # Candidates already in (score, row) order, as searches give them: one stable sort keeps it for ties.
+        order = np.argsort(-adjusted, axis=1, kind="stable")[:, :k]
+    else:
+        order = np.lexsort((rows, -scores, -adjusted), axis=1)[:, :k]
     return (
         np.take_along_axis(neighbors, order, axis=1).astype(np.int32),
         np.take_along_axis(scores, order, axis=1).astype(np.float32),
     )
+
+
+def _ordered(scores: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether every row's candidates are sorted by score (descending), then by row."""
+    if scores.shape[1] < 2:
+        return True
+    higher = scores[:, :-1] > scores[:, 1:]
+    tied = (scores[:, :-1] == scores[:, 1:]) & (rows[:, :-1] <= rows[:, 1:])
+    return bool(np.all(higher | tied))

@@ -18,6 +18,7 @@ import os
 import secrets
 import stat
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -46,6 +47,7 @@ __all__ = ["Writer", "upgrade", "write_model", "writer"]
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_OVERLAP = 1 << 16  # pieces at least this big are hashed while they are written
 
 
 class Writer:
@@ -269,7 +271,11 @@ def _stage(
     try:
         staging_fd = os.open(staging, _FOLDER | os.O_NOFOLLOW, dir_fd=model_fd)
         try:
-            files = {name: _write_file(staging_fd, staging, name, write) for name, write in writes.items()}
+            with ThreadPoolExecutor(1, thread_name_prefix="recommender-hash") as helper:
+                files = {
+                    name: _write_file(staging_fd, staging, name, write, helper)
+                    for name, write in writes.items()
+                }
             manifest = {**header, "files": dict(sorted(files.items()))}
             _write_file(staging_fd, staging, MANIFEST, _bytes_writer(_json(manifest, indent=2)))
             step(f"sync {staging}")
@@ -306,27 +312,40 @@ def _switch(model_fd: int, generation: str, token: str) -> None:
 
 
 class _Hashing:
-    """A binary file that also keeps the SHA-256 and size of what went through it."""
+    """A binary file that also keeps the SHA-256 and size of what went through it.
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    Large pieces are hashed by ``helper`` while this thread writes them (both release the GIL), so a
+    save costs about the longer of the two rather than their sum.
+    """
+
+    def __init__(self, handle: IO[bytes], helper: ThreadPoolExecutor | None = None) -> None:
         self._handle = handle
+        self._helper = helper
         self.digest = hashlib.sha256()
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self.digest.update(data)
         self.size += len(data)
-        return self._handle.write(data)
+        if self._helper is None or len(data) < _OVERLAP:
+            self.digest.update(data)
+            return self._handle.write(data)
+        hashed = self._helper.submit(self.digest.update, data)
+        try:
+            return self._handle.write(data)
+        finally:
+            hashed.result()
 
 
 _Write = Callable[[_Hashing], object]
 
 
-def _write_file(folder_fd: int, folder: str, name: str, write: _Write) -> dict[str, Any]:
+def _write_file(
+    folder_fd: int, folder: str, name: str, write: _Write, helper: ThreadPoolExecutor | None = None
+) -> dict[str, Any]:
     """Create ``name`` in the folder, write it, fsync it; its manifest entry (bytes and SHA-256)."""
     step(f"write {folder}/{name}")
     with os.fdopen(os.open(name, _NEW_FILE, 0o666, dir_fd=folder_fd), "wb") as handle:
-        hashing = _Hashing(handle)
+        hashing = _Hashing(handle, helper)
         write(hashing)
         handle.flush()
         os.fsync(handle.fileno())
