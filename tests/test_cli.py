@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
@@ -29,6 +30,20 @@ def test_build_reports_counts(tmp_path: Path, tiny_jsonl: Path, capsys: pytest.C
     out = capsys.readouterr().out
     assert "6 articles" in out
     assert (model_files(tmp_path / "m") / "manifest.json").is_file()
+
+
+def test_truncated_gzip_corpus_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    packed = gzip.compress(BUNDLED.read_bytes())
+    corpus = tmp_path / "t.jsonl.gz"
+    corpus.write_bytes(packed[: len(packed) // 2])
+    assert main(["build", str(corpus), "-o", str(tmp_path / "x")]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error == f"error: {corpus}: compressed data is truncated or corrupt " + (
+        "(Compressed file ended before the end-of-stream marker was reached)"
+    )
+    assert not (tmp_path / "x").exists()
 
 
 def test_related_prints_eight_links(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

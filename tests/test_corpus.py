@@ -43,6 +43,42 @@ def test_reads_gzip_by_content(tmp_path: Path, tiny_records: list[dict[str, Any]
     assert read_articles(path)["id"].tolist() == [r["id"] for r in tiny_records]
 
 
+def _damaged(data: bytes, damage: str) -> bytes:
+    """``data`` gzip-compressed, then cut in half, or with a flipped byte in its stream or its checksum."""
+    packed = bytearray(gzip.compress(data, mtime=0))
+    if damage == "truncated":
+        return bytes(packed[: len(packed) // 2])
+    where = len(packed) // 2 if damage == "flipped" else len(packed) - 6  # the CRC-32 field
+    packed[where] ^= 0xFF
+    return bytes(packed)
+
+
+def _formats(records: list[dict[str, Any]]) -> dict[str, bytes]:
+    frame = pd.DataFrame(records)[["id", "title", "body"]]
+    return {
+        "jsonl": "".join(json.dumps(record) + "\n" for record in records).encode(),
+        "json": json.dumps(records).encode(),
+        "csv": frame.to_csv(index=False).encode(),
+    }
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "crc"])
+@pytest.mark.parametrize("kind", ["jsonl", "json", "csv"])
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_damaged_gzip_is_an_error_naming_the_file(
+    tmp_path: Path, damage: str, kind: str, skip_invalid: bool
+) -> None:
+    records = [
+        {"id": f"a{i}", "title": f"T {i}", "body": f"oil and grain prices, note {i} " * 40} for i in range(60)
+    ]
+    path = tmp_path / f"articles.{kind}.gz"
+    path.write_bytes(_damaged(_formats(records)[kind], damage))
+    with pytest.raises(
+        CorpusError, match=r"articles\.\w+\.gz: compressed data is truncated or corrupt \(.+\)"
+    ):
+        read_articles(path, skip_invalid=skip_invalid)
+
+
 def test_reads_json_array(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(tiny_records, indent=2), encoding="utf-8")

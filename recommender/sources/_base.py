@@ -11,6 +11,7 @@ import gzip
 import html
 import io
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -43,8 +44,38 @@ def open_bytes(source: Path) -> IO[bytes]:
         raise CorpusError(message) from error
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
     if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+        return _Gunzipped(source, buffered)  # type: ignore[return-value]
     return buffered
+
+
+def _named(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with gzip's and zlib's errors for a damaged file turned into a CorpusError naming it."""
+
+    def call(self: _Gunzipped, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            message = f"{self.source}: compressed data is truncated or corrupt ({error})"
+            raise CorpusError(message) from None
+
+    return call
+
+
+class _Gunzipped(gzip.GzipFile):
+    """A gzip-compressed source: a truncated or corrupt stream is a CorpusError naming the file, wherever
+    a reader meets it (the first bytes, a line in the middle, the checksum at the end)."""
+
+    def __init__(self, source: Path, fileobj: IO[bytes]) -> None:
+        super().__init__(fileobj=fileobj, mode="rb")
+        self.source = source
+
+    read = _named(gzip.GzipFile.read)
+    read1 = _named(gzip.GzipFile.read1)
+    readinto = _named(gzip.GzipFile.readinto)
+    readinto1 = _named(gzip.GzipFile.readinto1)
+    readline = _named(gzip.GzipFile.readline)
+    peek = _named(gzip.GzipFile.peek)
+    seek = _named(gzip.GzipFile.seek)
 
 
 def read_bytes(source: Path) -> bytes:
