@@ -91,6 +91,18 @@ def test_info(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "recommender-model v2" in out
     assert "k = 10" in out
+    # Every "name: value" line has a space after the colon, values in one column.
+    labelled = [line for line in out.splitlines() if not line.startswith("  ")]
+    assert {line.split(":")[0] for line in labelled} >= {
+        "model",
+        "generation",
+        "format",
+        "articles",
+        "duplicates",
+    }
+    columns = {len(re.match(r"\w+:\s+", line).group(0)) for line in labelled}  # type: ignore[union-attr]
+    assert len(columns) == 1
+    assert all(re.match(r"\w+: +\S", line) for line in labelled)
     assert main(["info", str(model_dir), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["counts"]["k"] == 10
 
@@ -100,6 +112,10 @@ def test_info(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["related", "{model}", "kazakhstan-geopolitical"], "unknown article id .* did you mean"),
         (["related", "{tmp}/missing", SEED], "no such model folder"),
+        (["related", "{tmp}/dup.jsonl", SEED], r"dup\.jsonl: is a file, not a model folder"),
+        (["related", "{tmp}/dup.jsonl/x", SEED], "no such model folder"),
+        (["related", "{model}", SEED, "--min-score", "nan"], "min_score must be a finite number"),
+        (["query", "{model}", "oil", "--min-score", "inf"], "min_score must be a finite number"),
         (["related", "{tmp}", SEED], "not a recommender model"),
         (["query", "{model}"], "give the query TEXT"),
         (["query", "{model}", "x", "--file", "{tmp}/f.txt"], "not both"),

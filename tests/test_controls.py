@@ -62,6 +62,8 @@ def test_parse_duration_rejects(value: object) -> None:
     [
         ({"max_ages": "1d"}, "unknown ranking control"),
         ({"min_score": -1}, "min_score must be"),
+        ({"min_score": float("nan")}, "min_score must be a finite number"),
+        ({"min_score": float("inf")}, "min_score must be a finite number"),
         ({"min_relative": 1.5}, "min_relative must be"),
         ({"mmr": 0}, "mmr must be a lambda"),
         ({"mmr": 2}, "mmr must be"),

@@ -198,6 +198,34 @@ def test_manifest_entries_must_be_plain_names(tmp_path: Path, entry: str) -> Non
         fmt.open_model(path)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("parameters", None, "'parameters' is not an object"),
+        ("counts", None, "'counts' is not an object"),
+        ("counts", ["articles"], "'counts' is not an object"),
+        ("counts", {"articles": None}, "'counts' holds a value that is not a count"),
+        ("counts", {"articles": -1}, "'counts' holds a value that is not a count"),
+        ("files", None, "corrupt manifest"),
+        ("files", {"label.json": None}, "corrupt manifest"),
+    ],
+)
+def test_a_manifest_entry_of_the_wrong_kind_is_a_format_error(
+    tmp_path: Path, key: str, value: object, match: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recommender.cli import main
+
+    path = publish(tmp_path / "m", 1)
+    files = model_files(path)
+    manifest = json.loads((files / fmt.MANIFEST).read_text())
+    manifest[key] = value
+    (files / fmt.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match=match):
+        fmt.open_model(path)
+    assert main(["info", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {files / fmt.MANIFEST}: corrupt manifest")
+
+
 def test_a_listed_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
     path = publish(tmp_path / "m", 1)
     files = model_files(path)

@@ -251,12 +251,16 @@ def info(args: argparse.Namespace) -> int:
     if args.json:
         print_json(manifest)
         return 0
-    print(f"model:    {folder.path}")
-    print(f"generation: {folder.generation or '(a flat folder written by an older version)'}")
     version = f"v{manifest['format_version']} (library {manifest.get('library_version')})"
-    print(f"format:   {manifest['format']} {version}")
-    for name, value in folder.counts.items():
-        print(f"{name + ':':<10}{value}")
+    rows = {
+        "model": str(folder.path),
+        "generation": folder.generation or "(a flat folder written by an older version)",
+        "format": f"{manifest['format']} {version}",
+        **{name: str(value) for name, value in folder.counts.items()},
+    }
+    width = max(map(len, rows)) + 2
+    for name, value in rows.items():
+        print(f"{name + ':':<{width}}{value}")
     for name, value in folder.parameters.items():
         print(f"  {name} = {value!r}")
     return 0

@@ -104,8 +104,12 @@ class Controls:
             values[name] = frozenset(w.casefold() for w in _words(options.get(name), name))
         min_score = options.get("min_score")
         if min_score is not None:
-            if isinstance(min_score, bool) or not isinstance(min_score, int | float) or min_score < 0:
-                message = f"min_score must be a number >= 0, got {min_score!r}"
+            if (
+                isinstance(min_score, bool)
+                or not isinstance(min_score, int | float)
+                or not 0 <= min_score < math.inf
+            ):
+                message = f"min_score must be a finite number >= 0, got {min_score!r}"
                 raise InvalidParameterError(message)
             values["min_score"] = float(min_score)
         if options.get("min_relative") is not None:

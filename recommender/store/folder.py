@@ -292,9 +292,16 @@ def _open_model_path(model_path: Path) -> int:
     try:
         return os.open(model_path, _FOLDER)
     except (FileNotFoundError, NotADirectoryError):
-        message = (
-            f"{model_path}: no such model folder; build one with: recommender build CORPUS -o {model_path}"
-        )
+        if model_path.is_file():
+            message = (
+                f"{model_path}: is a file, not a model folder; give the folder a build wrote "
+                "(recommender build CORPUS -o MODEL_DIR)"
+            )
+        else:
+            message = (
+                f"{model_path}: no such model folder; build one with: recommender build CORPUS -o "
+                f"{model_path}"
+            )
         raise ModelFormatError(message) from None
 
 

@@ -196,7 +196,18 @@ def read_manifest(folder_fd: int, folder: Path, rebuild: str) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         message = f"{folder}: not a recommender model (manifest format is not {FORMAT_NAME!r}); {rebuild}"
         raise ModelFormatError(message)
+    for key in ("parameters", "counts"):
+        if not isinstance(manifest.get(key, {}), dict):
+            message = f"{manifest_path}: corrupt manifest ({key!r} is not an object); {rebuild}"
+            raise ModelFormatError(message)
+    if not all(_is_count(value) for value in manifest.get("counts", {}).values()):
+        message = f"{manifest_path}: corrupt manifest ('counts' holds a value that is not a count); {rebuild}"
+        raise ModelFormatError(message)
     return manifest
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def manifest_header(
