@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ..text.printable import printable
 from ..types import RecommenderError
 from .parser import build_parser
 
@@ -27,5 +28,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RecommenderError, OSError) as error:
         if args.debug:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(printable(f"error: {error}"), file=sys.stderr)
         return 1

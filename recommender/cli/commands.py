@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..text.printable import printable
 from ..types import InvalidParameterError
 from .flags import controls_given, settings_given
 from .output import print_json, print_links, print_reports, report_skipped
@@ -62,7 +63,7 @@ def related(args: argparse.Namespace) -> int:
         print_json({a: [link.to_dict() for link in found.get(a, [])] for a in args.article_ids})
         return 0
     for article_id in args.article_ids:
-        print(f"== {article_id}" + (" (disabled by overrides)" if article_id in disabled else ""))
+        print(printable(f"== {article_id}") + (" (disabled by overrides)" if article_id in disabled else ""))
         print_links(found.get(article_id, []), as_json=False)
     return 0
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..text.printable import json_escaped, printable
 from ..types import Neighbor
 
 __all__ = ["print_json", "print_links", "print_reports", "report_skipped"]
@@ -35,7 +36,7 @@ _REPORT_ROWS = (
 
 def print_json(data: Any) -> None:
     """``data`` as indented JSON, non-ASCII text kept readable."""
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    print(json_escaped(json.dumps(data, ensure_ascii=False, indent=2)))
 
 
 def print_links(links: list[Neighbor], *, as_json: bool) -> None:
@@ -49,16 +50,17 @@ def print_links(links: list[Neighbor], *, as_json: bool) -> None:
     for link in links:
         reason = "" if link.reason == "similar" else f"  [{link.reason}]"
         date = link.date or ""
-        print(f"{link.rank:>3}  {link.score:.3f}  {date:<10}  {link.article_id}  {link.title}{reason}")
+        line = f"{link.rank:>3}  {link.score:.3f}  {date:<10}  {link.article_id}  {link.title}{reason}"
+        print(printable(line))
         if link.terms is not None:
             shown = ", ".join(f"{shared.term} {shared.share:.0%}" for shared in link.terms)
-            print(f"{'':>5}shared: {shown or '(no shared words)'}")
+            print(printable(f"{'':>5}shared: {shown or '(no shared words)'}"))
 
 
 def report_skipped(skipped: Sequence[Any]) -> None:
     """Each record left out (the first few when there are many), then counts of invalid and left-out."""
     for problem in skipped[:_SHOWN_SKIPS]:
-        print(f"skipped: {problem}", file=sys.stderr)
+        print(printable(f"skipped: {problem}"), file=sys.stderr)
     if len(skipped) > _SHOWN_SKIPS:
         print(f"skipped: … and {len(skipped) - _SHOWN_SKIPS} more", file=sys.stderr)
     invalid = sum(1 for problem in skipped if problem.invalid)

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from ..serve.index import Index
 from ..serve.overrides import Overrides
 from ..settings import check_k
+from ..text.printable import CONTROL, json_escaped, printable
 from ..types import InvalidParameterError, Neighbor
 from .export_files import write_file, write_folder
 
@@ -117,8 +118,7 @@ def export_links(
         text = _to_json(links)
     elif format == "jsonl":
         text = "".join(
-            json.dumps({"article_id": a, "links": [_link_dict(x) for x in related]}, ensure_ascii=False)
-            + "\n"
+            _json_text({"article_id": a, "links": [_link_dict(x) for x in related]}, indent=None) + "\n"
             for a, related in links
         )
     elif format == "csv":
@@ -170,12 +170,12 @@ def _load_template(path: str | os.PathLike[str]) -> string.Template:
 
 def _site_json(article_id: str, related: list[Neighbor]) -> str:
     data = {"article_id": article_id, "links": [_link_dict(link) for link in related]}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return _json_text(data, indent=2) + "\n"
 
 
 def _to_json(links: list[tuple[str, list[Neighbor]]]) -> str:
     data = {article_id: [_link_dict(link) for link in related] for article_id, related in links}
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return _json_text(data, indent=2) + "\n"
 
 
 def _link_dict(link: Neighbor) -> dict[str, object]:
@@ -192,14 +192,14 @@ def _to_csv(links: list[tuple[str, list[Neighbor]]]) -> str:
         for link in related:
             writer.writerow(
                 [
-                    article_id,
+                    printable(article_id),
                     link.rank,
-                    link.article_id,
+                    printable(link.article_id),
                     f"{link.score:.6f}",
                     link.reason,
-                    link.title,
-                    link.url or "",
-                    link.date or "",
+                    printable(link.title),
+                    printable(link.url or ""),
+                    printable(link.date or ""),
                 ]
             )
     return buffer.getvalue()
@@ -207,7 +207,7 @@ def _to_csv(links: list[tuple[str, list[Neighbor]]]) -> str:
 
 def safe_url(url: str | None) -> str | None:
     """``url`` if it is an absolute http(s) URL, else ``None`` (never link ``javascript:`` and the like)."""
-    if not url:
+    if not url or CONTROL.search(url):
         return None
     try:
         parts = urlsplit(url.strip())
@@ -248,24 +248,31 @@ def _block(index: Index, article_id: str, related: list[Neighbor], template: str
     meta = index.article(article_id)
     title = meta.get("title") or article_id
     return template.substitute(
-        article_id=html.escape(article_id, quote=True),
-        title=html.escape(title).replace("--", "- -"),
-        url=html.escape(safe_url(meta.get("url")) or "", quote=True),
-        date=html.escape(meta.get("date") or "", quote=True),
+        article_id=_html(article_id),
+        title=_html(title).replace("--", "- -"),
+        url=_html(safe_url(meta.get("url")) or ""),
+        date=_html(meta.get("date") or ""),
         links="\n".join("    " + _html_item(link) for link in related),
         count=str(len(related)),
     )
 
 
 def _html_item(link: Neighbor) -> str:
-    text = html.escape(link.title or link.article_id)
+    text = _html(link.title or link.article_id)
     url = safe_url(link.url)
-    anchor = f'<a href="{html.escape(url, quote=True)}">{text}</a>' if url else f"<span>{text}</span>"
+    anchor = f'<a href="{_html(url)}">{text}</a>' if url else f"<span>{text}</span>"
     date = ""
     if link.date:
-        shown = html.escape(_display_date(link.date))
-        date = f' <time datetime="{html.escape(link.date, quote=True)}">{shown}</time>'
-    return (
-        f'<li data-article-id="{html.escape(link.article_id, quote=True)}" '
-        f'data-reason="{html.escape(link.reason, quote=True)}">{anchor}{date}</li>'
-    )
+        date = f' <time datetime="{_html(link.date)}">{_html(_display_date(link.date))}</time>'
+    item = f'<li data-article-id="{_html(link.article_id)}" data-reason="{_html(link.reason)}">'
+    return f"{item}{anchor}{date}</li>"
+
+
+def _json_text(data: Any, *, indent: int | None) -> str:
+    """``data`` as JSON, non-ASCII text readable, no control character raw (see ``json_escaped``)."""
+    return json_escaped(json.dumps(data, ensure_ascii=False, indent=indent))
+
+
+def _html(text: str) -> str:
+    """Text or an attribute value for HTML: markup escaped, control characters shown as escapes."""
+    return html.escape(printable(text), quote=True)

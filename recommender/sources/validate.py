@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..text.printable import CONTROL
 from ..types import CorpusError, EmptyCorpusError
 from ._base import Problem, Skip
 
@@ -150,6 +151,13 @@ def _clean_record(record: Any) -> dict[str, Any]:
         raise ValueError(message)
     if article_id != article_id.strip() or "\n" in article_id:
         message = f"id {article_id!r} has surrounding whitespace or a line break"
+        raise ValueError(message)
+    control = CONTROL.search(article_id)
+    if control:
+        message = (
+            f"id {article_id!r} holds a control character (U+{ord(control.group(0)):04X}); ids must be "
+            "printable"
+        )
         raise ValueError(message)
     if "body" not in record:
         message = f"article {article_id!r} has no 'body'"
