@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,8 +112,24 @@ class ArticleTable:
 
     def links(self, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
         """Links for rows and scores in order (``-1`` padding skipped), ranked from 1."""
-        found: list[Neighbor] = []
-        for row, score in zip(np.asarray(rows).tolist(), np.asarray(scores).tolist(), strict=True):
-            if row >= 0:
-                found.append(self.link(row, float(score), len(found) + 1))
-        return found
+        pairs = zip(np.asarray(rows).tolist(), np.asarray(scores).tolist(), strict=True)
+        if self._metadata is not None:
+            return [self.link(row, score, rank) for rank, (row, score) in enumerate(_kept(pairs), 1)]
+        # The serving path: read straight from the string tables (this loop is most of a lookup's time).
+        ids, (titles, dates, urls, _) = self._strings, self._columns
+        return [
+            Neighbor(
+                article_id=ids[row],
+                score=score,
+                rank=rank,
+                title=titles[row],
+                date=dates[row] or None,
+                url=urls[row] or None,
+            )
+            for rank, (row, score) in enumerate(_kept(pairs), 1)
+        ]
+
+
+def _kept(pairs: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
+    """The (row, score) pairs of real rows (``-1`` pads a short list)."""
+    return ((row, score) for row, score in pairs if row >= 0)

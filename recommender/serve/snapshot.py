@@ -26,6 +26,7 @@ from .overrides import Overrides
 
 __all__ = ["ListOptions", "Snapshot"]
 
+_PLAIN = Controls()  # no ranking controls: the stored or engine-ranked list as it is
 _FILTERS = ("exclude_ids", "exclude_categories", "exclude_tags", "include_tags", "min_score")
 
 
@@ -60,6 +61,7 @@ class Snapshot:
             message = f"{stored.path}: model parts disagree in size; rebuild it with: recommender build"
             raise ModelFormatError(message)
         self._engine: Engine | None = None
+        self._lists: tuple[np.ndarray, np.ndarray] | None = None
         self._drafts: DraftAnalyzer | None = None
         self._catalog: Catalog | None = None
         self._words: Words | None = None
@@ -84,7 +86,16 @@ class Snapshot:
     @property
     def k(self) -> int:
         """How many neighbours per article the model stores (the candidate pool for ``related``)."""
-        return int(self._stored.array(store.NEIGHBORS).shape[1])
+        return int(self._stored_lists()[0].shape[1])
+
+    def _stored_lists(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stored neighbour lists and their scores (mapped once, then read per call)."""
+        if self._lists is None:
+            self._lists = (
+                np.asarray(self._stored.array(store.NEIGHBORS)).view(np.ndarray),
+                np.asarray(self._stored.array(store.SCORES)).view(np.ndarray),
+            )
+        return self._lists
 
     def __len__(self) -> int:
         return self._articles.count
@@ -128,7 +139,7 @@ class Snapshot:
         """One article's list (see ``Index.related``)."""
         k, explain, overrides = check_k(options.k), options.explain, options.overrides
         row = self.row(article_id)
-        settings = Controls.make(**options.controls)
+        settings = Controls.make(**options.controls) if options.controls else _PLAIN
         if settings.max_exposure is not None:
             message = "max_exposure caps appearances across a batch: use related_many() or export"
             raise InvalidParameterError(message)
@@ -165,9 +176,9 @@ class Snapshot:
     ) -> list[Neighbor]:
         """One article's list: the engine's ranking, or the ranking controls' and overrides' choice."""
         if editorial is None and not settings.active:
-            if k <= self.k:  # the stored list, read without building the engine
-                neighbors = self._stored.array(store.NEIGHBORS)
-                return self._articles.links(neighbors[row, :k], self._stored.array(store.SCORES)[row, :k])
+            neighbors, scores = self._stored_lists()
+            if k <= neighbors.shape[1]:  # the stored list, read without building the engine
+                return self._articles.links(neighbors[row, :k], scores[row, :k])
             return self._articles.links(*self.engine.related(row, k))
         engine = self.engine
         picks = choose(
