@@ -280,3 +280,19 @@ def test_single_language_model_analyses_queries_in_its_language(mixed: Recommend
     assert english.query_language("Danube") == "en"
     assert mixed.query_language("Дунай") == "ru"
     assert english.query_language("Дунай", lang="ru") == "ru"
+
+
+def test_detection_split_over_workers_gives_each_article_its_own_language() -> None:
+    from recommender.build.pipeline import languages_of
+    from recommender.settings import Settings
+    from recommender.sources.corpus import read_articles
+
+    frame = read_articles(MIXED)
+    frame["lang"] = [None] * len(frame)
+    frame.loc[3, "lang"] = "de"  # a declared language wins over detection, wherever the row falls
+    alone = languages_of(frame, Settings(), n_jobs=1)
+    for jobs in (2, 3):
+        assert languages_of(frame, Settings(), n_jobs=jobs, min_parallel=0) == alone
+    assert alone[3] == "de"
+    assert len(set(alone)) >= 3
+    assert languages_of(frame, Settings(language="fr"), n_jobs=2, min_parallel=0) == ["fr"] * len(frame)

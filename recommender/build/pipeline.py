@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from math import ceil
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,12 @@ from ..settings import Settings
 from ..store.memory import MemoryModel
 from ..text.languages import Analyzers, article_languages
 from ..types import CorpusError
-from .analysis import Analysis, analyse
+from .analysis import MIN_PARALLEL, Analysis, analyse
 from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
 from .lists import rank_pools, search_pools
+from .neighbors import default_threads
+from .workers import run_in_workers
 
 __all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "weigh"]
 
@@ -42,12 +45,27 @@ def texts_of(frame: pd.DataFrame) -> Iterator[str]:
     return (f"{title or ''}\n{body}" for title, body in zip(frame["title"], frame["body"], strict=True))
 
 
-def languages_of(frame: pd.DataFrame, settings: Settings) -> list[str]:
-    """Each article's language: the setting for all, else its declared ``lang``, else detected."""
-    declared = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
-    return article_languages(
-        declared if declared is not None else [None] * len(frame), texts_of(frame), language=settings.language
-    )
+def languages_of(
+    frame: pd.DataFrame, settings: Settings, *, n_jobs: int | None = None, min_parallel: int = MIN_PARALLEL
+) -> list[str]:
+    """Each article's language: the setting for all, else its declared ``lang``, else detected (in forked
+    workers for a large corpus: each article is judged on its own, so the split does not matter)."""
+    declared_column = next((frame[name] for name in ("lang", "language") if name in frame.columns), None)
+    declared = list(declared_column) if declared_column is not None else [None] * len(frame)
+    jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
+    if settings.language != "auto" or jobs < 2 or len(frame) < max(min_parallel, 2):
+        return article_languages(declared, texts_of(frame), language=settings.language)
+    size = ceil(len(frame) / jobs)
+    spans = [(start, min(start + size, len(frame))) for start in range(0, len(frame), size)]
+    parts = run_in_workers(_span_languages, (frame, declared), spans, jobs)
+    return [code for part in parts for code in part]
+
+
+def _span_languages(inputs: tuple[pd.DataFrame, list[Any]], span: tuple[int, int]) -> list[str]:
+    """The detected languages of one span of articles (in a worker)."""
+    frame, declared = inputs
+    start, stop = span
+    return article_languages(declared[start:stop], texts_of(frame.iloc[start:stop]))
 
 
 def weigh(counts: sp.csr_matrix, weighting: Weighting) -> sp.csr_matrix:
