@@ -57,11 +57,15 @@ class Recommender:
 
     # --- building and storing --------------------------------------------------------------------------
 
-    def fit(self, articles: Articles, *, skip_invalid: bool = False, scheduler: Any = None) -> Recommender:
+    def fit(
+        self, articles: Articles, *, skip_invalid: bool = False, scheduler: Any = None, stage: Any = None
+    ) -> Recommender:
         """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``).
 
         ``scheduler`` (a Dask scheduler address or ``dask.distributed.Client``; needs the ``dask``
-        extra) computes the all-pairs neighbours on that cluster; the result is identical.
+        extra) computes the all-pairs neighbours on that cluster; the result is identical. ``stage``,
+        a function of a stage's name returning a context manager, wraps each build stage (to time or
+        show them).
         """
         from .build.pipeline import build_model
 
@@ -71,7 +75,8 @@ class Recommender:
             from .build.distributed import dask_mapper
 
             mapper = dask_mapper(scheduler)
-        self._use(build_model(frame, self.settings, mapper=mapper))
+        staged = {"stage": stage} if stage is not None else {}
+        self._use(build_model(frame, self.settings, mapper=mapper, **staged))
         self._frame = frame
         return self
 

@@ -467,3 +467,37 @@ def test_a_bad_setting_is_refused_before_the_corpus_is_read(
     err = capsys.readouterr().err
     assert err == "error: min_df must be an int count >= 1 or a float share in (0, 1], got 0\n"
     assert not (tmp_path / "m").exists()
+
+
+STAGES = ("read", "languages", "analysis", "weights", "lsa", "neighbours", "lists", "tables", "save")
+
+
+def _stage_lines(err: str) -> list[str]:
+    return re.findall(r"^  (\w+) +\d+\.\d s$", err.replace("\r", "\n"), flags=re.MULTILINE)
+
+
+def test_long_commands_show_their_stages_on_a_terminal_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["build", str(BUNDLED), "-o", str(tmp_path / "quiet")]) == 0  # not a terminal: silent
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["build", str(BUNDLED), "-o", str(tmp_path / "m")]) == 0
+    captured = capsys.readouterr()
+    assert _stage_lines(captured.err) == list(STAGES)
+    assert captured.out.startswith("built ")
+    assert len(captured.out.strip().splitlines()) == 1
+    assert main(["build", str(BUNDLED), "-o", str(tmp_path / "m"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    (tmp_path / "gone.txt").write_text(f"{SEED}\n", encoding="utf-8")
+    assert main(["update", str(tmp_path / "m"), "--remove", str(tmp_path / "gone.txt"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert _stage_lines(captured.err) == ["open", "update", "publish"]
+    assert json.loads(captured.out)["removed"] == 1  # standard output holds the JSON alone
+    argv = ["evaluate", str(BUNDLED), "--label", "category", "-k", "5", "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert _stage_lines(captured.err)[:2] == ["read", "languages"]
+    assert json.loads(captured.out)["k"] == 5
+    assert main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -105,6 +105,7 @@ def evaluate(
     k: int = 10,
     exclude: str | None = "duplicate_of",
     threshold: float | None = None,
+    stage: Any = None,
 ) -> Report:
     """Build a model on ``articles`` with ``settings`` in memory and score its top-``k`` lists.
 
@@ -117,6 +118,7 @@ def evaluate(
     exclude: a field; articles where it is set (BBC's ``duplicate_of``) are left out before building.
     threshold: judgment score at or above which a pair counts as related for the AUC
         (default: halfway between the lowest and highest judgment score).
+    stage: wraps each build stage, as for ``Recommender.fit``.
     """
     from ..recommender import Recommender
 
@@ -135,7 +137,7 @@ def evaluate(
     chosen = dict(settings or {})
     chosen["k"] = max(k, int(chosen.get("k", k)))
     started = time.perf_counter()
-    model = Recommender(**chosen).fit(frame)
+    model = Recommender(**chosen).fit(frame, stage=stage)
     seconds = time.perf_counter() - started
     report = evaluate_model(model, frame, label=label, k=k, threshold=threshold)
     return Report(

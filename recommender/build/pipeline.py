@@ -30,7 +30,7 @@ from .lists import rank_pools, search_pools
 from .neighbors import default_threads
 from .workers import run_in_workers
 
-__all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "weigh"]
+__all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "untimed", "weigh"]
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +101,13 @@ def _analyse(
 Stage = Callable[[str], AbstractContextManager[object]]
 
 
-def _untimed(name: str) -> AbstractContextManager[object]:
+def untimed(name: str) -> AbstractContextManager[object]:
+    """The stage wrapper that does nothing (the default)."""
     return nullcontext()
 
 
 def build_model(
-    frame: pd.DataFrame, settings: Settings, *, mapper: Any = None, stage: Stage = _untimed
+    frame: pd.DataFrame, settings: Settings, *, mapper: Any = None, stage: Stage = untimed
 ) -> MemoryModel:
     """The stored model of a validated article frame.
 

@@ -36,7 +36,7 @@ from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import SearchRows, blend_rows
 from .incremental import incremental_pools
 from .lists import pool_width, rank_pools, search_pools
-from .pipeline import languages_of, weigh
+from .pipeline import Stage, languages_of, untimed, weigh
 from .tables import StoredForms
 
 __all__ = ["UpdateReport", "apply_update", "check_updatable", "read_ids", "rebuild_frozen", "update_model"]
@@ -399,25 +399,31 @@ def update_model(
     max_added: float = 0.3,
     wait: bool = True,
     keep: int = 2,
+    stage: Stage = untimed,
 ) -> UpdateReport:
     """Update the model at ``path`` and publish the complete new model at ``output`` (default: ``path``).
 
     The writer lock of ``output`` is held from reading the current model to publishing the new one, so
     concurrent updates apply one after the other, none lost (``wait=False``: ``ModelLockedError`` when
     another writer holds it). Returns the report; ``max_unseen`` and ``max_added`` are the drift shares
-    past which it recommends a full rebuild; ``keep`` is how many generations stay.
+    past which it recommends a full rebuild; ``keep`` is how many generations stay; ``stage`` wraps
+    each step ("read", "open", "update", "publish"), as for ``Recommender.fit``.
     """
     if isinstance(add, str | os.PathLike):
-        add = read_articles(add, format=format)
+        with stage("read"):
+            add = read_articles(add, format=format)
     target = Path(output) if output is not None else Path(path)
     in_place = target.resolve() == Path(path).resolve()
     with store.writer(target, wait=wait, keep=keep) as writer:
-        base = writer.current() if in_place else store.open_model(path)  # size and SHA-256 checked
+        with stage("open"):
+            base = writer.current() if in_place else store.open_model(path)  # size and SHA-256 checked
         if base is None:
             message = f"{path}: no model to update; build one with: recommender build CORPUS -o {path}"
             raise ModelFormatError(message)
-        report, parts = _updated(Recommender.from_stored(base), add, remove, max_unseen, max_added, path)
-        writer.publish(**parts)
+        with stage("update"):
+            report, parts = _updated(Recommender.from_stored(base), add, remove, max_unseen, max_added, path)
+        with stage("publish"):
+            writer.publish(**parts)
     return UpdateReport(**{**report, "path": str(target)})
 
 

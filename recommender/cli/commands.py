@@ -17,7 +17,7 @@ from typing import Any
 from ..text.printable import printable
 from ..types import InvalidParameterError
 from .flags import controls_given, settings_given
-from .output import print_json, print_links, print_reports, report_skipped
+from .output import print_json, print_links, print_reports, report_skipped, stages
 
 __all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "update", "upgrade"]
 
@@ -31,12 +31,15 @@ def build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     recommender = Recommender(**settings_given(args, "build"))  # a bad setting is refused before reading
     check_target(args.output)  # so is a folder that is not a model
-    articles = read_articles(
-        args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
-    )
+    stage = stages(_shown(args))
+    with stage("read"):
+        articles = read_articles(
+            args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
+        )
     report_skipped(articles.attrs.get("skipped", []))
-    model = recommender.fit(articles, scheduler=args.scheduler)
-    path = model.save(args.output, wait=not args.no_wait, keep=args.keep)
+    model = recommender.fit(articles, scheduler=args.scheduler, stage=stage)
+    with stage("save"):
+        path = model.save(args.output, wait=not args.no_wait, keep=args.keep)
     seconds = time.perf_counter() - started
     counts = Counter(model.languages)
     languages = ", ".join(f"{lang} {count}" for lang, count in sorted(counts.items()))
@@ -165,6 +168,7 @@ def update(args: argparse.Namespace) -> int:
         max_added=args.max_added,
         wait=not args.no_wait,
         keep=args.keep,
+        stage=stages(_shown(args)),
     )
     seconds = time.perf_counter() - started
     if args.json:
@@ -189,7 +193,9 @@ def evaluate(args: argparse.Namespace) -> int:
     from ..analysis.evaluate import evaluate as evaluate_articles
     from ..sources.corpus import read_articles
 
-    articles = read_articles(args.corpus, format=args.format)
+    stage = stages(_shown(args))
+    with stage("read"):
+        articles = read_articles(args.corpus, format=args.format)
     report = evaluate_articles(
         articles,
         settings_given(args, "evaluate"),
@@ -197,6 +203,7 @@ def evaluate(args: argparse.Namespace) -> int:
         k=args.k,
         exclude=args.exclude or None,
         threshold=args.threshold,
+        stage=stage,
     )
     data = report.to_dict()
     if args.json:
@@ -208,6 +215,11 @@ def evaluate(args: argparse.Namespace) -> int:
     print()
     print(report.to_frame().round(3).to_string())
     return 0
+
+
+def _shown(args: argparse.Namespace) -> bool:
+    """Whether to show progress: standard error is a terminal and ``--quiet`` was not given."""
+    return not args.quiet and sys.stderr.isatty()
 
 
 def _read_report(path: str) -> dict[str, Any]:

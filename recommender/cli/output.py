@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from ..text.printable import json_escaped, printable
 from ..types import Neighbor
 
-__all__ = ["print_json", "print_links", "print_reports", "report_skipped"]
+__all__ = ["print_json", "print_links", "print_reports", "report_skipped", "stages"]
 
 _SHOWN_SKIPS = 10
 
@@ -55,6 +57,23 @@ def print_links(links: list[Neighbor], *, as_json: bool) -> None:
         if link.terms is not None:
             shown = ", ".join(f"{shared.term} {shared.share:.0%}" for shared in link.terms)
             print(printable(f"{'':>5}shared: {shown or '(no shared words)'}"))
+
+
+def stages(shown: bool) -> Callable[[str], AbstractContextManager[None]]:
+    """A stage reporter for long commands: each stage's name while it runs, then its time, on standard
+    error (``shown``: a terminal and no ``--quiet``); nothing is written otherwise."""
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        if not shown:
+            yield
+            return
+        print(f"  {name} …", end="\r", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        yield
+        print(f"  {name:<12}{time.perf_counter() - started:8.1f} s", file=sys.stderr, flush=True)
+
+    return stage
 
 
 def report_skipped(skipped: Sequence[Any]) -> None:

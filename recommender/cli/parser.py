@@ -58,6 +58,11 @@ def _command(
     return parser
 
 
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no stage progress on standard error (shown on a terminal otherwise)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+
 def _build(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = _command(
         subparsers,
@@ -72,6 +77,7 @@ def _build(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "  recommender build export.xml feed.atom site/content -o models/site"
         ),
     )
+    _quiet(parser)
     parser.add_argument(
         "corpus",
         metavar="SOURCE",
@@ -234,6 +240,7 @@ def _update(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
             "  recommender update models/geopolitics --remove gone.txt"
         ),
     )
+    _quiet(parser)
     parser.add_argument("model", metavar="MODEL_DIR")
     parser.add_argument("--add", metavar="NEW_CORPUS", help="articles to add or replace (any corpus format)")
     parser.add_argument("--remove", metavar="IDS_FILE", help="a file of article ids to remove, one per line")
@@ -283,6 +290,7 @@ def _evaluate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "  recommender evaluate --compare base.json cut.json"
         ),
     )
+    _quiet(parser)
     parser.add_argument("corpus", metavar="CORPUS", nargs="?", help="corpus file or folder, as for build")
     parser.add_argument("--format", choices=FORMATS, help="source format (default: guessed)")
     parser.add_argument("--label", default="category", help="field whose shared value means related")
