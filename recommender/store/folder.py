@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..types import ModelFormatError
+from .checks import problem_of
 from .layout import check_entry, open_entry, read_all, read_manifest, read_pointer
 from .names import ARTICLES, IDS, MANIFEST, POINTER, READABLE_VERSIONS, REBUILD
 from .tables import StringTable
@@ -162,6 +163,7 @@ class ModelFolder:
         self.manifest = manifest
         self._files = files
         self._mmap = mmap
+        self._checked: set[str] = set()
         self._closer = weakref.finalize(self, _close_all, [fd for fd, _ in files.values()])
 
     def __enter__(self) -> ModelFolder:
@@ -195,14 +197,24 @@ class ModelFolder:
         return int(self.manifest["format_version"])
 
     def array(self, name: str) -> np.ndarray:
-        """The array ``<name>.npy``, memory-mapped read-only unless the folder was opened with mmap=False."""
+        """The array ``<name>.npy``, memory-mapped read-only unless the folder was opened with mmap=False.
+
+        The first read of each array also checks its structure (see ``recommender.store.checks``).
+        """
         file_name = f"{name}.npy"
         fd, size = self._file(file_name)
         try:
-            return _read_array(fd, size, mmap_mode=self._mmap)
-        except (ValueError, OSError) as error:
+            array = _read_array(fd, size, mmap_mode=self._mmap)
+        except Exception as error:  # numpy's header parser raises ValueError, SyntaxError, TokenError...
             message = f"{self.path / file_name}: unreadable array ({error}); {self._rebuild}"
             raise ModelFormatError(message) from None
+        if name not in self._checked:
+            problem = problem_of(name, array, self.counts)
+            if problem is not None:
+                message = f"{self.path / file_name}: damaged array ({problem}); {self._rebuild}"
+                raise ModelFormatError(message)
+            self._checked.add(name)
+        return array
 
     def has(self, name: str) -> bool:
         """Whether the folder holds ``<name>.npy`` or ``<name>.json``."""
@@ -211,7 +223,9 @@ class ModelFolder:
 
     def strings(self, name: str) -> StringTable:
         """The string table ``<name>`` (``<name>_bytes.npy`` + ``<name>_offsets.npy``), memory-mapped."""
-        return StringTable(self.array(f"{name}_bytes"), self.array(f"{name}_offsets"))
+        return StringTable(
+            self.array(f"{name}_bytes"), self.array(f"{name}_offsets"), source=f"{self.path / name}_*.npy"
+        )
 
     def document(self, name: str) -> Any:
         """The parsed JSON document ``<name>.json`` (ids and articles: from their tables in version 2)."""

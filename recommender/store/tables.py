@@ -12,7 +12,10 @@ from typing import Any, overload
 
 import numpy as np
 
+from ..types import ModelFormatError
 from .names import ARTICLES, DATES, ID_TABLE, IDS, TITLES, URLS
+
+_REBUILD = "rebuild the model (recommender build CORPUS -o MODEL_DIR)"
 
 __all__ = ["IdTable", "Records", "StringTable", "tabulate"]
 
@@ -20,13 +23,24 @@ __all__ = ["IdTable", "Records", "StringTable", "tabulate"]
 class StringTable:
     """A column of strings stored as UTF-8 bytes and offsets; row ``i`` is decoded on demand."""
 
-    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+    def __init__(self, data: np.ndarray, offsets: np.ndarray, *, source: str = "a string table") -> None:
         # Plain views of the memory maps: np.memmap's subclass hooks cost microseconds per slice, and
         # a memoryview slices and decodes faster still.
+        self.source = source
         self._data = data.view(np.ndarray)
         self._offsets = offsets.view(np.ndarray)
+        # Opening checks what costs nothing (shape, kind, both ends); every row read checks its own
+        # bounds, and a full decode checks that the offsets never fall: a million-row table opens
+        # without touching its pages.
+        if self._offsets.ndim != 1 or self._offsets.dtype.kind not in "iu" or self._offsets.shape[0] < 1:
+            problem = "offsets are not a one-dimensional integer array"
+            raise self._damaged(problem)
+        if self._data.ndim != 1 or int(self._offsets[0]) != 0 or int(self._offsets[-1]) > self._data.shape[0]:
+            problem = "offsets do not run from 0 to within the bytes"
+            raise self._damaged(problem)
         self._buffer = memoryview(self._data.data) if self._data.size else memoryview(b"")
         self._offset = self._offsets.item
+        self._size = self._data.shape[0]
 
     @staticmethod
     def encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -44,20 +58,51 @@ class StringTable:
         return self._buffer[self._offset(row) : self._offset(row + 1)]
 
     def __getitem__(self, row: int) -> str:
-        return str(self._buffer[self._offset(row) : self._offset(row + 1)], "utf-8")
+        start, stop = self._offset(row), self._offset(row + 1)
+        if not 0 <= start <= stop <= self._size:
+            problem = f"row {row} has offsets {start}..{stop}"
+            raise self._damaged(problem)
+        try:
+            return str(self._buffer[start:stop], "utf-8")
+        except UnicodeDecodeError:
+            raise self._undecodable(row) from None
 
     def to_list(self) -> list[str]:
         """Every row, decoded (for the build side and full scans)."""
         blob = self._data.tobytes()
+        if bool(np.any(self._offsets[1:] < self._offsets[:-1])):
+            problem = "offsets fall somewhere"
+            raise self._damaged(problem)
         bounds = self._offsets.tolist()
-        return [blob[bounds[i] : bounds[i + 1]].decode("utf-8") for i in range(len(bounds) - 1)]
+        try:
+            return [blob[bounds[i] : bounds[i + 1]].decode("utf-8") for i in range(len(bounds) - 1)]
+        except UnicodeDecodeError:
+            bad = next(i for i in range(len(bounds) - 1) if not _decodes(blob[bounds[i] : bounds[i + 1]]))
+            raise self._undecodable(bad) from None
+
+    def _undecodable(self, row: int) -> ModelFormatError:
+        return ModelFormatError(f"{self.source}: row {row} is not UTF-8 text (damaged file); {_REBUILD}")
+
+    def _damaged(self, problem: str) -> ModelFormatError:
+        return ModelFormatError(f"{self.source}: damaged string table ({problem}); {_REBUILD}")
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class IdTable:
     """Article id -> row, by open addressing over a CRC-32 hash, stored as one int32 array."""
 
     def __init__(self, ids: StringTable, table: np.ndarray) -> None:
+        if table.ndim != 1 or table.dtype.kind not in "iu":
+            raise _damaged_ids(ids)
         self._ids = ids
+        self._count = len(ids)
         self._table = table.view(np.ndarray)
         self._slot = self._table.item
         self._mask = int(table.shape[0]) - 1
@@ -122,9 +167,15 @@ class IdTable:
             row: int = self._slot(slot)
             if row < 0:
                 return None
+            if row >= self._count:
+                raise _damaged_ids(self._ids)
             if self._ids.raw(row) == key:
                 return row
             slot = (slot + 1) & self._mask
+
+
+def _damaged_ids(ids: StringTable) -> ModelFormatError:
+    return ModelFormatError(f"{ids.source}: damaged id table (a slot names no row); {_REBUILD}")
 
 
 class Records(Sequence[dict[str, Any]]):
