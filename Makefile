@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL := models/geopolitics
 SEED := kazakhstan-geopolitical-conundrum
 
-.PHONY: demo test lint typecheck unit notebooks clean
+.PHONY: demo test lint typecheck unit fuzz notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit
+
+# The property-based tests' long profile (2,000 examples each; about 75 s here).
+fuzz: $(VENV)/.installed-dev
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
 
 # Execute every notebook into out/notebooks/*.html for reading.
 notebooks: $(VENV)/.installed-dev

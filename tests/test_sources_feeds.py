@@ -61,3 +61,13 @@ def test_feed_item_without_link_or_guid_is_invalid(tmp_path: Path) -> None:
 def test_format_override_checks_the_document(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="not an Atom <feed>"):
         read_articles(SOURCES / "feed.rss", format="atom")
+
+
+def test_an_unknown_xml_encoding_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    # Found by tests/test_fuzz.py: a declaration naming an encoding Python lacks raised LookupError.
+    feed = tmp_path / "feed.atom"
+    feed.write_bytes(
+        b'<?xml version="1.0" encoding="tf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"></feed>\n'
+    )
+    with pytest.raises(CorpusError, match=r"feed\.atom: unreadable XML text \(unknown encoding: tf-8\)"):
+        read_articles(feed, format="atom")

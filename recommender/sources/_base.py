@@ -203,6 +203,9 @@ def iter_xml(source: Path, wanted: frozenset[str]) -> Iterator[tuple[str, Any]]:
         line, column = error.position
         message = f"{source}:{line}: malformed XML at column {column + 1}: {error.msg}"
         raise CorpusError(message) from None
+    except (LookupError, UnicodeError) as error:  # an encoding the declaration names but Python lacks
+        message = f"{source}: unreadable XML text ({error})"
+        raise CorpusError(message) from None
 
 
 def per_file(files: Iterable[Path], parse: Callable[[str, Path], Any]) -> Located:
