@@ -156,6 +156,7 @@ class ModelFolder:
         manifest: dict[str, Any],
         files: dict[str, tuple[int, int]],
         mmap: bool,
+        verified: bool = False,
     ) -> None:
         self.model_path = model_path
         self.generation = generation
@@ -163,6 +164,8 @@ class ModelFolder:
         self.manifest = manifest
         self._files = files
         self._mmap = mmap
+        # Files whose checksums matched are what a writer wrote: their structure needs no second look.
+        self._verified = verified
         self._checked: set[str] = set()
         self._closer = weakref.finalize(self, _close_all, [fd for fd, _ in files.values()])
 
@@ -199,7 +202,8 @@ class ModelFolder:
     def array(self, name: str) -> np.ndarray:
         """The array ``<name>.npy``, memory-mapped read-only unless the folder was opened with mmap=False.
 
-        The first read of each array also checks its structure (see ``recommender.store.checks``).
+        In a folder opened without verifying checksums, the first read of each array also checks its
+        structure (see ``recommender.store.checks``); verified files are as their writer wrote them.
         """
         file_name = f"{name}.npy"
         fd, size = self._file(file_name)
@@ -208,7 +212,7 @@ class ModelFolder:
         except Exception as error:  # numpy's header parser raises ValueError, SyntaxError, TokenError...
             message = f"{self.path / file_name}: unreadable array ({error}); {self._rebuild}"
             raise ModelFormatError(message) from None
-        if name not in self._checked:
+        if not self._verified and name not in self._checked:
             problem = problem_of(name, array, self.counts)
             if problem is not None:
                 message = f"{self.path / file_name}: damaged array ({problem}); {self._rebuild}"
@@ -353,7 +357,12 @@ def _open_generation(
     finally:
         os.close(folder_fd)
     return ModelFolder(
-        model_path=model_path, generation=generation, manifest=manifest, files=files, mmap=mmap
+        model_path=model_path,
+        generation=generation,
+        manifest=manifest,
+        files=files,
+        mmap=mmap,
+        verified=verify,
     )
 
 
