@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ from .sources.corpus import Articles, load_articles
 from .text.analyzer import Analyzer, resolve_stop_words
 from .text.languages import Analyzers
 from .types import InvalidParameterError, ModelFormatError, Neighbor, RecommenderError
+
+if TYPE_CHECKING:
+    from .build.pipeline import Stage
 
 __all__ = ["Recommender"]
 
@@ -58,7 +61,12 @@ class Recommender:
     # --- building and storing --------------------------------------------------------------------------
 
     def fit(
-        self, articles: Articles, *, skip_invalid: bool = False, scheduler: Any = None, stage: Any = None
+        self,
+        articles: Articles,
+        *,
+        skip_invalid: bool = False,
+        scheduler: Any = None,
+        stage: Stage | None = None,
     ) -> Recommender:
         """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``).
 
@@ -75,8 +83,7 @@ class Recommender:
             from .build.distributed import dask_mapper
 
             mapper = dask_mapper(scheduler)
-        staged = {"stage": stage} if stage is not None else {}
-        self._use(build_model(frame, self.settings, mapper=mapper, **staged))
+        self._use(build_model(frame, self.settings, mapper=mapper, stage=stage))
         self._frame = frame
         return self
 

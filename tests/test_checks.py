@@ -64,7 +64,7 @@ def model(tmp_path: Path, bundled_model_dir: Path) -> Path:
         ("id_table", lambda a: np.where(a >= 0, a + 10_000, a), "damaged id table"),
         ("titles_offsets", lambda a: a[::-1].copy(), "damaged string table"),
         ("titles_offsets", lambda a: np.where(np.arange(a.size) == 4, a[-1] + 10, a), r"row \d+ has offsets"),
-        ("vector_forms", lambda a: a + 1_000_000, "damaged vector_forms"),
+        ("vector_forms", lambda a: a + 1_000_000, "vector_forms.npy: damaged array .holds"),
     ],
 )
 def test_a_damaged_array_is_a_format_error_naming_it(

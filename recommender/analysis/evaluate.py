@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from scipy import stats
 from ..settings import check_k
 from ..sources.corpus import Articles, load_articles
 from ..types import CorpusError, InvalidParameterError
+
+if TYPE_CHECKING:
+    from ..build.pipeline import Stage
 
 __all__ = [
     "Report",
@@ -105,7 +108,7 @@ def evaluate(
     k: int = 10,
     exclude: str | None = "duplicate_of",
     threshold: float | None = None,
-    stage: Any = None,
+    stage: Stage | None = None,
 ) -> Report:
     """Build a model on ``articles`` with ``settings`` in memory and score its top-``k`` lists.
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from ..text.analyzer import Analyzer, tokens_of
 from .neighbors import default_threads
 from .reading import ByLanguage, Chunk, Written, read_chunk
-from .workers import run_in_workers
+from .workers import run_in_workers, spans
 
 __all__ = ["MIN_PARALLEL", "Analysis", "analyse", "analyse_frozen"]
 
@@ -175,12 +175,11 @@ def _read(
     jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
     if jobs > 1 and n_docs >= max(min_parallel, 2):
         # One chunk per worker when it fits: each chunk stems its distinct words once.
-        size = min(_MAX_CHUNK, ceil(n_docs / jobs))
-        spans = [(start, start + size) for start in range(0, n_docs, size)]
+        chunks = spans(n_docs, jobs, most=_MAX_CHUNK)
         if languages is not None and not isinstance(analyzer, Analyzer):
             for language in sorted(set(languages)):
                 analyzer[language]  # made here (NLTK imported once), so every worker starts with them
-        return run_in_workers(_read_span, (analyzer, bodies, titles, languages, fixed), spans, jobs)
+        return run_in_workers(_read_span, (analyzer, bodies, titles, languages, fixed), chunks, jobs)
     return [read_chunk(analyzer, bodies, titles, languages, fixed)]
 
 

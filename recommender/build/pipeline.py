@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from math import ceil
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
 from .lists import rank_pools, search_pools
 from .neighbors import default_threads
-from .workers import run_in_workers
+from .workers import run_in_workers, spans
 
 __all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "untimed", "weigh"]
 
@@ -55,9 +54,7 @@ def languages_of(
     jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
     if settings.language != "auto" or jobs < 2 or len(frame) < max(min_parallel, 2):
         return article_languages(declared, texts_of(frame), language=settings.language)
-    size = ceil(len(frame) / jobs)
-    spans = [(start, min(start + size, len(frame))) for start in range(0, len(frame), size)]
-    parts = run_in_workers(_span_languages, (frame, declared), spans, jobs)
+    parts = run_in_workers(_span_languages, (frame, declared), spans(len(frame), jobs), jobs)
     return [code for part in parts for code in part]
 
 
@@ -107,13 +104,14 @@ def untimed(name: str) -> AbstractContextManager[object]:
 
 
 def build_model(
-    frame: pd.DataFrame, settings: Settings, *, mapper: Any = None, stage: Stage = untimed
+    frame: pd.DataFrame, settings: Settings, *, mapper: Any = None, stage: Stage | None = None
 ) -> MemoryModel:
     """The stored model of a validated article frame.
 
     ``mapper`` runs the all-pairs tiles elsewhere (Dask); ``stage(name)`` wraps each stage: "languages",
     "analysis", "weights", "lsa", "neighbours", "lists", "tables".
     """
+    stage = stage or untimed
     analyzers = analyzers_for(settings)
     with stage("languages"):
         languages = languages_of(frame, settings)

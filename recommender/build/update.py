@@ -399,7 +399,7 @@ def update_model(
     max_added: float = 0.3,
     wait: bool = True,
     keep: int = 2,
-    stage: Stage = untimed,
+    stage: Stage | None = None,
 ) -> UpdateReport:
     """Update the model at ``path`` and publish the complete new model at ``output`` (default: ``path``).
 
@@ -409,6 +409,7 @@ def update_model(
     past which it recommends a full rebuild; ``keep`` is how many generations stay; ``stage`` wraps
     each step ("read", "open", "update", "publish"), as for ``Recommender.fit``.
     """
+    stage = stage or untimed
     if isinstance(add, str | os.PathLike):
         with stage("read"):
             add = read_articles(add, format=format)

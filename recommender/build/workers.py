@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
+from math import ceil
 from typing import Any, TypeVar
 
-__all__ = ["run_in_workers"]
+__all__ = ["run_in_workers", "spans"]
 
 _Task = TypeVar("_Task")
 _Result = TypeVar("_Result")
 
 # What the forked workers run: (function, shared inputs), set just before the pool starts.
 _work: tuple[Callable[[Any, Any], Any], Any] | None = None
+
+
+def spans(count: int, jobs: int, *, most: int | None = None) -> list[tuple[int, int]]:
+    """``[start, stop)`` spans cutting ``count`` items into ``jobs`` near-equal parts, none over ``most``."""
+    size = max(1, ceil(count / max(jobs, 1)))
+    size = size if most is None else min(most, size)
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
 def run_in_workers(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import store
-from ..types import ModelFormatError, Neighbor, SharedTerm
+from ..types import Neighbor, SharedTerm
 
 __all__ = ["TOP_TERMS", "Words", "explain_links", "shared_terms"]
 
@@ -35,16 +35,7 @@ class Words:
         self._own: tuple[store.StringTable, np.ndarray] | None = None
         self._by_term: list[str] | None = None
         if stored.has(store.VECTOR_FORMS) and stored.has(f"{store.SURFACE_FORMS}_bytes"):
-            table, forms = stored.strings(store.SURFACE_FORMS), stored.array(store.VECTOR_FORMS)
-            if forms.shape != self._indices.shape or (
-                forms.size and (int(forms.min()) < 0 or int(forms.max()) >= len(table))
-            ):
-                message = (
-                    f"{getattr(stored, 'path', 'the model')}: damaged {store.VECTOR_FORMS}.npy (a row of "
-                    "no word, or not one per stored entry); rebuild the model"
-                )
-                raise ModelFormatError(message)
-            self._own = (table, forms)
+            self._own = (stored.strings(store.SURFACE_FORMS), stored.array(store.VECTOR_FORMS))
         else:
             name = store.SURFACE if stored.has(store.SURFACE) else store.VOCABULARY
             self._by_term = list(stored.document(name))

@@ -19,6 +19,8 @@ from .names import (
     QUERY_POSTINGS_INDPTR,
     QUERY_POSTINGS_ROWS,
     SCORES,
+    SURFACE_FORMS,
+    VECTOR_FORMS,
     VECTORS_DATA,
     VECTORS_INDICES,
     VECTORS_INDPTR,
@@ -59,14 +61,23 @@ def _pointer(rows: str, total: str | None) -> _Check:
     return check
 
 
-def _indices(total: str | None, bound: str, *, low: int = 0) -> _Check:
-    """Integers in ``[low, counts[bound])`` (``total`` of them when given)."""
+def _entries(total: str) -> _Check:
+    """As many entries as the manifest counts ``total``."""
+
+    def check(array: np.ndarray, counts: Mapping[str, int]) -> str | None:
+        if total in counts and array.size != counts[total]:
+            return f"{array.size} entries where the manifest counts {counts[total]} {total}"
+        return None
+
+    return check
+
+
+def _indices(bound: str, *, low: int = 0) -> _Check:
+    """Integers in ``[low, counts[bound])``."""
 
     def check(array: np.ndarray, counts: Mapping[str, int]) -> str | None:
         if array.dtype.kind not in "iu":
             return "not an integer array"
-        if total is not None and total in counts and array.size != counts[total]:
-            return f"{array.size} entries where the manifest counts {counts[total]} {total}"
         if array.size and bound in counts:
             smallest, largest = int(array.min()), int(array.max())
             if smallest < low or largest >= counts[bound]:
@@ -83,31 +94,27 @@ def _both(*checks: _Check) -> _Check:
     return check
 
 
-def _floats(total: str | None) -> _Check:
-    def check(array: np.ndarray, counts: Mapping[str, int]) -> str | None:
-        if array.dtype.kind != "f":
-            return "not a float array"
-        if total is not None and total in counts and array.size != counts[total]:
-            return f"{array.size} entries where the manifest counts {counts[total]} {total}"
-        return None
-
-    return check
+def _floats(array: np.ndarray, counts: Mapping[str, int]) -> str | None:
+    return None if array.dtype.kind == "f" else "not a float array"
 
 
 _CHECKS: dict[str, _Check] = {
-    NEIGHBORS: _both(_rows_of("articles", ndim=2), _indices(None, "articles", low=-1)),
-    SCORES: _both(_rows_of("articles", ndim=2), _floats(None)),
-    HUBS: _both(_rows_of("articles", ndim=1), _floats(None)),
-    IDF: _both(_rows_of("terms", ndim=1), _floats(None)),
+    NEIGHBORS: _both(_rows_of("articles", ndim=2), _indices("articles", low=-1)),
+    SCORES: _both(_rows_of("articles", ndim=2), _floats),
+    HUBS: _both(_rows_of("articles", ndim=1), _floats),
+    IDF: _both(_rows_of("terms", ndim=1), _floats),
     VECTORS_INDPTR: _pointer("articles", "nonzeros"),
-    VECTORS_INDICES: _indices("nonzeros", "terms"),
-    VECTORS_DATA: _floats("nonzeros"),
+    VECTORS_INDICES: _both(_entries("nonzeros"), _indices("terms")),
+    VECTORS_DATA: _both(_entries("nonzeros"), _floats),
+    VECTOR_FORMS: _both(_entries("nonzeros"), _indices(SURFACE_FORMS)),
     QUERY_POSTINGS_INDPTR: _pointer("terms", None),
-    QUERY_POSTINGS_ROWS: _indices(None, "articles"),
+    QUERY_POSTINGS_ROWS: _indices("articles"),
 }
 
 
 def problem_of(name: str, array: np.ndarray, counts: Mapping[str, int]) -> str | None:
-    """What is structurally wrong with the array ``name`` (None: nothing found, or no check for it)."""
+    """What is structurally wrong with the array ``name`` (None: nothing found, or no check for it).
+
+    ``counts`` are the manifest's, plus the rows of the surface-form table under its name."""
     check = _CHECKS.get(name)
     return None if check is None else check(array, counts)

@@ -27,7 +27,7 @@ import numpy as np
 from ..types import ModelFormatError
 from .checks import problem_of
 from .layout import check_entry, open_entry, read_all, read_manifest, read_pointer
-from .names import ARTICLES, IDS, MANIFEST, POINTER, READABLE_VERSIONS, REBUILD
+from .names import ARTICLES, IDS, MANIFEST, POINTER, READABLE_VERSIONS, REBUILD, SURFACE_FORMS, VECTOR_FORMS
 from .tables import StringTable
 
 __all__ = ["ModelFolder", "current_generation", "open_model", "sha256"]
@@ -213,12 +213,22 @@ class ModelFolder:
             message = f"{self.path / file_name}: unreadable array ({error}); {self._rebuild}"
             raise ModelFormatError(message) from None
         if not self._verified and name not in self._checked:
-            problem = problem_of(name, array, self.counts)
+            problem = problem_of(name, array, self._bounds(name))
             if problem is not None:
                 message = f"{self.path / file_name}: damaged array ({problem}); {self._rebuild}"
                 raise ModelFormatError(message)
             self._checked.add(name)
         return array
+
+    def _bounds(self, name: str) -> dict[str, int]:
+        """The counts the structural checks hold ``name`` to: the manifest's, and for the entries' word
+        rows the rows of the surface-form table (from its offsets' header; no data read)."""
+        bounds = dict(self.counts)
+        offsets = f"{SURFACE_FORMS}_offsets.npy"
+        if name == VECTOR_FORMS and offsets in self._files:
+            with contextlib.suppress(Exception):  # a damaged table is reported when it is read itself
+                bounds[SURFACE_FORMS] = len(_read_array(*self._files[offsets], mmap_mode=True)) - 1
+        return bounds
 
     def has(self, name: str) -> bool:
         """Whether the folder holds ``<name>.npy`` or ``<name>.json``."""
