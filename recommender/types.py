@@ -5,6 +5,7 @@ Standard library only, so that the lightweight lookup can import it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 __all__ = [
@@ -33,7 +34,10 @@ class SharedTerm:
 class Neighbor:
     """One related article: who it is, its score, why it is listed, and what a link needs to show it.
 
-    ``reason`` is ``similar``, ``pinned``, ``fill:recent-category`` or ``fill:recent``.
+    ``score`` is what the list is ordered by: the similarity less the hub discount (and decayed under
+    ``half_life``), so similar links' scores never increase down a list. ``similarity`` is the plain
+    cosine of the two articles (equal to ``score`` when nothing adjusts it). ``reason`` is ``similar``,
+    ``pinned``, ``fill:recent-category`` or ``fill:recent``.
     """
 
     article_id: str
@@ -44,6 +48,11 @@ class Neighbor:
     url: str | None = None
     reason: str = "similar"
     terms: tuple[SharedTerm, ...] | None = None
+    similarity: float = math.nan
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.similarity):
+            object.__setattr__(self, "similarity", self.score)
 
     def to_dict(self) -> dict[str, object]:
         """The link as a JSON-ready dict with the documented keys (``terms`` only when explained)."""
@@ -51,6 +60,7 @@ class Neighbor:
             "article_id": self.article_id,
             "rank": self.rank,
             "score": self.score,
+            "similarity": self.similarity,
             "title": self.title,
             "date": self.date,
             "url": self.url,

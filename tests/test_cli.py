@@ -57,7 +57,7 @@ def test_related_json(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["related", str(model_dir), SEED, "-k", "3", "--json"]) == 0
     links = json.loads(capsys.readouterr().out)
     assert [link["rank"] for link in links] == [1, 2, 3]
-    assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url", "reason"}
+    assert set(links[0]) == {"article_id", "rank", "score", "similarity", "title", "date", "url", "reason"}
 
 
 def test_query_from_text_file_and_stdin(
@@ -501,3 +501,16 @@ def test_long_commands_show_their_stages_on_a_terminal_only(
     assert json.loads(captured.out)["k"] == 5
     assert main([*argv, "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_related_json_scores_never_increase(
+    bundled_model_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's check: the list is ordered by the score it shows; the plain cosine is its own field."""
+    assert main(["related", str(bundled_model_dir), SEED, "-k", "8", "--json"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    assert len(links) == 8
+    assert {link["reason"] for link in links} == {"similar"}
+    scores = [link["score"] for link in links]
+    assert scores == sorted(scores, reverse=True)
+    assert all(link["score"] < link["similarity"] for link in links)  # the default discounts hubs

@@ -255,3 +255,70 @@ def test_lists_stay_within_the_language_under_controls(tmp_path: Path) -> None:
         cross.article(link.article_id)["lang"] for link in cross.related(cross.ids[0], k=11, fill=True)
     }
     assert len(languages) > 1
+
+
+# --- the score a link shows is the score its list is ordered by (defaults: hubs discounted) -------------
+
+ORDER_CASES = [
+    {},
+    {"past_only": True},
+    {"max_age": "365d", "exclude_tags": ["russia"]},
+    {"same_category": True, "fill": True},
+    {"min_score": 0.1},
+    {"min_relative": 0.8, "fill": True},
+    {"half_life": "180d"},
+    {"mmr": 1.0},
+]
+
+
+@pytest.fixture(scope="module")
+def hub_index(bundled_model_dir: Path) -> Index:
+    index = Index.load(bundled_model_dir)
+    assert index.manifest["parameters"]["hub_weight"] > 0  # the default discounts hubs
+    return index
+
+
+@pytest.mark.parametrize("options", ORDER_CASES, ids=lambda options: ",".join(options) or "plain")
+def test_similar_links_scores_never_increase(hub_index: Index, options: dict[str, Any]) -> None:
+    for article_id in hub_index.ids:
+        for k in (8, hub_index.k + 6):
+            links = hub_index.related(article_id, k=k, **options)
+            scores = [link.score for link in links if link.reason == "similar"]
+            assert scores == sorted(scores, reverse=True), (article_id, k, options)
+            assert all(link.score <= link.similarity + 1e-7 for link in links)  # a discount, never a boost
+
+
+def test_the_score_is_the_similarity_less_the_hub_discount(bundled_model_dir: Path) -> None:
+    model = Recommender.load(bundled_model_dir)
+    assert model.hubs is not None
+    weight = model.settings.hub_weight
+    row = model.ids.index(SEED)
+    cosines = model.similarity(model.ids)[row]
+    decayed = {link.article_id: link for link in model.related(SEED, k=8, half_life="180d")}
+    for link in model.related(SEED, k=8):
+        other = model.ids.index(link.article_id)
+        assert link.similarity == pytest.approx(float(cosines[other]), abs=1e-6)
+        assert link.score == pytest.approx(link.similarity - weight * float(model.hubs[other]), abs=1e-6)
+    for article_id, link in decayed.items():
+        other = model.ids.index(article_id)
+        factor = 0.5 ** (max(_day(SEED) - _day(article_id), 0) / 180)
+        assert link.score == pytest.approx(
+            float(cosines[other]) * factor - weight * float(model.hubs[other]), abs=1e-5
+        )
+    # A plain list and one with a control that changes nothing rank alike (the discount is not lost).
+    plain = model.related(SEED, k=8)
+    assert [link.article_id for link in model.related(SEED, k=8, min_score=1e-9)] == [
+        link.article_id for link in plain
+    ]
+
+
+def test_thresholds_apply_to_the_score_shown(hub_index: Index) -> None:
+    plain = hub_index.related(SEED, k=8)
+    cut = plain[3].score
+    assert hub_index.related(SEED, k=8, min_score=cut) == [link for link in plain if link.score >= cut]
+    relative = hub_index.related(SEED, k=8, min_relative=0.9)
+    assert relative == [link for link in plain if link.score >= 0.9 * plain[0].score]
+    draft = "Kazakhstan balances Russia and China along the Middle Corridor"
+    every = hub_index.query(draft, k=8)
+    assert hub_index.query(draft, k=8, min_score=every[2].score) == every[:3]
+    assert [link.score for link in every] == sorted((link.score for link in every), reverse=True)

@@ -75,18 +75,23 @@ class _Reference:
         return self._ranked(order, scores, k)
 
     def _ranked(self, order: np.ndarray, scores: np.ndarray, k: int) -> tuple[list[int], list[float]]:
+        """The best ``k`` of ``order`` and the scores they show (the similarity less the hub discount)."""
         if self.hubs is None:
             chosen = order[:k]
             return chosen.tolist(), scores[chosen].tolist()
-        ranked, ranked_scores = rerank(
+        ranked, _ = rerank(
             order[None, :].astype(np.int32),
             scores[order][None, :],
             self.hubs,
             hub_weight=self.hub_weight,
             k=k,
         )
-        keep = ranked[0] >= 0
-        return ranked[0][keep].tolist(), ranked_scores[0][keep].tolist()
+        rows = ranked[0][ranked[0] >= 0]
+        shown = scores[rows] - np.float32(self.hub_weight) * self.hubs[rows]
+        return rows.tolist(), shown.tolist()
+
+    def similarity(self, row: int, others: list[int]) -> list[float]:
+        return self.scores[row, others].tolist()
 
     def related(self, row: int, k: int) -> tuple[list[int], list[float]]:
         scores = self.scores[row]
@@ -113,6 +118,9 @@ def _pairs(links: list[Any]) -> list[tuple[str, float]]:
 def _same(first: list[Any], second: list[Any]) -> None:
     assert [link.article_id for link in first] == [link.article_id for link in second]
     assert [link.score for link in first] == pytest.approx([link.score for link in second], abs=1e-6)
+    assert [link.similarity for link in first] == pytest.approx(
+        [link.similarity for link in second], abs=1e-6
+    )
 
 
 def test_every_k_equals_the_reference_and_the_loaded_index(built: tuple[Recommender, Index]) -> None:
@@ -127,6 +135,9 @@ def test_every_k_equals_the_reference_and_the_loaded_index(built: tuple[Recommen
             expected_rows, expected_scores = reference.related(row, k)
             assert [link.article_id for link in links] == [ids[r] for r in expected_rows], (row, k)
             assert [link.score for link in links] == pytest.approx(expected_scores, abs=1e-6)
+            assert [link.similarity for link in links] == pytest.approx(
+                reference.similarity(row, expected_rows), abs=1e-6
+            )
             _same(index.related(ids[row], k=k), links)
     stored_k = model.neighbors.shape[1]
     for row in range(n):  # a few k, for every article
@@ -172,4 +183,7 @@ def test_queries_answer_alike_and_equal_the_reference(built: tuple[Recommender, 
             expected_rows, expected_scores = reference.draft(row, k, hidden)
             assert [link.article_id for link in links] == [model.ids[r] for r in expected_rows], (row, k)
             assert [link.score for link in links] == pytest.approx(expected_scores, abs=1e-6)
+            assert [link.similarity for link in links] == pytest.approx(
+                reference.similarity(row, expected_rows), abs=1e-6
+            )
             _same(index.query(body, title=title, k=k), links)

@@ -32,9 +32,19 @@ def test_json_export_lists_every_article(tmp_path: Path, index: Index) -> None:
     assert list(data) == index.ids
     for article_id, links in data.items():
         assert links == [
-            {**link.to_dict(), "score": round(link.score, 6)} for link in index.related(article_id, k=2)
+            {**link.to_dict(), "score": round(link.score, 6), "similarity": round(link.similarity, 6)}
+            for link in index.related(article_id, k=2)
         ]
-        assert set(links[0]) == {"article_id", "rank", "score", "title", "date", "url", "reason"}
+        assert set(links[0]) == {
+            "article_id",
+            "rank",
+            "score",
+            "similarity",
+            "title",
+            "date",
+            "url",
+            "reason",
+        }
 
 
 def test_csv_export_is_long_format(tmp_path: Path, index: Index) -> None:
@@ -114,7 +124,8 @@ def test_csv_has_reason_and_documented_columns(tmp_path: Path, index: Index) -> 
     path = export_links(index, tmp_path / "related.csv", format="csv", k=5, min_relative=0.9, fill=True)
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["article_id", "rank", "related_id", "score", "reason", "title", "url", "date"]
+    columns = ["article_id", "rank", "related_id", "score", "reason", "title", "url", "date", "similarity"]
+    assert list(rows[0]) == columns  # similarity came last, so older columns keep their positions
     assert {row["reason"] for row in rows} == {"similar", "fill:recent"}  # each category is one pair
     assert len(rows) == 5 * len(index)  # fill guarantees exactly k when k eligible articles exist
 

@@ -27,9 +27,10 @@ def test_golden_model_keeps_loading_and_answering() -> None:
     expected = json.loads((GOLDEN.parent / "golden_expected.json").read_text(encoding="utf-8"))
     assert list(index) == list(expected)
     for article_id, links in expected.items():
-        # Links gained a "reason" after the golden file was written; every stored link is "similar".
+        # Links gained a "reason" and a "similarity" after the golden file was written; every stored link
+        # is "similar", and a model without hub scores shows its similarity as the score.
         assert [link.to_dict() for link in index.related(article_id, k=3)] == [
-            {**link, "reason": "similar"} for link in links
+            {**link, "reason": "similar", "similarity": link["score"]} for link in links
         ]
 
 

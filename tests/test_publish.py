@@ -185,7 +185,12 @@ def test_a_model_saved_by_release_0_1_0_answers_as_it_did(tmp_path: Path) -> Non
     for article_id, links in expected["related"].items():
         found = [link.to_dict() for link in index.related(article_id, k=4)]
         assert [link["article_id"] for link in found] == [link["article_id"] for link in links]
-        assert [link["score"] for link in found] == pytest.approx([link["score"] for link in links], abs=1e-6)
+        # 0.1.0 showed the plain similarity as the score (its lists were ordered by the hub-discounted one):
+        # that similarity is kept, and the score shown is now the one the list is ordered by.
+        similarities = [link["similarity"] for link in found]
+        assert similarities == pytest.approx([link["score"] for link in links], abs=1e-6)
+        assert [link["score"] for link in found] == sorted((link["score"] for link in found), reverse=True)
+        assert all(link["score"] < link["similarity"] for link in found)  # every one of these is discounted
     texts = {
         "en": "grain exports through the Black Sea and the Danube",
         "fr": "les exportations de céréales par la mer Noire",

@@ -27,7 +27,7 @@ from ..types import InvalidParameterError
 
 __all__ = ["map_coordinates", "related_frame", "shared_terms", "similarity_frame", "top_terms"]
 
-_LINK_COLUMNS = ["article_id", "rank", "related_id", "score", "related_title", "related_date"]
+_LINK_COLUMNS = ["article_id", "rank", "related_id", "score", "similarity", "related_title", "related_date"]
 
 
 def related_frame(
@@ -35,14 +35,14 @@ def related_frame(
 ) -> pd.DataFrame:
     """Related links of many articles (all when ``article_ids`` is None) as one long DataFrame.
 
-    Columns: ``article_id, rank, related_id, score, related_title, related_date``.
+    Columns: ``article_id, rank, related_id, score, similarity, related_title, related_date``.
 
     >>> related_frame(model, k=1)["related_id"].tolist()
     ['b', 'a']
     """
     chosen = model.ids if article_ids is None else list(article_ids)
     rows = [
-        (article_id, link.rank, link.article_id, link.score, link.title, link.date)
+        (article_id, link.rank, link.article_id, link.score, link.similarity, link.title, link.date)
         for article_id in chosen
         for link in model.related(article_id, k=k)
     ]

@@ -56,7 +56,8 @@ def print_links(links: list[Neighbor], *, as_json: bool) -> None:
         print(printable(line))
         if link.terms is not None:
             shown = ", ".join(f"{shared.term} {shared.share:.0%}" for shared in link.terms)
-            print(printable(f"{'':>5}shared: {shown or '(no shared words)'}"))
+            words = shown or "(no shared words)"
+            print(printable(f"{'':>5}similarity {link.similarity:.3f}, shared: {words}"))
 
 
 def stages(shown: bool) -> Callable[[str], AbstractContextManager[None]]:

@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 EXPORT_FORMATS = ("json", "jsonl", "csv", "html", "hugo", "jekyll")
-CSV_COLUMNS = ("article_id", "rank", "related_id", "score", "reason", "title", "url", "date")
+# "similarity" came last (after 0.1.0), so that readers of the older columns by position still work.
+CSV_COLUMNS = ("article_id", "rank", "related_id", "score", "reason", "title", "url", "date", "similarity")
 #: Data folder of each static-site generator, relative to the site root given as the output path.
 SITE_FOLDERS = {"hugo": Path("data") / "related", "jekyll": Path("_data") / "related"}
 #: The default "Similar posts" block; ``$article_id``, ``$title`` and ``$links`` are filled in.
@@ -181,6 +182,7 @@ def _to_json(links: list[tuple[str, list[Neighbor]]]) -> str:
 def _link_dict(link: Neighbor) -> dict[str, object]:
     data = link.to_dict()
     data["score"] = round(link.score, 6)
+    data["similarity"] = round(link.similarity, 6)
     return data
 
 
@@ -200,6 +202,7 @@ def _to_csv(links: list[tuple[str, list[Neighbor]]]) -> str:
                     printable(link.title),
                     printable(link.url or ""),
                     printable(link.date or ""),
+                    f"{link.similarity:.6f}",
                 ]
             )
     return buffer.getvalue()

@@ -3,15 +3,15 @@
 Some articles (broad round-ups, long digests) are close to everything and would fill every list: "the
 same posts everywhere". Like CSLS (cross-domain similarity local scaling), each candidate's score is
 lowered by a share of its own mean similarity to its nearest neighbours, so a hub must be clearly closer
-to this article than to its usual crowd to be listed. Only the order changes; the score shown stays the
-similarity, so explanations still add up.
+to this article than to its usual crowd to be listed. That discounted score is the one a list is ordered
+by and shows; the plain similarity is kept beside it (explanations split the similarity).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["HUB_REFERENCE", "candidate_width", "hub_scores", "rerank"]
+__all__ = ["HUB_REFERENCE", "candidate_width", "discounted", "hub_scores", "rerank"]
 
 #: How many of an article's top scores its hub score averages.
 HUB_REFERENCE = 10
@@ -31,6 +31,16 @@ def hub_scores(scores: np.ndarray) -> np.ndarray:
     return means.astype(np.float32)
 
 
+def discounted(
+    neighbors: np.ndarray, scores: np.ndarray, hubs: np.ndarray | None, *, hub_weight: float
+) -> np.ndarray:
+    """``scores - hub_weight * hubs[neighbors]`` in the scores' precision; empty slots give -inf."""
+    valid = np.asarray(neighbors) >= 0
+    if hubs is None or not hub_weight:
+        return np.where(valid, scores, -np.inf)
+    return np.where(valid, scores - hub_weight * hubs[np.where(valid, neighbors, 0)], -np.inf)
+
+
 def rerank(
     neighbors: np.ndarray, scores: np.ndarray, hubs: np.ndarray, *, hub_weight: float, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +49,7 @@ def rerank(
     Ties are broken by score, then by row; empty slots (``-1``) stay last.
     """
     valid = neighbors >= 0
-    adjusted = np.where(valid, scores - hub_weight * hubs[np.where(valid, neighbors, 0)], -np.inf)
+    adjusted = discounted(neighbors, scores, hubs, hub_weight=hub_weight)
     rows = np.where(valid, neighbors, np.iinfo(np.int32).max)
     if _ordered(scores, rows):
         # Candidates already in (score, row) order, as searches give them: one stable sort keeps it for ties.

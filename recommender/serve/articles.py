@@ -98,7 +98,9 @@ class ArticleTable:
             self._metadata = list(self._metadata)  # stored records decode on access: decode them once
         return self._metadata
 
-    def link(self, row: int, score: float, rank: int, reason: str = "similar") -> Neighbor:
+    def link(
+        self, row: int, score: float, rank: int, reason: str = "similar", *, similarity: float
+    ) -> Neighbor:
         """The ``Neighbor`` a list shows for ``row``."""
         if self._metadata is not None:
             meta = self._metadata[row]
@@ -107,14 +109,30 @@ class ArticleTable:
             titles, dates, urls, _ = self._columns
             title, date, url = titles[row], dates[row] or None, urls[row] or None
         return Neighbor(
-            article_id=self.id(row), score=score, rank=rank, title=title, date=date, url=url, reason=reason
+            article_id=self.id(row),
+            score=score,
+            rank=rank,
+            title=title,
+            date=date,
+            url=url,
+            reason=reason,
+            similarity=similarity,
         )
 
-    def links(self, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
-        """Links for rows and scores in order (``-1`` padding skipped), ranked from 1."""
-        pairs = zip(np.asarray(rows).tolist(), np.asarray(scores).tolist(), strict=True)
+    def links(self, rows: np.ndarray, scores: np.ndarray, similarities: np.ndarray) -> list[Neighbor]:
+        """Links for rows, the scores they show and their similarities, in order (``-1`` padding
+        skipped), ranked from 1."""
+        triples = zip(
+            np.asarray(rows).tolist(),
+            np.asarray(scores).tolist(),
+            np.asarray(similarities).tolist(),
+            strict=True,
+        )
         if self._metadata is not None:
-            return [self.link(row, score, rank) for rank, (row, score) in enumerate(_kept(pairs), 1)]
+            return [
+                self.link(row, score, rank, similarity=similarity)
+                for rank, (row, score, similarity) in enumerate(_kept(triples), 1)
+            ]
         # The serving path: read straight from the string tables (this loop is most of a lookup's time).
         ids, (titles, dates, urls, _) = self._strings, self._columns
         return [
@@ -125,11 +143,12 @@ class ArticleTable:
                 title=titles[row],
                 date=dates[row] or None,
                 url=urls[row] or None,
+                similarity=similarity,
             )
-            for rank, (row, score) in enumerate(_kept(pairs), 1)
+            for rank, (row, score, similarity) in enumerate(_kept(triples), 1)
         ]
 
 
-def _kept(pairs: Iterable[tuple[int, float]]) -> Iterator[tuple[int, float]]:
-    """The (row, score) pairs of real rows (``-1`` pads a short list)."""
-    return ((row, score) for row, score in pairs if row >= 0)
+def _kept(triples: Iterable[tuple[int, float, float]]) -> Iterator[tuple[int, float, float]]:
+    """The (row, score, similarity) triples of real rows (``-1`` pads a short list)."""
+    return (triple for triple in triples if triple[0] >= 0)

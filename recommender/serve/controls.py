@@ -149,11 +149,12 @@ class Editorial:
 
 @dataclass(frozen=True)
 class Pick:
-    """One chosen row with its score and the reason it is listed."""
+    """One chosen row: the score it is ordered by and shows, its plain similarity, why it is listed."""
 
     row: int
     score: float
     reason: str
+    similarity: float
 
 
 def _ordinal(date: object) -> float:
@@ -198,6 +199,7 @@ def choose(
     candidates: Callable[[], Iterator[tuple[int, float]]],
     similarity: Callable[[Sequence[int]], np.ndarray],
     pair_similarity: Callable[[Sequence[int]], np.ndarray],
+    discount: Callable[[Sequence[int]], np.ndarray] | None = None,
     editorial: Editorial | None = None,
     exposure: Mapping[int, int] | None = None,
     excluded_rows: Iterable[int] = (),
@@ -206,8 +208,11 @@ def choose(
 
     ``candidates()`` yields ``(row, cosine)`` best first, with a ``(-1, 0.0)`` marker where the stored
     pool ends and a costlier search begins; ``similarity(rows)`` gives the subject's
-    cosine with each row; ``pair_similarity(rows)`` the cosine matrix among rows (for MMR).
+    cosine with each row; ``pair_similarity(rows)`` the cosine matrix among rows (for MMR);
+    ``discount(rows)`` each row's hub discount (none when omitted). Every link's score is
+    ``cosine × decay − discount``, the score similar links are ordered by.
     """
+    scoring = _Scoring(subject, controls, catalog, discount)
     editorial = editorial or Editorial()
     if subject in editorial.disabled:
         return []
@@ -216,15 +221,12 @@ def choose(
     pinned = [row for row in editorial.pins.get(subject, ()) if row not in excluded][:k]
     pinned = list(dict.fromkeys(pinned))
     if pinned:
-        for row, score in zip(pinned, similarity(pinned).tolist(), strict=True):
-            picks.append(Pick(row, float(score), PINNED))
+        picks.extend(scoring.picks(pinned, similarity(pinned), [PINNED] * len(pinned)))
     excluded.update(pinned)
     eligible = _Eligibility(subject, controls, catalog, excluded, exposure)
     need = k - len(picks)
     if need > 0:
-        picks.extend(
-            _similar(subject, need, controls, catalog, candidates, pair_similarity, eligible, pinned)
-        )
+        picks.extend(_similar(need, controls, scoring, candidates, pair_similarity, eligible, pinned))
     if controls.fill and len(picks) < k:
         taken = {pick.row for pick in picks}
         sources: list[tuple[list[int], str]] = [(catalog.recent, FILL_RECENT)]
@@ -239,9 +241,45 @@ def choose(
                     taken.add(row)
                     fills.append((row, reason))
         if fills:
-            scores = similarity([row for row, _ in fills]).tolist()
-            picks.extend(Pick(row, float(s), reason) for (row, reason), s in zip(fills, scores, strict=True))
+            rows = [row for row, _ in fills]
+            picks.extend(scoring.picks(rows, similarity(rows), [reason for _, reason in fills]))
     return picks
+
+
+class _Scoring:
+    """The score a link of ``subject`` is ordered by and shows: ``cosine × decay − hub discount``.
+
+    float32 like the stored lists, so that with no decay a list keeps the order the build gave it.
+    """
+
+    def __init__(
+        self,
+        subject: int,
+        controls: Controls,
+        catalog: Catalog,
+        discount: Callable[[Sequence[int]], np.ndarray] | None,
+    ) -> None:
+        self.subject, self.controls, self.catalog, self._discount = subject, controls, catalog, discount
+        self.discounts = discount is not None
+
+    def __call__(self, rows: list[int], similarities: np.ndarray) -> np.ndarray:
+        scores = np.asarray(similarities, dtype=np.float32)
+        if self.controls.half_life is not None:
+            factors = _decay(self.subject, rows, self.catalog, self.controls.half_life)
+            scores = (scores * factors).astype(np.float32)
+        if self._discount is not None and rows:
+            scores = scores - np.asarray(self._discount(rows), dtype=np.float32)
+        return scores
+
+    def picks(self, rows: list[int], similarities: np.ndarray, reasons: list[str]) -> list[Pick]:
+        """``Pick`` rows in the given order, each with its score and similarity."""
+        scores = self(rows, similarities).tolist()
+        return [
+            Pick(row, float(score), reason, float(cosine))
+            for row, score, reason, cosine in zip(
+                rows, scores, reasons, np.asarray(similarities).tolist(), strict=True
+            )
+        ]
 
 
 class _Eligibility:
@@ -290,50 +328,50 @@ class _Eligibility:
 
 
 def _similar(
-    subject: int,
     need: int,
     controls: Controls,
-    catalog: Catalog,
+    scoring: _Scoring,
     candidates: Callable[[], Iterator[tuple[int, float]]],
     pair_similarity: Callable[[Sequence[int]], np.ndarray],
     eligible: _Eligibility,
     pinned: list[int],
 ) -> list[Pick]:
-    # Without reranking the first `need` eligible candidates are final; with decay or MMR keep a few
-    # times more so that the reranked top is drawn from a real pool.
-    rerank = controls.half_life is not None or controls.mmr is not None
+    # Without reranking the first `need` eligible candidates are final; with decay, MMR or a hub discount
+    # (the search past the stored pool gives candidates by plain cosine) keep a few times more so that
+    # the reranked top is drawn from a real pool.
+    rerank = controls.half_life is not None or controls.mmr is not None or scoring.discounts
     wanted = max(need * 4, need + 20) if rerank else need
     rows: list[int] = []
-    scores: list[float] = []
-    for row, score in candidates():
+    similarities: list[float] = []
+    for row, similarity in candidates():
         if row < 0:  # the end of the stored pool: search further only when it came up short
             if len(rows) >= need:
                 break
             continue
-        if score <= 0 or not eligible(row):
+        if similarity <= 0 or not eligible(row):
             continue
         rows.append(row)
-        scores.append(score)
+        similarities.append(similarity)
         if len(rows) >= wanted:
             break
     if not rows:
         return []
-    adjusted = np.asarray(scores, dtype=np.float64)
-    if controls.half_life is not None:
-        adjusted = adjusted * _decay(subject, rows, catalog, controls.half_life)
-    order = np.lexsort((np.asarray(rows), -adjusted))
+    cosines = np.asarray(similarities, dtype=np.float32)
+    scores = scoring(rows, cosines)
+    # Ties as the build breaks them: by similarity, then by row.
+    order = np.lexsort((np.asarray(rows), -cosines, -scores))
     rows = [rows[i] for i in order.tolist()]
-    adjusted = adjusted[order]
-    keep = adjusted >= controls.min_score
-    if controls.min_relative > 0:
-        keep &= adjusted >= controls.min_relative * adjusted[0]
+    scores, cosines = scores[order], cosines[order]
+    keep = scores >= controls.min_score if controls.min_score > 0 else np.ones(len(rows), dtype=bool)
+    if controls.min_relative > 0 and scores[0] > 0:
+        keep &= scores >= controls.min_relative * scores[0]
     rows = [row for row, ok in zip(rows, keep.tolist(), strict=True) if ok]
-    adjusted = adjusted[keep]
+    scores, cosines = scores[keep], cosines[keep]
     if controls.mmr is not None and len(rows) > 1:
-        chosen = _mmr(rows, adjusted, need, controls.mmr, pair_similarity, pinned)
+        chosen = _mmr(rows, scores.astype(np.float64), need, controls.mmr, pair_similarity, pinned)
     else:
         chosen = list(range(min(need, len(rows))))
-    return [Pick(rows[i], float(adjusted[i]), SIMILAR) for i in chosen]
+    return [Pick(rows[i], float(scores[i]), SIMILAR, float(cosines[i])) for i in chosen]
 
 
 def _decay(subject: int, rows: list[int], catalog: Catalog, half_life: float) -> np.ndarray:

@@ -6,8 +6,8 @@ searches the stored search rows exactly (:mod:`recommender.serve.search`) among 
 not the article itself, no hidden near-duplicate (nor, for a duplicate, the article it duplicates), and
 within the article's language unless the model links across languages. It takes the best
 ``candidate_width(k)`` rows by score when the model discounts hubs (else ``k``), re-ranks them by
-``score - hub_weight * hub`` and cuts to ``k``: the same steps the build takes for the stored lists.
-numpy only.
+``score - hub_weight * hub`` and cuts to ``k``: the same steps the build takes for the stored lists. That
+discounted score is what a list shows (:meth:`Engine.shown`); the similarity is kept beside it. numpy only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from .. import store
 from ..score.blend import lsa_part, project_row, term_scale
 from ..score.canonical import Query, RowArrays
-from ..score.rerank import candidate_width, rerank
+from ..score.rerank import candidate_width, discounted, rerank
 from ..score.weighting import Weighting, weigh_rows
 from .search import Postings, Search
 
@@ -66,6 +66,16 @@ class Engine:
             keep = rows >= 0
             return rows[keep], scores[keep]
         return self._ranked(self.search.rows.query(row), k, self.allowed(self.language_of(row), row))
+
+    def shown(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The scores a list of ``rows`` shows and is ordered by: ``scores`` less the hub discount."""
+        return np.asarray(discounted(rows, scores, self.hubs, hub_weight=self.hub_weight))
+
+    def discount(self, rows: Sequence[int]) -> np.ndarray:
+        """The hub discount of each of ``rows`` (float32, as lists are ordered; zeros without hubs)."""
+        if self.hubs is None or not self.hub_weight:
+            return np.zeros(len(rows), dtype=np.float32)
+        return np.asarray(self.hub_weight * self.hubs[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def stream(self, row: int) -> Iterator[tuple[int, float]]:
         """Candidates for ranking controls, best first: the stored list, a ``(-1, 0.0)`` marker, then every

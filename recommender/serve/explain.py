@@ -85,7 +85,9 @@ def explain_links(
     return [
         replace(
             link,
-            terms=shared_terms(subject, words.row(rows[link.article_id]), score=link.score, weight=weight),
+            terms=shared_terms(
+                subject, words.row(rows[link.article_id]), score=link.similarity, weight=weight
+            ),
         )
         for link in links
     ]

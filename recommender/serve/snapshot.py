@@ -61,7 +61,7 @@ class Snapshot:
             message = f"{stored.path}: model parts disagree in size; rebuild it with: recommender build"
             raise ModelFormatError(message)
         self._engine: Engine | None = None
-        self._lists: tuple[np.ndarray, np.ndarray] | None = None
+        self._lists: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
         self._drafts: DraftAnalyzer | None = None
         self._catalog: Catalog | None = None
         self._words: Words | None = None
@@ -88,12 +88,18 @@ class Snapshot:
         """How many neighbours per article the model stores (the candidate pool for ``related``)."""
         return int(self._stored_lists()[0].shape[1])
 
-    def _stored_lists(self) -> tuple[np.ndarray, np.ndarray]:
-        """The stored neighbour lists and their scores (mapped once, then read per call)."""
+    def _stored_lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The stored neighbour lists, their similarities and each article's hub discount (None without
+        one), mapped once, then read per call."""
         if self._lists is None:
+            discount = None
+            weight = float(self.manifest.get("parameters", {}).get("hub_weight", 0.0))
+            if weight and self._stored.has(store.HUBS):
+                discount = weight * np.asarray(self._stored.array(store.HUBS), dtype=np.float32)
             self._lists = (
                 np.asarray(self._stored.array(store.NEIGHBORS)).view(np.ndarray),
                 np.asarray(self._stored.array(store.SCORES)).view(np.ndarray),
+                discount,
             )
         return self._lists
 
@@ -176,10 +182,13 @@ class Snapshot:
     ) -> list[Neighbor]:
         """One article's list: the engine's ranking, or the ranking controls' and overrides' choice."""
         if editorial is None and not settings.active:
-            neighbors, scores = self._stored_lists()
+            neighbors, scores, discount = self._stored_lists()
             if k <= neighbors.shape[1]:  # the stored list, read without building the engine
-                return self._articles.links(neighbors[row, :k], scores[row, :k])
-            return self._articles.links(*self.engine.related(row, k))
+                rows, similarities = neighbors[row, :k], scores[row, :k]
+                shown = similarities if discount is None else similarities - discount[rows]
+                return self._articles.links(rows, shown, similarities)
+            rows, similarities = self.engine.related(row, k)
+            return self._articles.links(rows, self.engine.shown(rows, similarities), similarities)
         engine = self.engine
         picks = choose(
             row,
@@ -189,6 +198,7 @@ class Snapshot:
             candidates=lambda: engine.stream(row),
             similarity=lambda rows: engine.similarity(row, rows),
             pair_similarity=engine.pair_similarity,
+            discount=engine.discount if engine.hubs is not None and engine.hub_weight else None,
             editorial=editorial,
             exposure=exposure,
             excluded_rows=exclude,
@@ -197,7 +207,7 @@ class Snapshot:
 
     def _pick_links(self, picks: list[Pick]) -> list[Neighbor]:
         return [
-            self._articles.link(pick.row, pick.score, rank, pick.reason)
+            self._articles.link(pick.row, pick.score, rank, pick.reason, similarity=pick.similarity)
             for rank, pick in enumerate(picks, start=1)
         ]
 
@@ -235,9 +245,10 @@ class Snapshot:
         if not self.engine.has_rows(language):
             return []  # no article in the draft's language: nothing to link
         query = self.engine.draft_query(*self.draft_counts(text, title=title, lang=language))
-        rows, scores = self.engine.draft(query, language, k, blocked=self._blocked(settings))
-        keep = scores >= settings.min_score
-        return self._articles.links(rows[keep], scores[keep])
+        rows, similarities = self.engine.draft(query, language, k, blocked=self._blocked(settings))
+        shown = self.engine.shown(rows, similarities)
+        keep = shown >= settings.min_score if settings.min_score > 0 else np.ones(rows.size, dtype=bool)
+        return self._articles.links(rows[keep], shown[keep], similarities[keep])
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
         """The language a draft is analysed in: ``lang``, else the model's only language, else detected."""
