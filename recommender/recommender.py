@@ -65,10 +65,14 @@ class Recommender:
         articles: Articles,
         *,
         skip_invalid: bool = False,
+        date_format: str | None = None,
         scheduler: Any = None,
         stage: Stage | None = None,
     ) -> Recommender:
         """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``).
+
+        ``skip_invalid`` leaves out (and lists) bad records instead of failing; ``date_format`` declares
+        how dates are written when not in a format read by default (see ``read_articles``).
 
         ``scheduler`` (a Dask scheduler address or ``dask.distributed.Client``; needs the ``dask``
         extra) computes the all-pairs neighbours on that cluster; the result is identical. ``stage``,
@@ -77,7 +81,7 @@ class Recommender:
         """
         from .build.pipeline import build_model
 
-        frame = load_articles(articles, skip_invalid=skip_invalid)
+        frame = load_articles(articles, skip_invalid=skip_invalid, date_format=date_format)
         mapper = None
         if scheduler is not None:
             from .build.distributed import dask_mapper

@@ -400,6 +400,8 @@ def update_model(
     wait: bool = True,
     keep: int = 2,
     stage: Stage | None = None,
+    skip_invalid: bool = False,
+    date_format: str | None = None,
 ) -> UpdateReport:
     """Update the model at ``path`` and publish the complete new model at ``output`` (default: ``path``).
 
@@ -407,12 +409,16 @@ def update_model(
     concurrent updates apply one after the other, none lost (``wait=False``: ``ModelLockedError`` when
     another writer holds it). Returns the report; ``max_unseen`` and ``max_added`` are the drift shares
     past which it recommends a full rebuild; ``keep`` is how many generations stay; ``stage`` wraps
-    each step ("read", "open", "update", "publish"), as for ``Recommender.fit``.
+    each step ("read", "open", "update", "publish"), as for ``Recommender.fit``; ``skip_invalid`` and
+    ``date_format`` read ``add`` as ``read_articles`` does.
     """
     stage = stage or untimed
-    if isinstance(add, str | os.PathLike):
+    if add is not None:
         with stage("read"):
-            add = read_articles(add, format=format)
+            if isinstance(add, str | os.PathLike):
+                add = read_articles(add, format=format, skip_invalid=skip_invalid, date_format=date_format)
+            else:
+                add = load_articles(add, skip_invalid=skip_invalid, date_format=date_format)
     target = Path(output) if output is not None else Path(path)
     in_place = target.resolve() == Path(path).resolve()
     with store.writer(target, wait=wait, keep=keep) as writer:

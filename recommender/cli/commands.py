@@ -34,7 +34,11 @@ def build(args: argparse.Namespace) -> int:
     stage = stages(_shown(args))
     with stage("read"):
         articles = read_articles(
-            args.corpus, format=args.format, skip_invalid=args.skip_invalid, include_drafts=args.drafts
+            args.corpus,
+            format=args.format,
+            skip_invalid=args.skip_invalid,
+            include_drafts=args.drafts,
+            date_format=args.date_format,
         )
     report_skipped(articles.attrs.get("skipped", []))
     model = recommender.fit(articles, scheduler=args.scheduler, stage=stage)
@@ -153,14 +157,23 @@ def audit(args: argparse.Namespace) -> int:
 def update(args: argparse.Namespace) -> int:
     """``recommender update``: add, replace and remove articles, then report the drift."""
     from ..build.update import read_ids, update_model
+    from ..sources.corpus import read_articles
 
     if not args.add and not args.remove:
         message = "nothing to do: give --add NEW_CORPUS and/or --remove IDS_FILE"
         raise InvalidParameterError(message)
     started = time.perf_counter()
+    stage = stages(_shown(args))
+    added = None
+    if args.add:
+        with stage("read"):
+            added = read_articles(
+                args.add, format=args.format, skip_invalid=args.skip_invalid, date_format=args.date_format
+            )
+        report_skipped(added.attrs.get("skipped", []))
     report = update_model(
         args.model,
-        add=args.add,
+        add=added,
         remove=read_ids(args.remove) if args.remove else (),
         output=args.output,
         format=args.format,
@@ -168,7 +181,7 @@ def update(args: argparse.Namespace) -> int:
         max_added=args.max_added,
         wait=not args.no_wait,
         keep=args.keep,
-        stage=stages(_shown(args)),
+        stage=stage,
     )
     seconds = time.perf_counter() - started
     if args.json:
@@ -195,7 +208,10 @@ def evaluate(args: argparse.Namespace) -> int:
 
     stage = stages(_shown(args))
     with stage("read"):
-        articles = read_articles(args.corpus, format=args.format)
+        articles = read_articles(
+            args.corpus, format=args.format, skip_invalid=args.skip_invalid, date_format=args.date_format
+        )
+    report_skipped(articles.attrs.get("skipped", []))
     report = evaluate_articles(
         articles,
         settings_given(args, "evaluate"),

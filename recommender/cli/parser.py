@@ -88,7 +88,7 @@ def _build(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("-o", "--output", required=True, metavar="MODEL_DIR", help="model folder to write")
     parser.add_argument("--format", choices=FORMATS, help="source format (default: guessed per source)")
     parser.add_argument("--drafts", action="store_true", help="also read Markdown drafts")
-    parser.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    _reading_flags(parser)
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -96,6 +96,17 @@ def _build(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     _add_writer_flags(parser)
     add_settings(parser, "build")
+
+
+def _reading_flags(parser: argparse.ArgumentParser) -> None:
+    """How a command that reads a corpus treats bad records and dates it cannot read by default."""
+    parser.add_argument("--skip-invalid", action="store_true", help="skip bad records, reporting each one")
+    parser.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="how the corpus writes dates, if not ISO 8601, RFC 2822, 'July 24, 2024' or '24 July 2024': "
+        "a strptime pattern such as %%d/%%m/%%Y, or unix",
+    )
 
 
 def _add_writer_flags(parser: argparse.ArgumentParser) -> None:
@@ -253,6 +264,7 @@ def _update(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--max-added", type=float, default=0.3, help="recommend a rebuild past this share of added articles"
     )
     parser.add_argument("--json", action="store_true", help="print the update report as JSON")
+    _reading_flags(parser)
     _add_writer_flags(parser)
 
 
@@ -293,6 +305,7 @@ def _evaluate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _quiet(parser)
     parser.add_argument("corpus", metavar="CORPUS", nargs="?", help="corpus file or folder, as for build")
     parser.add_argument("--format", choices=FORMATS, help="source format (default: guessed)")
+    _reading_flags(parser)
     parser.add_argument("--label", default="category", help="field whose shared value means related")
     parser.add_argument("-k", type=int, default=10, help="length of the lists scored (default 10)")
     parser.add_argument(

@@ -64,7 +64,12 @@ Articles = pd.DataFrame | PathLike | Iterable[Mapping[str, Any]]
 
 
 def read_articles(
-    path: Sources, *, format: str | None = None, skip_invalid: bool = False, include_drafts: bool = False
+    path: Sources,
+    *,
+    format: str | None = None,
+    skip_invalid: bool = False,
+    include_drafts: bool = False,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Read one or more corpus files or folders into a validated DataFrame, one row per article.
 
@@ -81,6 +86,10 @@ def read_articles(
         Leave out bad records instead of failing; each is listed in ``frame.attrs["skipped"]``.
     include_drafts:
         Read Markdown drafts (``draft: true``, ``published: false``, ``_drafts/``) too.
+    date_format:
+        How the corpus writes dates when not in a format read by default (ISO 8601, RFC 2822,
+        "July 24, 2024", "24 July 2024"): a ``strptime`` pattern such as ``%d/%m/%Y``, or ``unix``.
+        A date read by neither is an error naming the record (or a skipped record with ``skip_invalid``).
 
     Returns
     -------
@@ -97,7 +106,8 @@ def read_articles(
     sources = _sources(path)
     kinds = {source: _resolve_format(source, format) for source in sources}
     located = _all_located(kinds, include_drafts=include_drafts)
-    frame = validate(located, ", ".join(map(str, sources)), skip_invalid=skip_invalid)
+    where = ", ".join(map(str, sources))
+    frame = validate(located, where, skip_invalid=skip_invalid, date_format=date_format)
     frame.attrs["formats"] = {str(source): kind for source, kind in kinds.items()}
     return frame
 
@@ -109,6 +119,7 @@ def iter_articles(
     skip_invalid: bool = False,
     include_drafts: bool = False,
     skipped: list[SkippedRecord] | None = None,
+    date_format: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream validated articles (dicts with the :data:`FIELDS` and any extras), one at a time.
 
@@ -119,19 +130,22 @@ def iter_articles(
     sources = _sources(path)
     kinds = {source: _resolve_format(source, format) for source in sources}
     located = _all_located(kinds, include_drafts=include_drafts)
-    yield from validated(located, ", ".join(map(str, sources)), skip_invalid=skip_invalid, skipped=skipped)
+    where = ", ".join(map(str, sources))
+    yield from validated(located, where, skip_invalid=skip_invalid, skipped=skipped, date_format=date_format)
 
 
-def load_articles(articles: Articles, *, skip_invalid: bool = False) -> pd.DataFrame:
+def load_articles(
+    articles: Articles, *, skip_invalid: bool = False, date_format: str | None = None
+) -> pd.DataFrame:
     """Accept what ``Recommender.fit`` accepts (a path, a DataFrame, dicts) as a validated DataFrame."""
     if isinstance(articles, str | os.PathLike):
-        return read_articles(articles, skip_invalid=skip_invalid)
+        return read_articles(articles, skip_invalid=skip_invalid, date_format=date_format)
     if isinstance(articles, pd.DataFrame):
         if still_valid(articles):
             return articles  # read and validated here already (read_articles), and unchanged since
         rows = articles.to_dict(orient="records")
         located = ((f"row {i}", dict(row)) for i, row in enumerate(rows))
-        return validate(located, "DataFrame", skip_invalid=skip_invalid)
+        return validate(located, "DataFrame", skip_invalid=skip_invalid, date_format=date_format)
     if isinstance(articles, Mapping):
         message = "articles must be a path, a DataFrame or an iterable of dicts, not a single dict"
         raise CorpusError(message)
@@ -143,7 +157,7 @@ def load_articles(articles: Articles, *, skip_invalid: bool = False) -> pd.DataF
         )
         raise CorpusError(message) from None
     records = ((f"record {i}", record) for i, record in enumerate(iterator, start=1))
-    return validate(records, "articles", skip_invalid=skip_invalid)
+    return validate(records, "articles", skip_invalid=skip_invalid, date_format=date_format)
 
 
 # --- sources: each yields (location, record, Problem or Skip) ---------------------------------------

@@ -8,13 +8,12 @@ Dates become ISO dates; categories become ``tags`` (the first also ``category``)
 
 from __future__ import annotations
 
-import datetime as _dt
-import email.utils
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ._base import Located, Problem, html_to_text, iter_xml, local_name, namespace
+from .dates import day_of
 
 __all__ = ["read_atom", "read_rss"]
 
@@ -144,15 +143,5 @@ def _id_from(link: str, fallback: str) -> str | None:
 
 
 def _date(text: str) -> str | None:
-    """An RFC 822 (RSS) or ISO 8601 (Atom) timestamp as an ISO date; unparsable text is kept as given."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        pass
-    try:
-        return email.utils.parsedate_to_datetime(text).date().isoformat()
-    except (TypeError, ValueError):
-        return text
+    """An RFC 822 (RSS) or ISO 8601 (Atom) timestamp as an ISO date; other text is kept for validation."""
+    return day_of(text)

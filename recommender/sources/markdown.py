@@ -21,6 +21,7 @@ from typing import Any
 
 from ..types import CorpusError
 from ._base import Located, Skip, html_to_text, per_file
+from .dates import day_of
 
 __all__ = ["markdown_to_text", "parse_front_matter", "parse_yaml_subset", "read_markdown"]
 
@@ -184,13 +185,7 @@ def _plain(value: Any) -> Any:
 
 
 def _date(value: Any) -> str | None:
-    if isinstance(value, _dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    if isinstance(value, str) and value.strip():
-        return value.strip()[:10] if re.match(r"^\d{4}-\d{2}-\d{2}", value.strip()) else value.strip()
-    return None
+    return day_of(value)
 
 
 def _list(value: Any) -> list[str]:

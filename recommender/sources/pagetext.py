@@ -19,11 +19,11 @@ The id is the file name without its extension.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from pathlib import Path
 from typing import Any
 
+from . import dates
 from ._base import Located, per_file
 
 __all__ = ["clean_page_text", "looks_like_page_text", "read_page_text"]
@@ -39,33 +39,17 @@ _RELATED_HEADING = re.compile(
     r"|read more|more (?:on this|from this) (?:topic|section))\s*:?$",
     re.IGNORECASE,
 )
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
-    )
-}
-_DATE_WORDS = re.compile(r"^(?P<month>[A-Za-z]{3})[a-z]*\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})$")
-_DATE_DAY_FIRST = re.compile(r"^(?P<day>\d{1,2})\s+(?P<month>[A-Za-z]{3})[a-z]*\.?,?\s+(?P<year>\d{4})$")
-_DATE_ISO = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})$")
 _PARAGRAPH_WORDS = 8
 _LABEL_WORDS = 4
 
 
 def parse_date(line: str) -> str | None:
-    """``"Jul 22 2024"``, ``"22 July 2024"`` or ``"2024-07-22"`` as an ISO date, else ``None``."""
-    text = line.strip()
-    for pattern in (_DATE_WORDS, _DATE_DAY_FIRST, _DATE_ISO):
-        match = pattern.match(text)
-        if match is None:
-            continue
-        month_text = match["month"]
-        month = int(month_text) if month_text.isdigit() else _MONTHS.get(month_text[:3].lower(), 0)
-        try:
-            return _dt.date(int(match["year"]), month, int(match["day"])).isoformat()
-        except ValueError:
-            return None
-    return None
+    """A line that is only a date (``"Jul 22 2024"``, ``"22 July 2024"``, ``"2024-07-22"``, any format
+    :mod:`recommender.sources.dates` reads) as an ISO day, else ``None``."""
+    try:
+        return dates.parse_date(line.strip())[:10]
+    except dates.DateError:
+        return None
 
 
 def looks_like_page_text(text: str) -> bool:

@@ -6,7 +6,6 @@ leaves out on purpose (drafts, unpublished posts, list pages) are listed too.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import math
@@ -19,6 +18,7 @@ import pandas as pd
 from ..text.printable import CONTROL
 from ..types import CorpusError, EmptyCorpusError
 from ._base import Problem, Skip
+from .dates import DateError, check_date_format, parse_date
 
 __all__ = ["FIELDS", "SkippedRecord", "still_valid", "validate", "validated"]
 
@@ -50,8 +50,13 @@ def validated(
     *,
     skip_invalid: bool,
     skipped: list[SkippedRecord] | None = None,
+    date_format: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Clean rows, one at a time; problems are collected and raised at the end unless ``skip_invalid``."""
+    """Clean rows, one at a time; problems are collected and raised at the end unless ``skip_invalid``.
+
+    Dates become ISO 8601 (see :mod:`recommender.sources.dates`; ``date_format`` declares another).
+    """
+    date_format = check_date_format(date_format)
     problems: list[SkippedRecord] = []
     left_out = skipped if skipped is not None else []
     seen: dict[str, str] = {}
@@ -62,7 +67,7 @@ def validated(
             left_out.append(SkippedRecord(location, str(record), invalid=False))
             continue
         try:
-            row = _clean_record(record)
+            row = _clean_record(record, date_format)
         except ValueError as error:
             problems.append(SkippedRecord(location, str(error)))
             continue
@@ -86,11 +91,14 @@ def validated(
         raise EmptyCorpusError(message)
 
 
-def validate(located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: bool) -> pd.DataFrame:
+def validate(
+    located: Iterable[tuple[str, Any]], source: str, *, skip_invalid: bool, date_format: str | None = None
+) -> pd.DataFrame:
     """The valid records as a DataFrame (``attrs``: the source, the records left out, and a mark of this
     validation, so that the frame is not validated again: see :func:`still_valid`)."""
     skipped: list[SkippedRecord] = []
-    rows = list(validated(located, source, skip_invalid=skip_invalid, skipped=skipped))
+    records = validated(located, source, skip_invalid=skip_invalid, skipped=skipped, date_format=date_format)
+    rows = list(records)
     frame = _to_frame(rows)
     frame.attrs["source"] = source
     frame.attrs["skipped"] = skipped
@@ -131,7 +139,7 @@ def _summarise(source: str, problems: list[SkippedRecord], duplicates: dict[str,
     return f"{len(problems)} invalid records: {shown}{more} (skip them with --skip-invalid)"
 
 
-def _clean_record(record: Any) -> dict[str, Any]:
+def _clean_record(record: Any, date_format: str | None) -> dict[str, Any]:
     if isinstance(record, Problem):
         raise ValueError(str(record))
     if not isinstance(record, Mapping):
@@ -175,7 +183,7 @@ def _clean_record(record: Any) -> dict[str, Any]:
     for name in ("author", "url"):
         row[name] = _text_field(record.get(name), name, article_id)
     row["category"] = _category_field(record.get("category"), article_id)
-    row["date"] = _date_field(record.get("date"), article_id)
+    row["date"] = _date_field(record.get("date"), article_id, date_format)
     row["tags"] = _tags_field(record.get("tags"), article_id)
     return row
 
@@ -211,15 +219,15 @@ def _category_field(value: Any, article_id: str) -> str | list[str] | None:
     return _text_field(value, "category", article_id)
 
 
-def _date_field(value: Any, article_id: str) -> str | None:
-    if value is None or value == "":
+def _date_field(value: Any, article_id: str, date_format: str | None) -> str | None:
+    """The date as ISO 8601; no date (missing or blank) is None, a date that cannot be read an error."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, _dt.datetime | _dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return value.strip() or None  # a blank date is no date
-    message = f"article {article_id!r}: 'date' must be an ISO date string, found {type(value).__name__}"
-    raise ValueError(message)
+    try:
+        return parse_date(value, date_format)
+    except DateError as error:
+        message = f"article {article_id!r}: date {value!r} {error}"
+        raise ValueError(message) from None
 
 
 def _tags_field(value: Any, article_id: str) -> list[str]:
