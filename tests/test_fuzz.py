@@ -140,3 +140,52 @@ def test_overrides_give_overrides_or_an_error_naming_the_file(document: object, 
         assert not message or str(path) in message, message
     finally:
         shutil.rmtree(folder)
+
+
+_DATE_PIECES = st.sampled_from(
+    [
+        "2024",
+        "07",
+        "24",
+        "7",
+        "13",
+        "45",
+        "Jul",
+        "July",
+        "Sept.",
+        "Wed,",
+        "T",
+        "10:00",
+        ":",
+        "Z",
+        "+02:00",
+        "/",
+        "-",
+        ".",
+        ",",
+        " ",
+        "GMT",
+        "th",
+        "0",
+        "99999999999",
+        "nan",
+        "é",
+        "\x00",
+    ]
+)
+
+
+@given(text=st.text(max_size=40) | st.lists(_DATE_PIECES, max_size=8).map("".join))
+def test_any_date_text_is_read_into_iso_8601_or_refused_with_a_reason(text: str) -> None:
+    from recommender.sources.dates import DateError, parse_date
+
+    for declared in (None, "%d/%m/%Y", "unix"):
+        try:
+            found = parse_date(text, declared)
+        except DateError as error:
+            reason = str(error)
+            found = None
+        if found is None:
+            assert reason  # a refusal always says why
+        else:  # what is stored reads back as itself: a date read once is never misread later
+            assert parse_date(found) == found
