@@ -79,9 +79,15 @@ class Recommender:
         a function of a stage's name returning a context manager, wraps each build stage (to time or
         show them).
         """
-        from .build.pipeline import build_model
+        from .build.pipeline import build_model, warm_languages
+        from .text.languages import cancel_warm
 
-        frame = load_articles(articles, skip_invalid=skip_invalid, date_format=date_format)
+        warm_languages(self.settings, articles)
+        try:
+            frame = load_articles(articles, skip_invalid=skip_invalid, date_format=date_format)
+        except BaseException:
+            cancel_warm()
+            raise
         mapper = None
         if scheduler is not None:
             from .build.distributed import dask_mapper

@@ -23,7 +23,7 @@ from recommender.text import languages
 from recommender.text.analyzer import Analyzer
 from recommender.text.languages import article_languages, detect_language, language_code
 from recommender.text.stopwords import BY_LANGUAGE
-from recommender.types import InvalidParameterError
+from recommender.types import CorpusError, InvalidParameterError
 
 from .conftest import SHARED_DATA, model_files
 
@@ -296,3 +296,46 @@ def test_detection_split_over_workers_gives_each_article_its_own_language() -> N
     assert alone[3] == "de"
     assert len(set(alone)) >= 3
     assert languages_of(frame, Settings(language="fr"), n_jobs=2, min_parallel=0) == ["fr"] * len(frame)
+
+
+def test_many_doubtful_articles_are_judged_by_workers_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender.build import pipeline
+    from recommender.settings import Settings
+    from recommender.sources.corpus import read_articles
+
+    frame = read_articles(MIXED)
+    alone = pipeline.languages_of(frame, Settings(), n_jobs=1)
+    monkeypatch.setattr(pipeline, "_MIN_PARALLEL_DOUBT", 0)  # every article in doubt goes to the workers
+    assert pipeline.languages_of(frame, Settings(), n_jobs=2, min_parallel=0) == alone
+
+
+def test_a_model_warmed_for_a_build_is_let_go_after_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("py3langid")
+    from recommender.build import pipeline
+    from recommender.settings import Settings
+    from recommender.sources.corpus import read_articles
+
+    monkeypatch.setattr(pipeline, "_WARM_BYTES", 0)  # warm for any corpus
+    warmed: list[bool] = []
+
+    def warm() -> None:
+        languages.warm_detector()
+        warmed.append("warming" in languages._IDENTIFIER)
+
+    monkeypatch.setattr(pipeline, "warm_detector", warm)
+    languages._IDENTIFIER.clear()
+    model = Recommender(min_df=1).fit(MIXED)
+    assert warmed == [True]
+    assert len(set(model.languages)) >= 3
+    assert not languages._IDENTIFIER  # the build let the warmed model go
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "a", "body": "text"}\n{"id": \n', encoding="utf-8")
+    with pytest.raises(CorpusError):
+        Recommender(min_df=1).fit(broken)
+    assert not languages._IDENTIFIER  # and so does a build whose reading failed
+    languages.load_detector()  # loaded by a caller before a batch: kept after it
+    pipeline.languages_of(read_articles(MIXED), Settings(), n_jobs=2, min_parallel=0)
+    assert "langid" in languages._IDENTIFIER
+    languages._IDENTIFIER.clear()

@@ -9,8 +9,10 @@ out. ``update`` runs the same stages on the new articles with the base model's f
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,17 @@ import scipy.sparse as sp
 from ..score.weighting import Weighting, average_length, smoothed_idf, weigh_rows
 from ..settings import Settings
 from ..store.memory import MemoryModel
-from ..text.languages import Analyzers, article_languages
+from ..text.languages import (
+    Analyzers,
+    article_languages,
+    detector_held,
+    first_step,
+    load_detector,
+    ready_to_fork,
+    second_step,
+    settle,
+    warm_detector,
+)
 from ..types import CorpusError
 from .analysis import MIN_PARALLEL, Analysis, analyse
 from .assemble import ModelParts, OwnWords, assemble, records_of
@@ -29,7 +41,16 @@ from .lists import rank_pools, search_pools
 from .neighbors import default_threads
 from .workers import run_in_workers, spans
 
-__all__ = ["Stage", "analyzers_for", "build_model", "languages_of", "texts_of", "untimed", "weigh"]
+__all__ = [
+    "Stage",
+    "analyzers_for",
+    "build_model",
+    "languages_of",
+    "texts_of",
+    "untimed",
+    "warm_languages",
+    "weigh",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +75,64 @@ def languages_of(
     jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
     if settings.language != "auto" or jobs < 2 or len(frame) < max(min_parallel, 2):
         return article_languages(declared, texts_of(frame), language=settings.language)
-    parts = run_in_workers(_span_languages, (frame, declared), spans(len(frame), jobs), jobs)
-    return [code for part in parts for code in part]
+    # Workers take the cheap first step while this process loads py3langid's model (mostly LZMA
+    # decompression, which runs beside them); the articles left in doubt (a few percent) are judged
+    # here, or by workers that inherit the loaded model when there are many.
+    undeclared = not all(isinstance(value, str) and value.strip() for value in declared)
+    ready_to_fork()
+    with detector_held():
+        parts = run_in_workers(
+            _span_first_step,
+            (frame, declared),
+            spans(len(frame), jobs),
+            jobs,
+            meanwhile=load_detector if undeclared else None,
+        )
+        doubtful = [sample for _, samples in parts for sample in samples]
+        if len(doubtful) >= _MIN_PARALLEL_DOUBT:
+            found = run_in_workers(_second_step, doubtful, spans(len(doubtful), jobs), jobs)
+        else:
+            found = [second_step(doubtful)]
+        return settle([code for codes, _ in parts for code in codes], chain.from_iterable(found))
 
 
-def _span_languages(inputs: tuple[pd.DataFrame, list[Any]], span: tuple[int, int]) -> list[str]:
-    """The detected languages of one span of articles (in a worker)."""
+#: Fewer articles in doubt than this are judged in this process.
+_MIN_PARALLEL_DOUBT = 2_000
+
+
+def _span_first_step(
+    inputs: tuple[pd.DataFrame, list[Any]], span: tuple[int, int]
+) -> tuple[list[str | None], list[str]]:
+    """The first detection step over one span of articles (in a worker)."""
     frame, declared = inputs
     start, stop = span
-    return article_languages(declared[start:stop], texts_of(frame.iloc[start:stop]))
+    return first_step(declared[start:stop], texts_of(frame.iloc[start:stop]))
+
+
+def _second_step(samples: list[str], span: tuple[int, int]) -> list[str]:
+    """The second detection step over one span of the samples in doubt (in a worker)."""
+    start, stop = span
+    return second_step(samples[start:stop])
+
+
+#: Sources at least this large (bytes, compressed or not) are read while the language model loads.
+_WARM_BYTES = 2 << 20
+
+
+def warm_languages(settings: Settings, sources: object) -> None:
+    """Start loading the language detector's model while a large corpus is read (it is needed soon,
+    and its loading runs beside the reading); nothing for small corpora or a fixed language."""
+    if settings.language != "auto":
+        return
+    paths = [sources] if isinstance(sources, str | os.PathLike) else sources
+    if not isinstance(paths, list | tuple):
+        return
+    size = 0
+    for path in paths:
+        if isinstance(path, str | os.PathLike) and os.path.isfile(path):
+            size += os.path.getsize(path)
+    if size >= _WARM_BYTES:
+        warm_detector()
 
 
 def weigh(counts: sp.csr_matrix, weighting: Weighting) -> sp.csr_matrix:

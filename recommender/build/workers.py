@@ -31,19 +31,30 @@ def spans(count: int, jobs: int, *, most: int | None = None) -> list[tuple[int, 
 
 
 def run_in_workers(
-    function: Callable[[Any, _Task], _Result], shared: Any, tasks: Sequence[_Task], jobs: int
+    function: Callable[[Any, _Task], _Result],
+    shared: Any,
+    tasks: Sequence[_Task],
+    jobs: int,
+    *,
+    meanwhile: Callable[[], object] | None = None,
 ) -> list[_Result]:
-    """``[function(shared, task) for task in tasks]``, computed by ``jobs`` worker processes, in order."""
+    """``[function(shared, task) for task in tasks]``, computed by ``jobs`` worker processes, in order;
+    ``meanwhile()`` runs in this process while they work (the workers never see what it does)."""
     global _work
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not on Linux
         from joblib import Parallel, delayed
 
+        if meanwhile is not None:
+            meanwhile()
         results: list[_Result] = Parallel(n_jobs=jobs)(delayed(function)(shared, task) for task in tasks)
         return results
     _work = (function, shared)
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
-            return pool.map(_run, tasks, chunksize=1)
+            pending = pool.map_async(_run, tasks, chunksize=1)
+            if meanwhile is not None:
+                meanwhile()
+            return pending.get()
     finally:
         _work = None
 

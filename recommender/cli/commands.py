@@ -24,6 +24,7 @@ __all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "
 
 def build(args: argparse.Namespace) -> int:
     """``recommender build``: read the sources, fit, save, and say what was built."""
+    from ..build.pipeline import warm_languages
     from ..recommender import Recommender
     from ..sources.corpus import read_articles
     from ..store import check_target
@@ -32,6 +33,7 @@ def build(args: argparse.Namespace) -> int:
     recommender = Recommender(**settings_given(args, "build"))  # a bad setting is refused before reading
     check_target(args.output)  # so is a folder that is not a model
     stage = stages(_shown(args))
+    warm_languages(recommender.settings, args.corpus)
     with stage("read"):
         articles = read_articles(
             args.corpus,

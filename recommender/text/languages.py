@@ -32,15 +32,31 @@ tests in languages close to the bundled ones (Spanish, Catalan, Dutch, Danish, P
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from ..types import InvalidParameterError
 from .analyzer import SNOWBALL, Analyzer
 from .stopwords import BY_LANGUAGE
 
-__all__ = ["Analyzers", "article_languages", "detect_language", "detector", "language_code"]
+__all__ = [
+    "Analyzers",
+    "article_languages",
+    "cancel_warm",
+    "detect_language",
+    "detector",
+    "detector_held",
+    "first_step",
+    "language_code",
+    "load_detector",
+    "ready_to_fork",
+    "second_step",
+    "settle",
+    "warm_detector",
+]
 
 DEFAULT_LANGUAGE = "en"
 _NAMES = {name: code for code, name in SNOWBALL.items()}
@@ -197,20 +213,76 @@ def detector() -> str:
 
 
 def _langid(sample: str) -> str | None:
-    try:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-    except ImportError:
-        return None
-    identifier = _IDENTIFIER.get("langid")
+    identifier = _IDENTIFIER.get("langid") or load_detector()
     if identifier is None:
-        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        identifier.set_languages(sorted(set(SNOWBALL) & set(identifier.nb_classes)))
-        _IDENTIFIER["langid"] = identifier
+        return None
     code, probability = identifier.classify(sample)
     return str(code) if probability >= _LANGID_CONFIDENCE else None
 
 
-_IDENTIFIER: dict[str, Any] = {}  # loaded on first need: py3langid takes about a second to load
+_IDENTIFIER: dict[str, Any] = {}  # loaded on first need: py3langid takes about half a second to load
+
+
+def warm_detector() -> None:
+    """Start loading py3langid's model in a thread (mostly LZMA decompression, which runs beside this
+    process's own work, such as reading a corpus); the next detection waits for it. Join it with
+    :func:`load_detector` before forking."""
+    if "langid" in _IDENTIFIER or "warming" in _IDENTIFIER:
+        return
+    thread = threading.Thread(target=load_detector, kwargs={"wait": False}, daemon=True)
+    _IDENTIFIER["warming"] = thread
+    _IDENTIFIER["warmed"] = True  # for the batch to come: it lets the model go when done
+    thread.start()
+
+
+def cancel_warm() -> None:
+    """Let a warmed model go when the batch it was warmed for will not run (reading failed)."""
+    if _IDENTIFIER.get("warmed"):
+        ready_to_fork()
+        _IDENTIFIER.clear()
+
+
+def load_detector(*, wait: bool = True) -> Any:
+    """py3langid's model, loaded once (None when it is not installed); a batch lets it go when done."""
+    if wait:
+        ready_to_fork()
+    try:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    except ImportError:
+        return None
+    if "langid" not in _IDENTIFIER:
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        identifier.set_languages(sorted(set(SNOWBALL) & set(identifier.nb_classes)))
+        _IDENTIFIER["langid"] = identifier
+    return _IDENTIFIER["langid"]
+
+
+def first_step(declared: Iterable[Any], texts: Iterable[str]) -> tuple[list[str | None], list[str]]:
+    """Each article's declared language, else its language when the cheap first step is clear, else None;
+    and the samples of those left in doubt, in order (for :func:`second_step`)."""
+    languages: list[str | None] = []
+    doubtful: list[str] = []
+    for value, text in zip(declared, texts, strict=True):
+        if isinstance(value, str) and value.strip():
+            languages.append(language_code(value))
+            continue
+        sample = text[:_SAMPLE]
+        code = _clear_language(sample)
+        languages.append(code)
+        if code is None:
+            doubtful.append(sample)
+    return languages, doubtful
+
+
+def second_step(samples: Iterable[str], *, default: str = DEFAULT_LANGUAGE) -> list[str]:
+    """The languages of the samples the first step left in doubt."""
+    return [_likely_language(sample, default=default) for sample in samples]
+
+
+def settle(languages: list[str | None], found: Iterable[str]) -> list[str]:
+    """``languages`` with each None, in order, replaced by the next of ``found``."""
+    answers = iter(found)
+    return [code if code is not None else next(answers) for code in languages]
 
 
 def article_languages(
@@ -220,16 +292,30 @@ def article_languages(
     if language != "auto":
         code = language_code(language)
         return [code for _ in texts]
-    languages: list[str] = []
-    loaded = "langid" in _IDENTIFIER
-    for value, text in zip(declared, texts, strict=True):
-        if isinstance(value, str) and value.strip():
-            languages.append(language_code(value))
-        else:
-            languages.append(detect_language(text, default=default))
-    if not loaded:
-        _IDENTIFIER.clear()  # py3langid's model holds about 100 MB: a batch that loaded it lets it go
-    return languages
+    with detector_held():
+        languages, doubtful = first_step(declared, texts)
+        return settle(languages, second_step(doubtful, default=default))
+
+
+@contextmanager
+def detector_held() -> Iterator[None]:
+    """A batch of detections: py3langid's model (about 100 MB) is let go at the end unless it was loaded
+    before."""
+    loaded = "langid" in _IDENTIFIER and not _IDENTIFIER.get("warmed")  # warmed for this batch: let go
+    try:
+        yield
+    finally:
+        if not loaded:
+            ready_to_fork()  # a warming thread, if any, is done before the model is let go
+            _IDENTIFIER.clear()
+
+
+def ready_to_fork() -> None:
+    """Wait for a warming thread (:func:`warm_detector`) to finish: forking beside it is unsafe."""
+    warming = _IDENTIFIER.get("warming")
+    if warming is not None:
+        warming.join()
+        _IDENTIFIER.pop("warming", None)
 
 
 class Analyzers:
