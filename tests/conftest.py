@@ -141,7 +141,16 @@ def refresh_checksums(model_dir: Path) -> None:
         name: {"bytes": (model_dir / name).stat().st_size, "sha256": fmt.sha256(model_dir / name)}
         for name in manifest["files"]
     }
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(manifest_path, manifest)
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write a manifest a test changed on purpose, with its own checksum re-recorded to match."""
+    from recommender.store.layout import MANIFEST_DIGEST, manifest_digest
+
+    if MANIFEST_DIGEST in manifest:
+        manifest = {**manifest, MANIFEST_DIGEST: manifest_digest(manifest)}
+    path.write_text(json.dumps(manifest), encoding="utf-8")
 
 
 #: The training stack: what a serving process must not load.

@@ -14,7 +14,7 @@ import pytest
 from recommender import Index
 from recommender.types import ModelFormatError, RecommenderError
 
-from .conftest import model_files
+from .conftest import model_files, write_manifest
 
 DRAFT = "Gas pipelines, sanctions and the Caspian route to Europe"
 
@@ -40,7 +40,7 @@ def _rewritten(path: Path, name: str, change: object) -> None:
     manifest_path = model_files(path) / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"][file.name]["bytes"] = file.stat().st_size
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(manifest_path, manifest)
 
 
 @pytest.fixture
@@ -116,3 +116,25 @@ def test_random_byte_flips_give_a_recommender_error_or_an_answer(
             shutil.rmtree(work)
     assert outcomes["error"] > 0
     assert outcomes["answer"] > 0
+
+
+def test_shifted_row_bounds_give_a_format_error_when_explaining(model: Path) -> None:
+    """Found by the model-loader fuzzing: a flipped bit kept vectors_indptr monotone and in range but moved
+    a row's end into the next row, so the row's terms no longer increase: explain raised IndexError."""
+    row = 4
+    _rewritten(model, "vectors_indptr", lambda a: np.where(np.arange(a.size) == row + 1, a + 1, a))
+    damaged = Index.load(model, verify=False)
+    with pytest.raises(
+        ModelFormatError, match=rf"vectors_indices\.npy: row {row}'s terms are not in increasing"
+    ):
+        damaged.related(damaged.ids[row], k=5, explain=True)
+
+
+def test_a_changed_json_document_is_caught_without_verify(model: Path) -> None:
+    """Found by the model-loader fuzzing: one flipped bit in a key of query.json gave a KeyError."""
+    file = model_files(model) / "query.json"
+    text = file.read_text(encoding="utf-8")
+    assert '"vocabulary_size"' in text
+    file.write_text(text.replace('"vocabulary_size"', '"vocabulary_sizf"'), encoding="utf-8")  # same size
+    with pytest.raises(ModelFormatError, match=r"query\.json: checksum mismatch"):
+        Index.load(model, verify=False).query(DRAFT, k=5)

@@ -12,7 +12,7 @@ import pytest
 from recommender import store as fmt
 from recommender.types import ModelFormatError
 
-from .conftest import model_files, refresh_checksums
+from .conftest import model_files, refresh_checksums, write_manifest
 
 
 def _write(path: Path) -> Path:
@@ -77,7 +77,7 @@ def test_refuses_to_overwrite_other_folders_and_files(tmp_path: Path) -> None:
 def _edit_manifest(path: Path, **changes: Any) -> None:
     manifest = json.loads((path / fmt.MANIFEST).read_text())
     manifest.update(changes)
-    (path / fmt.MANIFEST).write_text(json.dumps(manifest))
+    write_manifest(path / fmt.MANIFEST, manifest)
 
 
 @pytest.mark.parametrize(
@@ -104,10 +104,19 @@ def test_damaged_models_get_clear_errors(tmp_path: Path, damage: Any, match: str
         fmt.open_model(path)
 
 
-def test_verify_false_skips_checksums_but_not_sizes(tmp_path: Path) -> None:
+def test_verify_false_skips_the_arrays_checksums_but_not_sizes_nor_the_documents(tmp_path: Path) -> None:
     path = _write(tmp_path / "m")
-    (model_files(path) / "names.json").write_text('["x", "y"]\n')
-    assert fmt.open_model(path, verify=False).document("names") == ["x", "y"]
+    numbers = model_files(path) / "numbers.npy"
+    data = bytearray(numbers.read_bytes())
+    data[-4] ^= 1  # the last value (int32, little-endian), 5, becomes 4: same size, a valid array
+    numbers.write_bytes(bytes(data))
+    assert fmt.open_model(path, verify=False).array("numbers").tolist() == [[0, 1, 2], [3, 4, 4]]
+    (model_files(path) / "names.json").write_text('["x", "y"]\n')  # as many bytes as '["a", "b"]\n'
+    with pytest.raises(ModelFormatError, match=r"names\.json: checksum mismatch"):
+        fmt.open_model(path, verify=False).document("names")
+    (model_files(path) / "names.json").write_text('["x"]\n')
+    with pytest.raises(ModelFormatError, match="size differs from the manifest"):
+        fmt.open_model(path, verify=False)
 
 
 def test_missing_folder_says_how_to_build(tmp_path: Path) -> None:
@@ -214,3 +223,30 @@ def test_records_move_as_bytes_and_decode_on_access() -> None:
     found = both.arrays()
     assert found.keys() == expected.keys()
     assert all(np.array_equal(found[name], expected[name]) for name in expected)  # the same bytes
+
+
+def test_a_changed_byte_in_the_manifest_is_caught_by_its_own_checksum(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m")
+    manifest_path = model_files(path) / fmt.MANIFEST
+    text = manifest_path.read_text(encoding="utf-8")
+    assert '"manifest_sha256"' in text
+    # A change that leaves valid JSON and a plausible model: only the manifest's checksum can tell.
+    changed = text.replace('"format_version": 2', '"format_version": 2, "lineage": {}', 1)
+    assert changed != text
+    manifest_path.write_text(changed, encoding="utf-8")
+    for verify in (True, False):  # cheap, so checked with verify=False too
+        with pytest.raises(ModelFormatError, match="the manifest changed since it was written"):
+            fmt.open_model(path, verify=verify)
+
+
+def test_a_manifest_written_before_its_checksum_holds_only_known_keys(tmp_path: Path) -> None:
+    path = _write(tmp_path / "m")
+    manifest_path = model_files(path) / fmt.MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["manifest_sha256"]
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    fmt.open_model(path)  # as every release before the checksum wrote it
+    manifest["qarameters"] = manifest.pop("parameters")  # one flipped bit in a key
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelFormatError, match="unknown key 'qarameters'"):
+        fmt.open_model(path)

@@ -189,3 +189,81 @@ def test_any_date_text_is_read_into_iso_8601_or_refused_with_a_reason(text: str)
             assert reason  # a refusal always says why
         else:  # what is stored reads back as itself: a date read once is never misread later
             assert parse_date(found) == found
+
+
+# --- the model loader ---------------------------------------------------------------------------------------
+
+_MODEL_DRAFT = "Gas pipelines, sanctions and the Caspian route to Europe"
+
+
+def _answers(path: Path, *, verify: bool) -> list[list[tuple[str, int]]]:
+    """Every kind of answer a model gives (stored lists, past them, a draft, explanations, a batch)."""
+    from recommender import Index
+
+    index = Index.load(path, verify=verify)
+    ids = index.ids
+    lists = [index.related(article_id, k=8) for article_id in ids[:5]]
+    lists.append(index.related(ids[0], k=40))
+    lists.append(index.related(ids[1], k=5, explain=True))
+    lists.append(index.query(_MODEL_DRAFT, k=5))
+    lists.extend(links for _, links in index.related_many(None, k=3))
+    return [[(link.article_id, link.rank) for link in links] for links in lists]
+
+
+@pytest.fixture(scope="module")
+def model_files_list(bundled_model_dir: Path) -> list[str]:
+    from .conftest import model_files
+
+    return sorted(path.name for path in model_files(bundled_model_dir).iterdir() if path.is_file())
+
+
+def test_damaged_model_files_give_a_format_error_or_an_answer(
+    bundled_model_dir: Path, model_files_list: list[str]
+) -> None:
+    from recommender.types import RecommenderError
+
+    from .conftest import model_files
+
+    reference = _answers(bundled_model_dir, verify=True)
+    ids = set(_ids(bundled_model_dir))
+
+    @given(
+        name=st.sampled_from(model_files_list),
+        where=st.integers(0, 1 << 24),
+        bit=st.integers(0, 7),
+        truncate=st.booleans(),
+    )
+    def damaged(name: str, where: int, bit: int, truncate: bool) -> None:
+        work = Path(tempfile.mkdtemp()) / "model"
+        try:
+            shutil.copytree(bundled_model_dir, work)
+            target = model_files(work) / name
+            data = bytearray(target.read_bytes())
+            if truncate:
+                del data[where % max(len(data), 1) :]
+            elif data:
+                data[where % len(data)] ^= 1 << bit
+            target.write_bytes(bytes(data))
+            # Checked against the manifest's sizes and SHA-256: every change is caught.
+            with pytest.raises(RecommenderError):
+                _answers(work, verify=True)
+            # Without checksums: an error, or an answer made of the model's own articles (a changed
+            # value, such as one score's bits, is what only the checksums can tell).
+            try:
+                answers = _answers(work, verify=False)
+            except RecommenderError:
+                return
+            assert len(answers) == len(reference)
+            for links in answers:
+                assert [rank for _, rank in links] == list(range(1, len(links) + 1))
+                assert {article_id for article_id, _ in links} <= ids or name.startswith("ids")
+        finally:
+            shutil.rmtree(work.parent, ignore_errors=True)
+
+    damaged()
+
+
+def _ids(path: Path) -> list[str]:
+    from recommender import Index
+
+    return Index.load(path).ids

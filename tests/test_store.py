@@ -18,7 +18,7 @@ from recommender import store as fmt
 from recommender.store import folder as folder_module
 from recommender.types import InvalidParameterError, ModelFormatError, ModelLockedError
 
-from .conftest import GOLDEN, model_files, refresh_checksums
+from .conftest import GOLDEN, model_files, refresh_checksums, write_manifest
 
 
 def publish(path: Path, marker: int, **options: Any) -> Path:
@@ -193,7 +193,7 @@ def test_manifest_entries_must_be_plain_names(tmp_path: Path, entry: str) -> Non
     (tmp_path / "m" / "x").write_bytes(b"outside")
     manifest = json.loads((files / fmt.MANIFEST).read_text())
     manifest["files"][entry] = {"bytes": 7, "sha256": fmt.sha256(tmp_path / "m" / "x")}
-    (files / fmt.MANIFEST).write_text(json.dumps(manifest))
+    write_manifest(files / fmt.MANIFEST, manifest)
     with pytest.raises(ModelFormatError, match=re.escape(f"lists {entry!r}, which is not a plain file name")):
         fmt.open_model(path)
 
@@ -219,7 +219,7 @@ def test_a_manifest_entry_of_the_wrong_kind_is_a_format_error(
     files = model_files(path)
     manifest = json.loads((files / fmt.MANIFEST).read_text())
     manifest[key] = value
-    (files / fmt.MANIFEST).write_text(json.dumps(manifest))
+    write_manifest(files / fmt.MANIFEST, manifest)
     with pytest.raises(ModelFormatError, match=match):
         fmt.open_model(path)
     assert main(["info", str(path)]) == 1

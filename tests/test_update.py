@@ -17,7 +17,7 @@ from recommender.cli import main
 from recommender.serve.explain import Words
 from recommender.types import InvalidParameterError, ModelFormatError, UnknownArticleError
 
-from .conftest import BUNDLED, GOLDEN, SHARED_DATA, model_files, refresh_checksums
+from .conftest import BUNDLED, GOLDEN, SHARED_DATA, model_files, refresh_checksums, write_manifest
 
 RECORDS = [json.loads(line) for line in BUNDLED.read_text(encoding="utf-8").splitlines()]
 BBC = SHARED_DATA / "bbc_news.jsonl.gz"
@@ -168,7 +168,7 @@ def test_models_saved_without_raw_pools_say_to_rebuild_once(tmp_path: Path) -> N
         (files / name).unlink()
     manifest = json.loads((files / "manifest.json").read_text(encoding="utf-8"))
     manifest["files"] = {n: v for n, v in manifest["files"].items() if (files / n).exists()}
-    (files / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(files / "manifest.json", manifest)
     refresh_checksums(folder)
     assert len(Index.load(folder).related(RECORDS[0]["id"], k=3)) == 3  # still serves
     with pytest.raises(

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import store
-from ..types import Neighbor, SharedTerm
+from ..types import ModelFormatError, Neighbor, SharedTerm
 
 __all__ = ["TOP_TERMS", "Words", "explain_links", "shared_terms"]
 
@@ -29,6 +29,7 @@ class Words:
     """Each stored row's terms, weights and readable words (the row's own words when the model has them)."""
 
     def __init__(self, stored: Any) -> None:
+        self._path = stored.path
         self._indptr = np.asarray(stored.array(store.VECTORS_INDPTR))
         self._indices = stored.array(store.VECTORS_INDICES)
         self._data = stored.array(store.VECTORS_DATA)
@@ -44,6 +45,12 @@ class Words:
         """Term columns, weights and the word of each term, for one stored row."""
         span = slice(int(self._indptr[row]), int(self._indptr[row + 1]))
         indices, data = np.asarray(self._indices[span]), np.asarray(self._data[span])
+        if indices.size > 1 and not bool(np.all(indices[1:] > indices[:-1])):
+            message = (
+                f"{self._path}: vectors_indices.npy: row {row}'s terms are not in increasing order "
+                "(a damaged file; a checksum-verified load would have said so): rebuild the model"
+            )
+            raise ModelFormatError(message)
         if self._own is not None:
             strings, forms = self._own
             words: Sequence[str] = [strings[int(form)] for form in np.asarray(forms[span]).tolist()]

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..types import ModelFormatError
 from .checks import problem_of
-from .layout import check_entry, open_entry, read_all, read_manifest, read_pointer
+from .layout import MANIFEST_DIGEST, check_entry, open_entry, read_all, read_manifest, read_pointer
 from .names import ARTICLES, IDS, MANIFEST, POINTER, READABLE_VERSIONS, REBUILD, SURFACE_FORMS, VECTOR_FORMS
 from .tables import StringTable
 
@@ -37,7 +37,7 @@ _CHUNK = 1 << 20
 _ATTEMPTS = 20
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 #: Manifest keys the store writes itself; anything else in a manifest is ``extra`` (such as ``lineage``).
-_OWN_KEYS = ("format", "format_version", "library_version", "parameters", "counts", "files")
+_OWN_KEYS = ("format", "format_version", "library_version", "parameters", "counts", "files", MANIFEST_DIGEST)
 
 
 def sha256(path: Path) -> str:
@@ -250,8 +250,21 @@ class ModelFolder:
         file_name = f"{name}.json"
         fd, size = self._file(file_name)
         try:
-            return json.loads(read_all(fd, size).decode("utf-8"))
-        except (ValueError, OSError) as error:
+            data = read_all(fd, size)
+        except OSError as error:
+            message = f"{self.path / file_name}: unreadable JSON ({error}); {self._rebuild}"
+            raise ModelFormatError(message) from None
+        # Documents are small and read whole: unverified folders check their checksum all the same, since
+        # a changed key or value would otherwise reach the code that reads it.
+        if (
+            not self._verified
+            and hashlib.sha256(data).hexdigest() != self.manifest["files"][file_name]["sha256"]
+        ):
+            message = f"{self.path / file_name}: checksum mismatch (file changed or damaged); {self._rebuild}"
+            raise ModelFormatError(message)
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError as error:
             message = f"{self.path / file_name}: unreadable JSON ({error}); {self._rebuild}"
             raise ModelFormatError(message) from None
 

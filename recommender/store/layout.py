@@ -41,6 +41,7 @@ neither ``CURRENT`` nor a ``manifest.json`` of this format (a web app's own mani
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -55,6 +56,7 @@ from .names import FORMAT_NAME, FORMAT_VERSION, LOCK, MANIFEST, POINTER, REBUILD
 
 __all__ = [
     "GENERATION",
+    "MANIFEST_DIGEST",
     "POINTER_TEMP",
     "STAGING",
     "check_entry",
@@ -62,6 +64,7 @@ __all__ = [
     "generation_numbers",
     "is_ours",
     "is_plain",
+    "manifest_digest",
     "open_entry",
     "read_manifest",
     "read_pointer",
@@ -70,6 +73,12 @@ __all__ = [
 GENERATION = re.compile(r"gen-(\d{6,})-[0-9a-f]{8}")
 STAGING = re.compile(r"\.staging-\d{6,}-[0-9a-f]{8}")
 POINTER_TEMP = re.compile(r"\.CURRENT-[0-9a-f]{8}\.tmp")
+#: The manifest's own checksum: SHA-256 of its other keys as canonical JSON (see :func:`manifest_digest`).
+MANIFEST_DIGEST = "manifest_sha256"
+#: Every key a manifest without that checksum (as written before it) may hold.
+_LEGACY_KEYS = frozenset(
+    {"format", "format_version", "library_version", "parameters", "counts", "files", "lineage"}
+)
 _MAX_POINTER = 256
 _MAX_MANIFEST = 64 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -203,7 +212,36 @@ def read_manifest(folder_fd: int, folder: Path, rebuild: str) -> dict[str, Any]:
     if not all(_is_count(value) for value in manifest.get("counts", {}).values()):
         message = f"{manifest_path}: corrupt manifest ('counts' holds a value that is not a count); {rebuild}"
         raise ModelFormatError(message)
+    _check_digest(manifest, manifest_path, rebuild)
     return manifest
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of the manifest without its own checksum, as sorted, compact JSON: a changed byte in the
+    manifest (which holds the other files' checksums) shows, whatever it changed."""
+    rest = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_digest(manifest: dict[str, Any], manifest_path: Path, rebuild: str) -> None:
+    """The manifest's own checksum, when it has one; without one (written before it), only known keys."""
+    recorded = manifest.get(MANIFEST_DIGEST)
+    if recorded is None:
+        unknown = sorted(set(manifest) - _LEGACY_KEYS)
+        if unknown:
+            message = f"{manifest_path}: corrupt manifest (unknown key {unknown[0]!r}); {rebuild}"
+            raise ModelFormatError(message)
+        return
+    try:
+        expected = manifest_digest(manifest)
+    except ValueError:  # a number JSON cannot write back (NaN, infinity)
+        expected = ""
+    if recorded != expected:
+        message = (
+            f"{manifest_path}: the manifest changed since it was written (its checksum differs); {rebuild}"
+        )
+        raise ModelFormatError(message)
 
 
 def _is_count(value: object) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from ..types import ModelFormatError
-from .layout import manifest_header
+from .layout import MANIFEST_DIGEST, manifest_header
 from .names import ARTICLES, FORMAT_VERSION, IDS
 from .tables import Records, StringTable, tabulate
 
@@ -105,4 +105,12 @@ class MemoryModel:
         }
 
 
-_MANIFEST_KEYS = ("format", "format_version", "library_version", "parameters", "counts", "files")
+_MANIFEST_KEYS = (
+    "format",
+    "format_version",
+    "library_version",
+    "parameters",
+    "counts",
+    "files",
+    MANIFEST_DIGEST,
+)

@@ -30,10 +30,12 @@ from .clean import clean, remove_folder
 from .folder import ModelFolder, open_model
 from .layout import (
     GENERATION,
+    MANIFEST_DIGEST,
     generation_number,
     generation_numbers,
     is_ours,
     is_plain,
+    manifest_digest,
     manifest_header,
     read_manifest,
     read_pointer,
@@ -277,6 +279,7 @@ def _stage(
                     for name, write in writes.items()
                 }
             manifest = {**header, "files": dict(sorted(files.items()))}
+            manifest[MANIFEST_DIGEST] = manifest_digest(manifest)
             _write_file(staging_fd, staging, MANIFEST, _bytes_writer(_json(manifest, indent=2)))
             step(f"sync {staging}")
             os.fsync(staging_fd)
