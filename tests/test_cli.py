@@ -361,12 +361,24 @@ def _command_names(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 def test_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    expected = ["build", "related", "query", "export", "audit", "update", "upgrade", "evaluate", "info"]
+    expected = [
+        "build",
+        "related",
+        "query",
+        "export",
+        "audit",
+        "update",
+        "upgrade",
+        "evaluate",
+        "info",
+        "serve",
+    ]
     assert _command_names(capsys) == expected
 
 
 @pytest.mark.parametrize(
-    "command", ["build", "related", "query", "export", "audit", "update", "upgrade", "evaluate", "info"]
+    "command",
+    ["build", "related", "query", "export", "audit", "update", "upgrade", "evaluate", "info", "serve"],
 )
 def test_every_command_help_exits_0_and_shows_an_example(
     command: str, capsys: pytest.CaptureFixture[str]

@@ -8,6 +8,7 @@ Each function takes the parsed arguments and returns the exit code; library erro
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -19,7 +20,7 @@ from ..types import InvalidParameterError
 from .flags import controls_given, settings_given
 from .output import print_json, print_links, print_reports, report_skipped, stages
 
-__all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "update", "upgrade"]
+__all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "serve", "update", "upgrade"]
 
 
 def build(args: argparse.Namespace) -> int:
@@ -294,4 +295,28 @@ def info(args: argparse.Namespace) -> int:
         print(f"{name + ':':<{width}}{value}")
     for name, value in folder.parameters.items():
         print(f"  {name} = {value!r}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``recommender serve``: the HTTP API over a model, until interrupted."""
+    try:
+        import uvicorn
+
+        from ..serve.web import app
+    except ImportError as error:
+        message = (
+            f"serving over HTTP needs the serve extra ({error.name} is missing): "
+            "pip install 'recommender[serve]'"
+        )
+        raise InvalidParameterError(message) from None
+    token = args.token or os.environ.get("RECOMMENDER_TOKEN") or None
+    application = app(
+        args.model,
+        token=token,
+        overrides=args.overrides,
+        cors_origins=tuple(args.cors_origin),
+        verify=not args.no_verify,
+    )
+    uvicorn.run(application, host=args.host, port=args.port, log_level="info")
     return 0

@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"recommender {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for declare in (_build, _related, _query, _export, _audit, _update, _upgrade, _evaluate, _info):
+    for declare in (_build, _related, _query, _export, _audit, _update, _upgrade, _evaluate, _info, _serve):
         declare(subparsers)
     return parser
 
@@ -333,3 +333,34 @@ def _info(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     parser.add_argument("model", metavar="MODEL_DIR")
     parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
+
+
+def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "serve",
+        commands.serve,
+        help="answer related lists and drafts over HTTP (JSON), taking new generations live",
+        description=(
+            "Serve a model over HTTP: GET /related/ID (with k, explain and every ranking control),\n"
+            "POST /query, GET /articles?search=, GET /healthz, GET /metrics. A generation that build or\n"
+            "update publishes is taken without a restart; requests in flight finish on their own.\n"
+            "Needs the serve extra: pip install 'recommender[serve]'."
+        ),
+        epilog=(
+            "examples:\n"
+            "  recommender serve models/geopolitics --port 8000\n"
+            "  curl 'http://127.0.0.1:8000/related/kazakhstan-geopolitical-conundrum?k=5&past_only=true'"
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--token", help="allows POST /reload (default: $RECOMMENDER_TOKEN; without one, read-only)"
+    )
+    parser.add_argument("--overrides", metavar="FILE", help="editorial overrides, read again when changed")
+    parser.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow browser calls from ORIGIN"
+    )
+    parser.add_argument("--no-verify", action="store_true", help="skip the checksums at each load (faster)")

@@ -62,6 +62,17 @@ class Index:
         self._snapshot = Snapshot(opened, stem_unseen=self._stem_unseen)
         return True
 
+    def current(self) -> Index:
+        """An ``Index`` over the generation this one answers from now, unchanged by later reloads (a
+        server answers each request, its ETag included, from one generation)."""
+        pinned = object.__new__(Index)
+        pinned._verify, pinned._stem_unseen, pinned._snapshot = (
+            self._verify,
+            self._stem_unseen,
+            self._snapshot,
+        )
+        return pinned
+
     @property
     def path(self) -> Path:
         """The model path."""

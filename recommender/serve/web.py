@@ -1,0 +1,396 @@
+"""The HTTP API: the library's answers as JSON, for sites that are not written in Python.
+
+``app(model_dir)`` is an ASGI application (Starlette, in the optional extra ``serve``) to run with uvicorn
+(``recommender serve MODEL_DIR``) or to mount in a site's own app. The names and results are the
+library's and the command line's: ``GET /related/{id}`` with ``k``, ``explain`` and every ranking
+control, ``POST /query``, ``GET /articles?search=`` (titles, for pickers), ``GET /healthz`` and
+``GET /metrics`` (Prometheus text). Each request answers from one generation: the model is reopened
+when ``build`` or ``update`` publishes another (the pointer is looked at, at most once per
+``check_every`` seconds, or at ``POST /reload`` with the token), and a request in flight finishes on the
+generation it began with. Errors are ``{"error": …}`` with their status: 404 for an unknown id (with
+suggestions), 422 for a bad parameter, 401 for a write without the token, 413 for a body over the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..types import (
+    InvalidParameterError,
+    ModelFormatError,
+    OverridesError,
+    RecommenderError,
+    UnknownArticleError,
+)
+from .controls import CONTROL_NAMES
+from .index import Index
+from .overrides import Overrides, load_overrides
+
+__all__ = ["Service", "app"]
+
+_FLAGS = frozenset({"past_only", "same_category", "fill"})
+_NUMBERS = frozenset({"min_score", "min_relative", "mmr"})
+_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_Handler = Callable[[Request, Index], Awaitable[Response]]
+
+
+def app(
+    model_dir: str | os.PathLike[str],
+    *,
+    token: str | None = None,
+    overrides: str | os.PathLike[str] | None = None,
+    cors_origins: tuple[str, ...] = (),
+    check_every: float = 1.0,
+    max_body: int = 1 << 20,
+    max_age: int = 60,
+    verify: bool = True,
+) -> Starlette:
+    """The ASGI app serving the model at ``model_dir`` (see the module docstring).
+
+    ``token`` enables ``POST /reload`` (sent as ``Authorization: Bearer TOKEN``; without one the server is
+    read-only); ``overrides`` is an overrides file, read at start and again when it changes;
+    ``cors_origins`` the origins allowed to call from a browser; ``max_body`` the largest request body
+    in bytes; ``max_age`` the seconds answers may be cached (``Cache-Control``).
+    """
+    return Service(
+        model_dir,
+        token=token,
+        overrides=overrides,
+        check_every=check_every,
+        max_body=max_body,
+        max_age=max_age,
+        verify=verify,
+    ).asgi(cors_origins)
+
+
+class Service:
+    """The model a server answers from, kept current, and the handlers of its endpoints."""
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike[str],
+        *,
+        token: str | None,
+        overrides: str | os.PathLike[str] | None,
+        check_every: float,
+        max_body: int,
+        max_age: int,
+        verify: bool,
+    ) -> None:
+        self.index = Index.load(model_dir, verify=verify)
+        self._token = token or None
+        self._overrides_path = Path(overrides) if overrides is not None else None
+        self._overrides: tuple[float, Overrides] | None = None
+        self._check_every, self._max_body, self._max_age = check_every, max_body, max_age
+        self._checked = time.monotonic()
+        self._reloading = threading.Lock()
+        self._counting = threading.Lock()
+        self._requests: Counter[tuple[str, int]] = Counter()
+        self._latency: dict[str, list[float]] = {}  # per endpoint: a count per bucket, +Inf, then the sum
+        self._titles: tuple[str | None, list[tuple[str, str, str]]] = (None, [])
+        self.overrides()  # a bad overrides file stops the start, as it stops the CLI
+
+    def asgi(self, cors_origins: tuple[str, ...] = ()) -> Starlette:
+        """The Starlette application over this service."""
+        routes = [
+            Route("/related/{article_id:path}", self._endpoint("related", self._related), methods=["GET"]),
+            Route("/query", self._endpoint("query", self._query), methods=["POST"]),
+            Route("/articles", self._endpoint("articles", self._articles), methods=["GET"]),
+            Route("/healthz", self._endpoint("healthz", self._health), methods=["GET"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+            Route("/reload", self._endpoint("reload", self._reload), methods=["POST"]),
+        ]
+        middleware = []
+        if cors_origins:
+            middleware.append(
+                Middleware(
+                    CORSMiddleware,
+                    allow_origins=list(cors_origins),
+                    allow_methods=["GET", "POST"],
+                    max_age=600,
+                )
+            )
+        return Starlette(routes=routes, middleware=middleware)
+
+    # --- the model and the overrides, kept current ------------------------------------------------------
+
+    def current(self) -> Index:
+        """The index to answer one request from, after taking a newly published generation (looked for
+        at most once per ``check_every`` seconds)."""
+        # One request looks; the others answer from the generation they find (never wait for a reload).
+        if time.monotonic() - self._checked >= self._check_every and self._reloading.acquire(blocking=False):
+            try:
+                self.index.reload()
+                self._checked = time.monotonic()
+            finally:
+                self._reloading.release()
+        return self.index.current()
+
+    def reload(self) -> bool:
+        """Take a newly published generation now (``POST /reload``); whether there was one."""
+        with self._reloading:
+            reloaded = self.index.reload()
+            self._checked = time.monotonic()
+        return reloaded
+
+    def overrides(self) -> Overrides | None:
+        """The overrides file's decisions, read again when the file changed."""
+        if self._overrides_path is None:
+            return None
+        try:
+            changed = self._overrides_path.stat().st_mtime_ns
+        except OSError as error:
+            message = f"{self._overrides_path}: cannot read overrides ({error.strerror or error})"
+            raise OverridesError(message) from None
+        if self._overrides is None or self._overrides[0] != changed:
+            self._overrides = (changed, load_overrides(self._overrides_path))
+        return self._overrides[1]
+
+    # --- the endpoints ----------------------------------------------------------------------------------
+
+    def _endpoint(self, name: str, handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
+        """``handler`` with the common parts: the body limit, errors as JSON, the request counted."""
+
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                response = await handler(request, await run_in_threadpool(self.current))
+            except UnknownArticleError as error:
+                response = JSONResponse({"error": str(error), "suggestions": error.suggestions}, 404)
+            except (InvalidParameterError, OverridesError) as error:
+                response = JSONResponse({"error": str(error)}, 422)
+            except _HttpError as error:
+                response = JSONResponse({"error": str(error)}, error.status)
+            except ModelFormatError as error:
+                response = JSONResponse({"error": str(error)}, 503)
+            except RecommenderError as error:
+                response = JSONResponse({"error": str(error)}, 500)
+            self._count(name, response.status_code, time.perf_counter() - started)
+            return response
+
+        return endpoint
+
+    async def _related(self, request: Request, index: Index) -> Response:
+        article_id = request.path_params["article_id"]
+        options = _controls(request.query_params)
+        overrides = await run_in_threadpool(self.overrides)
+        links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
+        return self._cached(request, index, [link.to_dict() for link in links])
+
+    async def _query(self, request: Request, index: Index) -> Response:
+        body = await self._json_body(request)
+        text, title, lang = body.pop("text", None), body.pop("title", ""), body.pop("lang", None)
+        if not isinstance(text, str) or not isinstance(title, str) or not isinstance(lang, str | None):
+            message = "the body needs 'text' (and may have 'title' and 'lang') as strings"
+            raise InvalidParameterError(message)
+        links = await run_in_threadpool(lambda: index.query(text, title=title, lang=lang, **body))
+        return JSONResponse([link.to_dict() for link in links], headers={"Cache-Control": "no-store"})
+
+    async def _articles(self, request: Request, index: Index) -> Response:
+        search = request.query_params.get("search", "").casefold().strip()
+        limit = _integer(request.query_params.get("limit", "20"), "limit")
+        if not 1 <= limit <= 100:
+            message = f"limit must be between 1 and 100, got {limit}"
+            raise InvalidParameterError(message)
+        titles = await run_in_threadpool(self._titles_of, index)
+        found = [
+            {"article_id": article_id, "title": title}
+            for article_id, title, folded in titles
+            if search in folded or search in article_id.casefold()
+        ][:limit]
+        return self._cached(request, index, found)
+
+    async def _health(self, request: Request, index: Index) -> Response:
+        manifest = index.manifest
+        data = {
+            "status": "ok",
+            "generation": index.generation,
+            "articles": len(index),
+            "library_version": manifest.get("library_version"),
+            "published": _published(index),
+        }
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+    async def _reload(self, request: Request, index: Index) -> Response:
+        self._authorised(request)
+        reloaded = await run_in_threadpool(self.reload)
+        return JSONResponse({"reloaded": reloaded, "generation": self.index.generation})
+
+    async def _metrics(self, request: Request) -> Response:
+        return PlainTextResponse(self._metrics_text(), media_type="text/plain; version=0.0.4")
+
+    # --- the parts the endpoints share ------------------------------------------------------------------
+
+    def _cached(self, request: Request, index: Index, data: object) -> Response:
+        """A GET answer with its ETag (the generation and the request) and ``Cache-Control``; 304 when the
+        client holds it already."""
+        key = f"{index.generation}|{request.url.path}|{request.url.query}"
+        etag = '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={self._max_age}"}
+        if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(data, headers=headers)
+
+    async def _json_body(self, request: Request) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
+            raise _HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_body:
+                raise _HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            message = f"the request body is not JSON ({error})"
+            raise InvalidParameterError(message) from None
+        if not isinstance(data, dict):
+            message = "the request body must be a JSON object"
+            raise InvalidParameterError(message)
+        return data
+
+    def _authorised(self, request: Request) -> None:
+        if self._token is None:
+            raise _HttpError(401, "this server is read-only: start it with a token (--token) to allow writes")
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode("utf-8"), self._token.encode("utf-8")):
+            raise _HttpError(401, "a write needs the server's token: Authorization: Bearer TOKEN")
+
+    def _titles_of(self, index: Index) -> list[tuple[str, str, str]]:
+        """(id, title, folded title) of every article of ``index``'s generation, built once per generation."""
+        generation, titles = self._titles
+        if generation != index.generation or not titles:
+            titles = [
+                (article_id, str(record.get("title") or ""), str(record.get("title") or "").casefold())
+                for article_id, record in zip(index.ids, index.records(), strict=True)
+            ]
+            self._titles = (index.generation, titles)
+        return titles
+
+    def _count(self, name: str, status: int, seconds: float) -> None:
+        with self._counting:
+            self._requests[(name, status)] += 1
+            counts = self._latency.setdefault(name, [0.0] * (len(_BUCKETS) + 2))
+            for position, bound in enumerate(_BUCKETS):
+                if seconds <= bound:
+                    counts[position] += 1
+            counts[-2] += 1
+            counts[-1] += seconds
+
+    def _metrics_text(self) -> str:
+        """Requests by endpoint and status, a latency histogram per endpoint, the generation served."""
+        lines = [
+            "# HELP recommender_requests_total Requests answered, by endpoint and status.",
+            "# TYPE recommender_requests_total counter",
+        ]
+        with self._counting:
+            requests = dict(self._requests)
+            latency = {name: list(counts) for name, counts in self._latency.items()}
+        for (name, status), count in sorted(requests.items()):
+            lines.append(f'recommender_requests_total{{endpoint="{name}",status="{status}"}} {count}')
+        lines += [
+            "# HELP recommender_request_seconds Time to answer a request, by endpoint.",
+            "# TYPE recommender_request_seconds histogram",
+        ]
+        for name, counts in sorted(latency.items()):
+            for bound, below in zip((*map(str, _BUCKETS), "+Inf"), counts, strict=False):
+                lines.append(
+                    f'recommender_request_seconds_bucket{{endpoint="{name}",le="{bound}"}} {below:.0f}'
+                )
+            lines.append(f'recommender_request_seconds_sum{{endpoint="{name}"}} {counts[-1]:.6f}')
+            lines.append(f'recommender_request_seconds_count{{endpoint="{name}"}} {counts[-2]:.0f}')
+        index = self.index.current()
+        lines += [
+            "# HELP recommender_model_info The generation answering now.",
+            "# TYPE recommender_model_info gauge",
+            f'recommender_model_info{{generation="{index.generation or ""}"}} 1',
+            "# HELP recommender_model_articles Articles in the generation answering now.",
+            "# TYPE recommender_model_articles gauge",
+            f"recommender_model_articles {len(index)}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+class _HttpError(RecommenderError):
+    """An error with its own HTTP status (401, 413)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _controls(params: Mapping[str, str]) -> dict[str, Any]:
+    """``k``, ``explain`` and the ranking controls from query parameters, typed as the library takes them."""
+    options: dict[str, Any] = {}
+    for name, value in params.items():
+        if name == "k":
+            options["k"] = _integer(value, "k")
+        elif name == "explain" or name in _FLAGS:
+            options[name] = _flag(value, name)
+        elif name in _NUMBERS:
+            options[name] = _number(value, name)
+        elif name == "max_exposure":
+            options[name] = _integer(value, name)
+        elif name in CONTROL_NAMES:
+            options[name] = value
+        else:
+            known = ", ".join(("k", "explain", *CONTROL_NAMES))
+            message = f"unknown parameter {name!r}; known: {known}"
+            raise InvalidParameterError(message)
+    return options
+
+
+def _flag(value: str, name: str) -> bool:
+    folded = value.strip().lower()
+    if folded in _TRUE or folded == "":
+        return True
+    if folded in _FALSE:
+        return False
+    message = f"{name} must be true or false, got {value!r}"
+    raise InvalidParameterError(message)
+
+
+def _number(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        message = f"{name} must be a number, got {value!r}"
+        raise InvalidParameterError(message) from None
+
+
+def _integer(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        message = f"{name} must be a whole number, got {value!r}"
+        raise InvalidParameterError(message) from None
+
+
+def _published(index: Index) -> str | None:
+    """When the generation answering was published (its folder's time), as ISO 8601 UTC."""
+    if index.generation is None:
+        return None
+    try:
+        seconds = (index.path / index.generation).stat().st_mtime
+    except OSError:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
