@@ -125,3 +125,25 @@ def test_overrides_survive_a_rebuild(tmp_path: Path, tiny_records: list[dict[str
     for name in ("one", "two"):
         index = Index.load(Recommender(min_df=1).fit(tiny_records).save(tmp_path / name))
         assert _ids(index.related("oil-prices-rise", k=1, overrides=overrides)) == ["voters-manifestos"]
+
+
+def test_editing_keeps_the_overrides_valid_and_writes_them_atomically(tmp_path: Path) -> None:
+    from recommender.serve.overrides import Overrides, load_overrides, save_overrides
+
+    path = tmp_path / "overrides.json"
+    edits = Overrides(source=str(path))
+    edits = edits.edited("pin", "a", "b").edited("pin", "a", "c").edited("hide", "x").edited("disable", "y")
+    assert edits.pins == {"a": ("b", "c")}
+    edits = edits.edited("block", "b", "a")  # a block replaces the pin of the same pair
+    assert edits.pins == {"a": ("c",)}
+    assert edits.blocks == (("a", "b"),)
+    edits = edits.edited("pin", "a", "b")  # and a pin replaces the block
+    assert (edits.pins, edits.blocks) == ({"a": ("c", "b")}, ())
+    edits = edits.edited("unpin", "a", "c").edited("unhide", "x").edited("enable", "y")
+    assert (edits.pins, edits.hide, edits.disable) == ({"a": ("b",)}, frozenset(), frozenset())
+    save_overrides(path, edits)
+    assert load_overrides(path).to_dict() == edits.to_dict()
+    assert [p.name for p in tmp_path.iterdir()] == ["overrides.json"]  # no temporary file left
+    for action, second in (("wipe", None), ("pin", None), ("block", "a")):
+        with pytest.raises(OverridesError):
+            edits.edited(action, "a", second)

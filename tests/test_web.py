@@ -159,6 +159,7 @@ def test_a_published_generation_is_taken_without_a_restart(client: TestClient, m
     update_model(model, add=[new])
     after = client.get("/healthz").json()
     assert after["generation"] != before
+    assert client.get(f"/related/{SEED}").headers["x-recommender-generation"] == after["generation"]
     assert after["articles"] == len(Index.load(model))
     assert client.get("/related/new-piece?k=3").status_code == 200
     assert client.get(f"/related/{SEED}?k=3", headers={"If-None-Match": etag}).status_code == 200
@@ -233,3 +234,61 @@ def test_serve_without_the_extra_says_how_to_install(
     monkeypatch.setattr(builtins, "__import__", no_uvicorn)
     assert main(["serve", str(model)]) == 1
     assert "pip install 'recommender[serve]'" in capsys.readouterr().err
+
+
+def test_editors_changes_need_the_token_and_reach_the_file(model: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.json"  # none yet: the first change writes it
+    client = TestClient(app(model, token=TOKEN, overrides=overrides))
+    other = "middle-corridor-caspian-trade-route"
+    change = {"action": "pin", "article_id": SEED, "other_id": other}
+    for headers in ({}, {"Authorization": "Bearer nope"}):
+        assert client.post("/overrides", json=change, headers=headers).status_code == 401
+    assert not overrides.exists()  # nothing changed
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    response = client.post("/overrides", json=change, headers=auth)
+    assert response.status_code == 200
+    assert json.loads(overrides.read_text(encoding="utf-8"))["pins"] == {SEED: [other]}
+    first = client.get(f"/related/{SEED}?k=3").json()[0]
+    assert (first["article_id"], first["reason"]) == (other, "pinned")
+    blocked = "sino-russian-partnership"
+    assert client.post(
+        "/overrides", json={"action": "block", "article_id": SEED, "other_id": blocked}, headers=auth
+    )
+    assert blocked not in [link["article_id"] for link in client.get(f"/related/{SEED}?k=8").json()]
+    assert client.get("/overrides").json()["blocks"] == [sorted([SEED, blocked])]
+    # The command line honours the same file.
+    assert main(["related", str(model), SEED, "-k", "8", "--overrides", str(overrides), "--json"]) == 0
+    for body, status in [
+        ({"action": "pin", "article_id": SEED, "other_id": "no-such-piece"}, 404),
+        ({"action": "wipe", "article_id": SEED}, 422),
+        ({"action": "pin", "article_id": SEED}, 422),
+    ]:
+        assert client.post("/overrides", json=body, headers=auth).status_code == status
+    assert (
+        TestClient(app(model, token=TOKEN)).post("/overrides", json=change, headers=auth).status_code == 409
+    )
+
+
+def test_the_editors_page_is_self_contained_and_locked_down(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert '<script src="/editor.js"></script>' in page.text
+    assert "http://" not in page.text
+    assert "https://" not in page.text  # no CDN: it works offline
+    script = client.get("/editor.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "innerHTML" not in script.text  # every text goes in as text
+    assert "Authorization" in script.text  # writes carry the token in a header a foreign form cannot set
+
+
+def test_audit_lists_orphans_and_the_most_exposed(client: TestClient, model: Path) -> None:
+    from recommender.outputs.audit import audit_links
+
+    report = client.get("/audit").json()
+    expected = audit_links(Index.load(model)).to_dict()
+    assert report["orphans"] == expected["orphans"]
+    assert report["most_exposed"] == expected["most_exposed"]

@@ -303,7 +303,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from ..serve.web import app
+        from ..web import app
     except ImportError as error:
         message = (
             f"serving over HTTP needs the serve extra ({error.name} is missing): "
@@ -318,5 +318,11 @@ def serve(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin),
         verify=not args.no_verify,
     )
-    uvicorn.run(application, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        application,
+        host=args.host,
+        port=args.port,
+        log_level="warning" if args.quiet else "info",
+        access_log=not args.quiet,
+    )
     return 0

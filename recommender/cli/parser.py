@@ -364,3 +364,4 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow browser calls from ORIGIN"
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksums at each load (faster)")
+    parser.add_argument("--quiet", action="store_true", help="no line per request on standard error")

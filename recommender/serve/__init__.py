@@ -13,10 +13,10 @@ __all__ = ["Index", "app"]
 
 
 def __getattr__(name: str) -> Any:
-    """``app``, the HTTP API (``recommender.serve.web``), imported on first use: it needs the ``serve``
-    extra, which the lookup never does."""
+    """``app``, the HTTP API (``recommender.web``), imported on first use: it needs the ``serve`` extra,
+    which the lookup never does."""
     if name == "app":
-        from .web import app
+        from ..web import app
 
         return app
     message = f"module {__name__!r} has no attribute {name!r}"

@@ -10,9 +10,11 @@ numpy-free, standard library only (the lookup imports it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +23,22 @@ from typing import Any
 from ..types import OverridesError
 from .controls import Editorial
 
-__all__ = ["Overrides", "load_overrides"]
+__all__ = ["EDITS", "Overrides", "load_overrides", "save_overrides"]
 
 log = logging.getLogger(__name__)
 
 _KEYS = ("pins", "blocks", "hide", "disable", "two_way_pins")
+#: What an editor may change, and whether the change names a second article.
+EDITS = {
+    "pin": True,
+    "unpin": True,
+    "block": True,
+    "unblock": True,
+    "hide": False,
+    "unhide": False,
+    "disable": False,
+    "enable": False,
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,49 @@ class Overrides:
                 if frozenset((article_id, other)) in blocked:
                     _fail(source, f"{article_id!r} both pins and blocks {other!r}; keep one of the two")
         return cls(pins, blocks, sets["hide"], sets["disable"], two_way, source, lenient)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The overrides as the JSON of an overrides file (what :meth:`from_dict` reads)."""
+        return {
+            "pins": {article_id: list(pinned) for article_id, pinned in self.pins.items() if pinned},
+            "blocks": [list(pair) for pair in self.blocks],
+            "hide": sorted(self.hide),
+            "disable": sorted(self.disable),
+            "two_way_pins": self.two_way_pins,
+        }
+
+    def edited(self, action: str, article_id: str, other_id: str | None = None) -> Overrides:
+        """These overrides with one editor's change (see :data:`EDITS`); a pin replaces a block of the same
+        pair and a block a pin, so the result is always valid."""
+        if action not in EDITS:
+            _fail(self.source, f"unknown change {action!r}; one of {', '.join(EDITS)}")
+        if EDITS[action] and (not isinstance(other_id, str) or not other_id or other_id == article_id):
+            _fail(self.source, f"{action} needs a second, different article id")
+        data = self.to_dict()
+        pins: dict[str, list[str]] = data["pins"]
+        other = str(other_id)
+        pair = sorted((article_id, other))
+
+        def without(one: str, gone: str) -> None:
+            pins[one] = [pinned for pinned in pins.get(one, []) if pinned != gone]
+
+        if action in ("pin", "unblock"):
+            data["blocks"] = [existing for existing in data["blocks"] if existing != pair]
+        if action == "pin" and other not in pins.get(article_id, []):
+            pins.setdefault(article_id, []).append(other)
+        if action == "unpin":
+            without(article_id, other)
+        if action == "block":
+            without(article_id, other)
+            without(other, article_id)
+            data["blocks"] = [*(existing for existing in data["blocks"] if existing != pair), pair]
+        for key, add, remove in (("hide", "hide", "unhide"), ("disable", "disable", "enable")):
+            if action == add:
+                data[key] = sorted({*data[key], article_id})
+            elif action == remove:
+                data[key] = sorted(set(data[key]) - {article_id})
+        data["pins"] = {key: value for key, value in pins.items() if value}
+        return Overrides.from_dict(data, source=self.source, lenient=self.lenient)
 
     def ids(self) -> set[str]:
         """Every article id the overrides mention."""
@@ -158,3 +214,26 @@ def load_overrides(path: str | os.PathLike[str], *, lenient: bool = False) -> Ov
         message = f"{file_path}: malformed JSON ({error}); fix the overrides file"
         raise OverridesError(message) from None
     return Overrides.from_dict(data, source=str(file_path), lenient=lenient)
+
+
+def save_overrides(path: str | os.PathLike[str], overrides: Overrides) -> None:
+    """Write ``overrides`` to ``path`` atomically: a reader sees the old file or the new one, whole."""
+    file_path = Path(path)
+    temporary = file_path.with_name(f".{file_path.name}.{secrets.token_hex(4)}.tmp")
+    text = json.dumps(overrides.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    try:
+        with open(temporary, "x", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, file_path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()  # our own temporary file, never the user's
+        message = f"{file_path}: cannot write overrides ({error.strerror or error})"
+        raise OverridesError(message) from None
+    folder = os.open(file_path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)

@@ -1,14 +1,16 @@
 """The HTTP API: the library's answers as JSON, for sites that are not written in Python.
 
 ``app(model_dir)`` is an ASGI application (Starlette, in the optional extra ``serve``) to run with uvicorn
-(``recommender serve MODEL_DIR``) or to mount in a site's own app. The names and results are the
-library's and the command line's: ``GET /related/{id}`` with ``k``, ``explain`` and every ranking
-control, ``POST /query``, ``GET /articles?search=`` (titles, for pickers), ``GET /healthz`` and
-``GET /metrics`` (Prometheus text). Each request answers from one generation: the model is reopened
-when ``build`` or ``update`` publishes another (the pointer is looked at, at most once per
-``check_every`` seconds, or at ``POST /reload`` with the token), and a request in flight finishes on the
-generation it began with. Errors are ``{"error": …}`` with their status: 404 for an unknown id (with
-suggestions), 422 for a bad parameter, 401 for a write without the token, 413 for a body over the limit.
+(``recommender serve MODEL_DIR``) or to mount in a site's own app. The names and results are the library's
+and the command line's: ``GET /related/{id}`` with ``k``, ``explain`` and every ranking control, ``POST
+/query``, ``GET /articles?search=`` (titles, for pickers), ``GET /healthz`` and ``GET /metrics``
+(Prometheus text), and the editor's page at ``/`` (:mod:`recommender.web.editor`) with ``GET /audit``
+and ``GET``/``POST /overrides`` behind it. Each request answers from one generation: the model is reopened
+when ``build`` or ``update`` publishes another (the pointer is looked at, at most once per ``check_every``
+seconds, or at ``POST /reload`` with the token), and a request in flight finishes on the generation it
+began with, which it names in ``X-Recommender-Generation``. Errors are ``{"error": …}`` with their status:
+404 for an unknown id (with suggestions), 422 for a bad parameter, 401 for a write without the token, 413
+for a body over the limit.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..serve.controls import CONTROL_NAMES
+from ..serve.index import Index
+from ..serve.overrides import EDITS, Overrides, load_overrides, save_overrides
 from ..types import (
     InvalidParameterError,
     ModelFormatError,
@@ -39,9 +44,7 @@ from ..types import (
     RecommenderError,
     UnknownArticleError,
 )
-from .controls import CONTROL_NAMES
-from .index import Index
-from .overrides import Overrides, load_overrides
+from .editor import PAGE, SCRIPT, SECURITY_HEADERS
 
 __all__ = ["Service", "app"]
 
@@ -103,6 +106,8 @@ class Service:
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
         self._counting = threading.Lock()
+        self._editing = threading.Lock()
+        self._audited: tuple[object, dict[str, Any]] = (None, {})
         self._requests: Counter[tuple[str, int]] = Counter()
         self._latency: dict[str, list[float]] = {}  # per endpoint: a count per bucket, +Inf, then the sum
         self._titles: tuple[str | None, list[tuple[str, str, str]]] = (None, [])
@@ -111,12 +116,17 @@ class Service:
     def asgi(self, cors_origins: tuple[str, ...] = ()) -> Starlette:
         """The Starlette application over this service."""
         routes = [
+            Route("/", self._page, methods=["GET"]),
+            Route("/editor.js", self._script, methods=["GET"]),
+            Route("/audit", self._endpoint("audit", self._audit), methods=["GET"]),
             Route("/related/{article_id:path}", self._endpoint("related", self._related), methods=["GET"]),
             Route("/query", self._endpoint("query", self._query), methods=["POST"]),
             Route("/articles", self._endpoint("articles", self._articles), methods=["GET"]),
             Route("/healthz", self._endpoint("healthz", self._health), methods=["GET"]),
             Route("/metrics", self._metrics, methods=["GET"]),
             Route("/reload", self._endpoint("reload", self._reload), methods=["POST"]),
+            Route("/overrides", self._endpoint("overrides", self._show_overrides), methods=["GET"]),
+            Route("/overrides", self._endpoint("edit", self._edit_overrides), methods=["POST"]),
         ]
         middleware = []
         if cors_origins:
@@ -157,6 +167,8 @@ class Service:
             return None
         try:
             changed = self._overrides_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None  # none yet: the editor's first change writes the file
         except OSError as error:
             message = f"{self._overrides_path}: cannot read overrides ({error.strerror or error})"
             raise OverridesError(message) from None
@@ -171,8 +183,9 @@ class Service:
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
+            index = await run_in_threadpool(self.current)
             try:
-                response = await handler(request, await run_in_threadpool(self.current))
+                response = await handler(request, index)
             except UnknownArticleError as error:
                 response = JSONResponse({"error": str(error), "suggestions": error.suggestions}, 404)
             except (InvalidParameterError, OverridesError) as error:
@@ -183,6 +196,8 @@ class Service:
                 response = JSONResponse({"error": str(error)}, 503)
             except RecommenderError as error:
                 response = JSONResponse({"error": str(error)}, 500)
+            if index.generation is not None and name != "reload":
+                response.headers["X-Recommender-Generation"] = index.generation  # what answered
             self._count(name, response.status_code, time.perf_counter() - started)
             return response
 
@@ -233,6 +248,62 @@ class Service:
         self._authorised(request)
         reloaded = await run_in_threadpool(self.reload)
         return JSONResponse({"reloaded": reloaded, "generation": self.index.generation})
+
+    async def _show_overrides(self, request: Request, index: Index) -> Response:
+        overrides = await run_in_threadpool(self.overrides)
+        data = overrides.to_dict() if overrides is not None else Overrides().to_dict()
+        return JSONResponse(
+            {"file": str(self._overrides_path or ""), **data}, headers={"Cache-Control": "no-store"}
+        )
+
+    async def _edit_overrides(self, request: Request, index: Index) -> Response:
+        """One editor's change (``{"action": "pin", "article_id": …, "other_id": …}``), written to the
+        overrides file at once (atomically), so the CLI and exports honour it too."""
+        self._authorised(request)
+        body = await self._json_body(request)
+        if self._overrides_path is None:
+            raise _HttpError(409, "this server has no overrides file: start it with --overrides FILE")
+        action, article_id, other_id = body.get("action"), body.get("article_id"), body.get("other_id")
+        if action not in EDITS:
+            message = f"action must be one of {', '.join(EDITS)}, got {action!r}"
+            raise InvalidParameterError(message)
+        for given in (article_id, other_id) if EDITS[action] else (article_id,):
+            if not isinstance(given, str):
+                message = f"{action} needs 'article_id'" + (" and 'other_id'" if EDITS[action] else "")
+                raise InvalidParameterError(message)
+            index.row(given)  # an unknown id is a 404 with suggestions
+        second = other_id if isinstance(other_id, str) else None
+        edited = await run_in_threadpool(self._edit, str(action), str(article_id), second)
+        return JSONResponse({"file": str(self._overrides_path), **edited.to_dict()})
+
+    def _edit(self, action: str, article_id: str, other_id: str | None) -> Overrides:
+        assert self._overrides_path is not None
+        with self._editing:
+            current = self.overrides() or Overrides(source=str(self._overrides_path))
+            edited = current.edited(action, article_id, other_id)
+            save_overrides(self._overrides_path, edited)
+            self._overrides = (self._overrides_path.stat().st_mtime_ns, edited)
+        return edited
+
+    async def _page(self, request: Request) -> Response:
+        return HTMLResponse(PAGE, headers=SECURITY_HEADERS)
+
+    async def _script(self, request: Request) -> Response:
+        return Response(SCRIPT, media_type="text/javascript; charset=utf-8", headers=SECURITY_HEADERS)
+
+    async def _audit(self, request: Request, index: Index) -> Response:
+        """``recommender audit``'s orphans and most-exposed articles, with the overrides (once per
+        generation and overrides file)."""
+        from ..outputs.audit import audit_links
+
+        overrides = await run_in_threadpool(self.overrides)
+        key = (index.generation, self._overrides[0] if self._overrides else None)
+        if self._audited[0] != key:
+            report = await run_in_threadpool(lambda: audit_links(index, overrides=overrides).to_dict())
+            self._audited = (key, report)
+        report = self._audited[1]
+        data = {name: report[name] for name in ("articles", "orphans", "most_exposed", "gini", "reasons")}
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def _metrics(self, request: Request) -> Response:
         return PlainTextResponse(self._metrics_text(), media_type="text/plain; version=0.0.4")
