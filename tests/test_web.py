@@ -136,6 +136,20 @@ def test_answers_carry_an_etag_and_a_cache_lifetime(client: TestClient) -> None:
     assert client.get(f"/related/{SEED}?k=4").headers["etag"] != etag
 
 
+def test_an_overrides_change_changes_the_etag(model: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.json"
+    client = TestClient(app(model, token=TOKEN, overrides=overrides))
+    etag = client.get(f"/related/{SEED}?k=3").headers["etag"]
+    change = {"action": "hide", "article_id": "sino-russian-partnership"}
+    assert (
+        client.post("/overrides", json=change, headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+        == 200
+    )
+    again = client.get(f"/related/{SEED}?k=3", headers={"If-None-Match": etag})
+    assert again.status_code == 200  # a cached list would still show the hidden article
+    assert again.headers["etag"] != etag
+
+
 def test_health_and_metrics(client: TestClient, model: Path) -> None:
     health = client.get("/healthz").json()
     index = Index.load(model)

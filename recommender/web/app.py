@@ -313,7 +313,8 @@ class Service:
     def _cached(self, request: Request, index: Index, data: object) -> Response:
         """A GET answer with its ETag (the generation and the request) and ``Cache-Control``; 304 when the
         client holds it already."""
-        key = f"{index.generation}|{request.url.path}|{request.url.query}"
+        edits = self._overrides[0] if self._overrides is not None else None  # overrides change answers too
+        key = f"{index.generation}|{edits}|{request.url.path}|{request.url.query}"
         etag = '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={self._max_age}"}
         if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:

@@ -17,7 +17,7 @@ __all__ = ["PAGE", "SCRIPT", "SECURITY_HEADERS"]
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -30,6 +30,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>Related posts: editor</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 72rem; padding: 1rem; color: #222; }
 header { display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
@@ -100,7 +101,7 @@ $('token').value = sessionStorage.getItem('recommender-token') || '';
 $('token').addEventListener('change', () => { sessionStorage.setItem('recommender-token', token()); show(); });
 
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const response = await fetch(path, { cache: 'no-store', ...options });  // always the list as it is now
   const data = response.status === 204 ? null : await response.json();
   if (!response.ok) { throw new Error((data && data.error) || response.statusText); }
   return data;
