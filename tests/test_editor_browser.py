@@ -119,6 +119,9 @@ def test_an_editor_pins_and_blocks_from_the_page(served: tuple[str, Path], brows
     assert after[0] == (pinned, "pinned")
     assert "pinned: " + pinned in browser.find_element(By.ID, "by-hand").text
     assert "blocked: " + blocked in browser.find_element(By.ID, "by-hand").text
+    preview = browser.find_element(By.ID, "preview").get_attribute("srcdoc") or ""
+    assert preview.index(f'data-article-id="{pinned}"') < preview.index("</ul>")  # readers see the pin
+    assert f'data-article-id="{blocked}"' not in preview
     saved = json.loads(overrides.read_text(encoding="utf-8"))
     assert saved["pins"] == {SEED: [pinned]}
     assert saved["blocks"] == [sorted([SEED, blocked])]

@@ -306,3 +306,32 @@ def test_audit_lists_orphans_and_the_most_exposed(client: TestClient, model: Pat
     expected = audit_links(Index.load(model)).to_dict()
     assert report["orphans"] == expected["orphans"]
     assert report["most_exposed"] == expected["most_exposed"]
+
+
+def test_the_block_is_the_html_exports_with_the_sites_template(model: Path, tmp_path: Path) -> None:
+    from recommender.outputs.export import export_links
+
+    exported = export_links(Index.load(model), tmp_path / "all.html", format="html", k=5)
+    response = TestClient(app(model)).get(f"/block/{SEED}?k=5")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.text in exported.read_text(encoding="utf-8")  # the very block the export writes
+    template = tmp_path / "block.html"
+    template.write_text(
+        '<aside data-for="$article_id"><b>$count</b><ol>$links</ol></aside>', encoding="utf-8"
+    )
+    themed = TestClient(app(model, template=template)).get(f"/block/{SEED}?k=4").text
+    assert themed.startswith(f'<aside data-for="{SEED}"><b>4</b><ol>')
+
+
+def test_writes_from_another_sites_page_are_refused(model: Path, tmp_path: Path) -> None:
+    overrides = tmp_path / "overrides.json"
+    client = TestClient(app(model, token=TOKEN, overrides=overrides))
+    change = {"action": "hide", "article_id": SEED}
+    headers = {"Authorization": f"Bearer {TOKEN}", "Origin": "https://attacker.example"}
+    assert client.post("/overrides", json=change, headers=headers).status_code == 403
+    assert not overrides.exists()
+    allowed = TestClient(app(model, token=TOKEN, overrides=overrides, cors_origins=("https://news.example",)))
+    headers["Origin"] = "https://news.example"
+    assert allowed.post("/overrides", json=change, headers=headers).status_code == 200

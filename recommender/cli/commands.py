@@ -317,6 +317,7 @@ def serve(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         cors_origins=tuple(args.cors_origin),
         verify=not args.no_verify,
+        template=args.template,
     )
     uvicorn.run(
         application,

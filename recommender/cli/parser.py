@@ -360,6 +360,7 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--token", help="allows POST /reload (default: $RECOMMENDER_TOKEN; without one, read-only)"
     )
     parser.add_argument("--overrides", metavar="FILE", help="editorial overrides, read again when changed")
+    parser.add_argument("--template", metavar="FILE", help="the site's HTML block template (as for export)")
     parser.add_argument(
         "--cors-origin", action="append", default=[], metavar="ORIGIN", help="allow browser calls from ORIGIN"
     )

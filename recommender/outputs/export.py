@@ -35,6 +35,8 @@ __all__ = [
     "EXPORT_FORMATS",
     "export_links",
     "iter_links",
+    "load_template",
+    "render_block",
     "render_html",
     "safe_file_name",
     "safe_url",
@@ -102,7 +104,7 @@ def export_links(
     if template is not None and format != "html":
         message = "a template applies to the html format; add format='html' (--format html)"
         raise InvalidParameterError(message)
-    block = _load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
+    block = load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
     links = list(
         _progress(
             iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
@@ -153,7 +155,7 @@ def safe_file_name(article_id: str) -> str:
     return f"{cleaned or 'article'}-{digest}"
 
 
-def _load_template(path: str | os.PathLike[str]) -> string.Template:
+def load_template(path: str | os.PathLike[str]) -> string.Template:
     file_path = Path(path)
     try:
         text = file_path.read_text(encoding="utf-8")
@@ -245,6 +247,13 @@ def render_html(
     parts += [_block(index, article_id, related, block) for article_id, related in links]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def render_block(
+    index: Index, article_id: str, related: list[Neighbor], *, template: string.Template | None = None
+) -> str:
+    """One article's "Similar posts" block, as ``export --format html`` writes it (every text escaped)."""
+    return _block(index, article_id, related, template or string.Template(DEFAULT_TEMPLATE))
 
 
 def _block(index: Index, article_id: str, related: list[Neighbor], template: string.Template) -> str:

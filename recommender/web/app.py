@@ -21,7 +21,6 @@ import json
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,13 +44,13 @@ from ..types import (
     UnknownArticleError,
 )
 from .editor import PAGE, SCRIPT, SECURITY_HEADERS
+from .metrics import Metrics
 
 __all__ = ["Service", "app"]
 
 _FLAGS = frozenset({"past_only", "same_category", "fill"})
 _NUMBERS = frozenset({"min_score", "min_relative", "mmr"})
 _TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
-_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _Handler = Callable[[Request, Index], Awaitable[Response]]
 
 
@@ -65,13 +64,15 @@ def app(
     max_body: int = 1 << 20,
     max_age: int = 60,
     verify: bool = True,
+    template: str | os.PathLike[str] | None = None,
 ) -> Starlette:
     """The ASGI app serving the model at ``model_dir`` (see the module docstring).
 
     ``token`` enables ``POST /reload`` (sent as ``Authorization: Bearer TOKEN``; without one the server is
     read-only); ``overrides`` is an overrides file, read at start and again when it changes;
     ``cors_origins`` the origins allowed to call from a browser; ``max_body`` the largest request body
-    in bytes; ``max_age`` the seconds answers may be cached (``Cache-Control``).
+    in bytes; ``max_age`` the seconds answers may be cached (``Cache-Control``); ``template`` the site's
+    HTML template for ``GET /block/{id}`` (as for ``export --template``).
     """
     return Service(
         model_dir,
@@ -81,6 +82,7 @@ def app(
         max_body=max_body,
         max_age=max_age,
         verify=verify,
+        template=template,
     ).asgi(cors_origins)
 
 
@@ -97,28 +99,35 @@ class Service:
         max_body: int,
         max_age: int,
         verify: bool,
+        template: str | os.PathLike[str] | None = None,
     ) -> None:
         self.index = Index.load(model_dir, verify=verify)
+        self._template = None
+        if template is not None:
+            from ..outputs.export import load_template
+
+            self._template = load_template(template)
         self._token = token or None
         self._overrides_path = Path(overrides) if overrides is not None else None
         self._overrides: tuple[float, Overrides] | None = None
         self._check_every, self._max_body, self._max_age = check_every, max_body, max_age
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
-        self._counting = threading.Lock()
         self._editing = threading.Lock()
         self._audited: tuple[object, dict[str, Any]] = (None, {})
-        self._requests: Counter[tuple[str, int]] = Counter()
-        self._latency: dict[str, list[float]] = {}  # per endpoint: a count per bucket, +Inf, then the sum
+        self._origins: frozenset[str] = frozenset()
+        self._metrics_store = Metrics()
         self._titles: tuple[str | None, list[tuple[str, str, str]]] = (None, [])
         self.overrides()  # a bad overrides file stops the start, as it stops the CLI
 
     def asgi(self, cors_origins: tuple[str, ...] = ()) -> Starlette:
         """The Starlette application over this service."""
+        self._origins = frozenset(cors_origins)
         routes = [
             Route("/", self._page, methods=["GET"]),
             Route("/editor.js", self._script, methods=["GET"]),
             Route("/audit", self._endpoint("audit", self._audit), methods=["GET"]),
+            Route("/block/{article_id:path}", self._endpoint("block", self._block), methods=["GET"]),
             Route("/related/{article_id:path}", self._endpoint("related", self._related), methods=["GET"]),
             Route("/query", self._endpoint("query", self._query), methods=["POST"]),
             Route("/articles", self._endpoint("articles", self._articles), methods=["GET"]),
@@ -198,7 +207,7 @@ class Service:
                 response = JSONResponse({"error": str(error)}, 500)
             if index.generation is not None and name != "reload":
                 response.headers["X-Recommender-Generation"] = index.generation  # what answered
-            self._count(name, response.status_code, time.perf_counter() - started)
+            self._metrics_store.count(name, response.status_code, time.perf_counter() - started)
             return response
 
         return endpoint
@@ -209,6 +218,22 @@ class Service:
         overrides = await run_in_threadpool(self.overrides)
         links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
         return self._cached(request, index, [link.to_dict() for link in links])
+
+    async def _block(self, request: Request, index: Index) -> Response:
+        """The article's "Similar posts" block as readers see it: the HTML export's, with the site's
+        template when the server was given one (every text escaped)."""
+        from ..outputs.export import render_block
+
+        article_id = request.path_params["article_id"]
+        options = _controls(request.query_params)
+        options.pop("explain", None)
+        overrides = await run_in_threadpool(self.overrides)
+        links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
+        headers = self._cache_headers(request, index)
+        if _holds(request, headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src *"
+        return HTMLResponse(render_block(index, article_id, links, template=self._template), headers=headers)
 
     async def _query(self, request: Request, index: Index) -> Response:
         body = await self._json_body(request)
@@ -306,20 +331,24 @@ class Service:
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def _metrics(self, request: Request) -> Response:
-        return PlainTextResponse(self._metrics_text(), media_type="text/plain; version=0.0.4")
+        text = self._metrics_store.text(self.index.current())
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     # --- the parts the endpoints share ------------------------------------------------------------------
 
     def _cached(self, request: Request, index: Index, data: object) -> Response:
-        """A GET answer with its ETag (the generation and the request) and ``Cache-Control``; 304 when the
-        client holds it already."""
+        """A GET answer with its ETag and ``Cache-Control``; 304 when the client holds it already."""
+        headers = self._cache_headers(request, index)
+        if _holds(request, headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(data, headers=headers)
+
+    def _cache_headers(self, request: Request, index: Index) -> dict[str, str]:
+        """``ETag`` (of the generation, the overrides and the request) and ``Cache-Control``."""
         edits = self._overrides[0] if self._overrides is not None else None  # overrides change answers too
         key = f"{index.generation}|{edits}|{request.url.path}|{request.url.query}"
         etag = '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={self._max_age}"}
-        if etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers=headers)
-        return JSONResponse(data, headers=headers)
+        return {"ETag": etag, "Cache-Control": f"public, max-age={self._max_age}"}
 
     async def _json_body(self, request: Request) -> dict[str, Any]:
         declared = request.headers.get("content-length")
@@ -341,6 +370,13 @@ class Service:
         return data
 
     def _authorised(self, request: Request) -> None:
+        origin = request.headers.get("origin")
+        if (
+            origin is not None
+            and origin not in self._origins
+            and _host(origin) != request.headers.get("host")
+        ):
+            raise _HttpError(403, f"writes from the page of another site ({origin}) are refused")
         if self._token is None:
             raise _HttpError(401, "this server is read-only: start it with a token (--token) to allow writes")
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -358,49 +394,6 @@ class Service:
             self._titles = (index.generation, titles)
         return titles
 
-    def _count(self, name: str, status: int, seconds: float) -> None:
-        with self._counting:
-            self._requests[(name, status)] += 1
-            counts = self._latency.setdefault(name, [0.0] * (len(_BUCKETS) + 2))
-            for position, bound in enumerate(_BUCKETS):
-                if seconds <= bound:
-                    counts[position] += 1
-            counts[-2] += 1
-            counts[-1] += seconds
-
-    def _metrics_text(self) -> str:
-        """Requests by endpoint and status, a latency histogram per endpoint, the generation served."""
-        lines = [
-            "# HELP recommender_requests_total Requests answered, by endpoint and status.",
-            "# TYPE recommender_requests_total counter",
-        ]
-        with self._counting:
-            requests = dict(self._requests)
-            latency = {name: list(counts) for name, counts in self._latency.items()}
-        for (name, status), count in sorted(requests.items()):
-            lines.append(f'recommender_requests_total{{endpoint="{name}",status="{status}"}} {count}')
-        lines += [
-            "# HELP recommender_request_seconds Time to answer a request, by endpoint.",
-            "# TYPE recommender_request_seconds histogram",
-        ]
-        for name, counts in sorted(latency.items()):
-            for bound, below in zip((*map(str, _BUCKETS), "+Inf"), counts, strict=False):
-                lines.append(
-                    f'recommender_request_seconds_bucket{{endpoint="{name}",le="{bound}"}} {below:.0f}'
-                )
-            lines.append(f'recommender_request_seconds_sum{{endpoint="{name}"}} {counts[-1]:.6f}')
-            lines.append(f'recommender_request_seconds_count{{endpoint="{name}"}} {counts[-2]:.0f}')
-        index = self.index.current()
-        lines += [
-            "# HELP recommender_model_info The generation answering now.",
-            "# TYPE recommender_model_info gauge",
-            f'recommender_model_info{{generation="{index.generation or ""}"}} 1',
-            "# HELP recommender_model_articles Articles in the generation answering now.",
-            "# TYPE recommender_model_articles gauge",
-            f"recommender_model_articles {len(index)}",
-        ]
-        return "\n".join(lines) + "\n"
-
 
 class _HttpError(RecommenderError):
     """An error with its own HTTP status (401, 413)."""
@@ -408,6 +401,11 @@ class _HttpError(RecommenderError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _holds(request: Request, etag: str) -> bool:
+    """Whether the client's ``If-None-Match`` names ``etag`` (it holds this answer already)."""
+    return etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
 
 
 def _controls(params: Mapping[str, str]) -> dict[str, Any]:
@@ -455,6 +453,11 @@ def _integer(value: str, name: str) -> int:
     except ValueError:
         message = f"{name} must be a whole number, got {value!r}"
         raise InvalidParameterError(message) from None
+
+
+def _host(origin: str) -> str:
+    """The ``host[:port]`` of an ``Origin`` header's value."""
+    return origin.split("://", 1)[-1].rstrip("/")
 
 
 def _published(index: Index) -> str | None:

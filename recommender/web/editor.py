@@ -80,6 +80,8 @@ fieldset { border: 1px solid #ddd; margin: .5rem 0; }
       <thead><tr><th>#</th><th>title</th><th>score</th><th>similarity</th><th>why</th><th></th></tr></thead>
       <tbody></tbody>
     </table>
+    <h3>As readers see it</h3>
+    <iframe id="preview" sandbox title="the block as readers see it" style="width:100%;height:16rem;border:1px solid #ddd"></iframe>
     <h3>Set by hand</h3>
     <ul id="by-hand"></ul>
   </section>
@@ -165,6 +167,10 @@ async function show() {
     $('subject-actions').replaceChildren(
       action(disabled ? 'Enable its list' : 'Disable its list', { action: disabled ? 'enable' : 'disable', article_id: id }),
     );
+    const reading = new URLSearchParams(controls());
+    reading.delete('explain');
+    const block = await fetch('/block/' + encodeURIComponent(id) + '?' + reading, { cache: 'no-store' });
+    $('preview').srcdoc = block.ok ? await block.text() : '';  // a sandboxed frame: no script runs there
     const body = $('links').tBodies[0];
     body.replaceChildren(...links.map((link) => row(id, link)));
     $('links').hidden = false;
@@ -209,10 +215,16 @@ async function audit() {
   try {
     const report = await api('/audit');
     const box = $('audit-result');
+    const open = (id, text) => {
+      const button = el('button', text, { type: 'button' });
+      button.dataset.id = id;
+      button.addEventListener('click', () => { subject = { article_id: id, title: '' }; show(); });
+      return el('li').appendChild(button).parentNode;
+    };
     const orphans = el('ul');
-    orphans.append(...report.orphans.slice(0, 20).map((a) => el('li', a)));
+    orphans.append(...report.orphans.slice(0, 20).map((a) => open(a, a)));
     const exposed = el('ul');
-    exposed.append(...report.most_exposed.map((e) => el('li', `${e.article_id}: ${e.lists} lists`)));
+    exposed.append(...report.most_exposed.map((e) => open(e.article_id, `${e.article_id}: ${e.lists} lists`)));
     box.replaceChildren(el('h3', `Orphans (${report.orphans.length})`), orphans, el('h3', 'Most exposed'), exposed);
   } catch (error) { say(error.message); }
 }
