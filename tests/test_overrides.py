@@ -147,3 +147,27 @@ def test_editing_keeps_the_overrides_valid_and_writes_them_atomically(tmp_path: 
     for action, second in (("wipe", None), ("pin", None), ("block", "a")):
         with pytest.raises(OverridesError):
             edits.edited(action, "a", second)
+
+
+def _pin_many(path: str, prefix: str, count: int) -> None:
+    from recommender.serve.overrides import edit_overrides
+
+    for number in range(count):
+        edit_overrides(path, "pin", f"{prefix}-{number}", "shared-target")
+
+
+def test_editors_in_several_processes_never_lose_a_change(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "overrides.json"
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_pin_many, args=(str(path), f"p{n}", 15)) for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    pins = load_overrides(path).pins
+    assert len(pins) == 45  # every process's every change is there
+    assert set(pins.values()) == {("shared-target",)}
+    assert [p.name for p in tmp_path.iterdir()] == ["overrides.json"]

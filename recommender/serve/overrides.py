@@ -11,6 +11,7 @@ numpy-free, standard library only (the lookup imports it).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any
 from ..types import OverridesError
 from .controls import Editorial
 
-__all__ = ["EDITS", "Overrides", "load_overrides", "save_overrides"]
+__all__ = ["EDITS", "Overrides", "edit_overrides", "load_overrides", "save_overrides"]
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +238,21 @@ def save_overrides(path: str | os.PathLike[str], overrides: Overrides) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
+
+
+def edit_overrides(
+    path: str | os.PathLike[str], action: str, article_id: str, other_id: str | None = None
+) -> Overrides:
+    """Apply one editor's change to the overrides file at ``path`` (created when missing) and return the
+    result. The file is read, changed and replaced under an exclusive lock on its folder, so editors in
+    several processes never lose each other's changes."""
+    file_path = Path(path)
+    folder = os.open(file_path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        current = load_overrides(file_path) if file_path.exists() else Overrides(source=str(file_path))
+        edited = current.edited(action, article_id, other_id)
+        save_overrides(file_path, edited)
+        return edited
+    finally:
+        os.close(folder)  # closing the folder's descriptor releases the lock

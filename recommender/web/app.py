@@ -35,7 +35,7 @@ from starlette.routing import Route
 
 from ..serve.controls import CONTROL_NAMES
 from ..serve.index import Index
-from ..serve.overrides import EDITS, Overrides, load_overrides, save_overrides
+from ..serve.overrides import EDITS, Overrides, edit_overrides, load_overrides
 from ..types import (
     InvalidParameterError,
     ModelFormatError,
@@ -304,10 +304,8 @@ class Service:
     def _edit(self, action: str, article_id: str, other_id: str | None) -> Overrides:
         assert self._overrides_path is not None
         with self._editing:
-            current = self.overrides() or Overrides(source=str(self._overrides_path))
-            edited = current.edited(action, article_id, other_id)
-            save_overrides(self._overrides_path, edited)
-            self._overrides = (self._overrides_path.stat().st_mtime_ns, edited)
+            edited = edit_overrides(self._overrides_path, action, article_id, other_id)
+            self._overrides = None  # read again (with the file's time) on the next request
         return edited
 
     async def _page(self, request: Request) -> Response:
