@@ -345,6 +345,7 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "Serve a model over HTTP: GET /related/ID (with k, explain and every ranking control),\n"
             "POST /query, GET /articles?search=, GET /healthz, GET /metrics. A generation that build or\n"
             "update publishes is taken without a restart; requests in flight finish on their own.\n"
+            "An editor's page at / shows each list and, with the token, pins, blocks and hides.\n"
             "Needs the serve extra: pip install 'recommender[serve]'."
         ),
         epilog=(
@@ -357,7 +358,9 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument(
-        "--token", help="allows POST /reload (default: $RECOMMENDER_TOKEN; without one, read-only)"
+        "--token",
+        help="allows the writes: POST /reload and the editor's changes (default: $RECOMMENDER_TOKEN; "
+        "without one, read-only)",
     )
     parser.add_argument("--overrides", metavar="FILE", help="editorial overrides, read again when changed")
     parser.add_argument("--template", metavar="FILE", help="the site's HTML block template (as for export)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["HUB_REFERENCE", "candidate_width", "discounted", "hub_scores", "rerank"]
+__all__ = ["HUB_REFERENCE", "candidate_width", "discounted", "discounts", "hub_scores", "rerank"]
 
 #: How many of an article's top scores its hub score averages.
 HUB_REFERENCE = 10
@@ -29,6 +29,14 @@ def hub_scores(scores: np.ndarray) -> np.ndarray:
         return np.zeros(scores.shape[0], dtype=np.float32)
     means: np.ndarray = np.asarray(scores[:, :width], dtype=np.float64).mean(axis=1)
     return means.astype(np.float32)
+
+
+def discounts(hubs: np.ndarray | None, hub_weight: float) -> np.ndarray | None:
+    """Each article's hub discount, ``hub_weight * hub`` (float32, as lists are ordered), or None when the
+    model discounts no hubs."""
+    if hubs is None or not hub_weight:
+        return None
+    return np.asarray(hub_weight * np.asarray(hubs, dtype=np.float32), dtype=np.float32)
 
 
 def discounted(

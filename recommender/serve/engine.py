@@ -20,7 +20,7 @@ import numpy as np
 from .. import store
 from ..score.blend import lsa_part, project_row, term_scale
 from ..score.canonical import Query, RowArrays
-from ..score.rerank import candidate_width, discounted, rerank
+from ..score.rerank import candidate_width, discounted, discounts, rerank
 from ..score.weighting import Weighting, weigh_rows
 from .search import Postings, Search
 
@@ -43,6 +43,7 @@ class Engine:
         self.n_rows = int(self.neighbors.shape[0])
         self.hubs = stored.array(store.HUBS).view(np.ndarray) if stored.has(store.HUBS) else None
         self.hub_weight = float(parameters.get("hub_weight", 0.0))
+        self.discounts = discounts(self.hubs, self.hub_weight)
         self.components = (
             stored.array(store.LSA_COMPONENTS).view(np.ndarray) if stored.has(store.LSA_COMPONENTS) else None
         )
@@ -73,9 +74,9 @@ class Engine:
 
     def discount(self, rows: Sequence[int]) -> np.ndarray:
         """The hub discount of each of ``rows`` (float32, as lists are ordered; zeros without hubs)."""
-        if self.hubs is None or not self.hub_weight:
+        if self.discounts is None:
             return np.zeros(len(rows), dtype=np.float32)
-        return np.asarray(self.hub_weight * self.hubs[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+        return np.asarray(self.discounts[np.asarray(rows, dtype=np.int64)])
 
     def stream(self, row: int) -> Iterator[tuple[int, float]]:
         """Candidates for ranking controls, best first: the stored list, a ``(-1, 0.0)`` marker, then every

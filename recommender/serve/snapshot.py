@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import store
+from ..score.rerank import discounts
 from ..settings import check_k
 from ..types import InvalidParameterError, ModelFormatError, Neighbor
 from .articles import ArticleTable
@@ -92,10 +93,9 @@ class Snapshot:
         """The stored neighbour lists, their similarities and each article's hub discount (None without
         one), mapped once, then read per call."""
         if self._lists is None:
-            discount = None
             weight = float(self.manifest.get("parameters", {}).get("hub_weight", 0.0))
-            if weight and self._stored.has(store.HUBS):
-                discount = weight * np.asarray(self._stored.array(store.HUBS), dtype=np.float32)
+            hubs = self._stored.array(store.HUBS) if weight and self._stored.has(store.HUBS) else None
+            discount = discounts(hubs, weight)
             self._lists = (
                 np.asarray(self._stored.array(store.NEIGHBORS)).view(np.ndarray),
                 np.asarray(self._stored.array(store.SCORES)).view(np.ndarray),
@@ -198,7 +198,7 @@ class Snapshot:
             candidates=lambda: engine.stream(row),
             similarity=lambda rows: engine.similarity(row, rows),
             pair_similarity=engine.pair_similarity,
-            discount=engine.discount if engine.hubs is not None and engine.hub_weight else None,
+            discount=engine.discount if engine.discounts is not None else None,
             editorial=editorial,
             exposure=exposure,
             excluded_rows=exclude,
