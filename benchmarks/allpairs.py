@@ -3,9 +3,10 @@
     python -m benchmarks.allpairs --n 20000 [--corpus PATH] [--k 10] [--json] [--only ours,sparse_dot_topn]
 
 Methods: ``ours`` (``recommender.build.neighbors.top_k``, with the compiled kernel of the ``fast`` extra when
-numba is installed), ``ours_scipy`` (the same search on the scipy kernel, as installed without numba),
-``naive`` (scikit-learn ``linear_kernel`` over row
-blocks, dense, ``np.argpartition``), ``sparse_dot_topn`` (``sp_matmul_topn``, 2 threads, top_n=k+1) and
+numba is installed, pruned where its cost model expects a gain), ``ours_unpruned`` (the same without the
+pruning of ``recommender.build.pruning``), ``ours_scipy`` (the same search on the scipy kernel, as
+installed without numba), ``naive`` (scikit-learn ``linear_kernel`` over row blocks, dense,
+``np.argpartition``), ``sparse_dot_topn`` (``sp_matmul_topn``, 2 threads, top_n=k+1) and
 ``nearest_neighbors`` (``NearestNeighbors(metric="cosine", algorithm="brute")``). Each runs in a fresh
 subprocess; its RSS is sampled every 20 ms while it runs (``peak_rss_mb``), next to the RSS just before
 it starts, with the matrix loaded (``baseline_rss_mb``).
@@ -28,7 +29,7 @@ import scipy.sparse as sp
 
 from .common import RssSampler, Timer, machine, tfidf_matrix
 
-METHODS = ("ours", "ours_scipy", "sparse_dot_topn", "naive", "nearest_neighbors")
+METHODS = ("ours", "ours_unpruned", "ours_scipy", "sparse_dot_topn", "naive", "nearest_neighbors")
 THREADS = 2
 
 
@@ -36,6 +37,12 @@ def _ours(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, 
     from recommender.build.neighbors import top_k
 
     return top_k(matrix, k, threads=THREADS, kernel="auto")
+
+
+def _ours_unpruned(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    from recommender.build.neighbors import top_k
+
+    return top_k(matrix, k, threads=THREADS, kernel="auto", prune="off")
 
 
 def _ours_scipy(matrix: sp.csr_matrix, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +107,7 @@ def _drop_self(product: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 _RUNNERS = {
     "ours": _ours,
+    "ours_unpruned": _ours_unpruned,
     "ours_scipy": _ours_scipy,
     "naive": _naive,
     "sparse_dot_topn": _sparse_dot_topn,
@@ -107,6 +115,7 @@ _RUNNERS = {
 }
 _FULL_ONLY = {
     "ours",
+    "ours_unpruned",
     "ours_scipy",
     "sparse_dot_topn",
 }  # these compute every row at once; the others can take a share

@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from ..settings import DEFAULT_MEMORY_BUDGET
 from ..types import InvalidParameterError
+from .pruning import PrunedPlan, plan_pruning
 from .tiles import Best, Found, TilePlan, numba_available
 
 __all__ = [
@@ -138,6 +139,7 @@ def top_k(
     mapper: TileMapper | None = None,
     kernel: str = "auto",
     dense: np.ndarray | None = None,
+    prune: str | int = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every row, its ``k`` most similar other rows and their scores (exact).
 
@@ -148,7 +150,9 @@ def top_k(
     each row sorted by descending score then ascending row; ``-1`` / ``0.0`` where fewer than that many
     rows have a positive score. ``threads`` defaults to every core this process may use;
     ``memory_budget`` (bytes) sizes the tiles; ``mapper`` runs the tiles elsewhere (see
-    ``recommender.build.distributed``); ``kernel`` picks the tile kernel (see ``KERNELS``).
+    ``recommender.build.distributed``); ``kernel`` picks the tile kernel (see ``KERNELS``); ``prune``
+    lets the compiled kernel skip pairs that cannot enter a list (``recommender.build.pruning``):
+    ``"auto"`` when a cost model expects a gain, ``"off"``, or a number of heavy terms (tests).
     """
     n_rows = vectors.shape[0]
     kernel = resolve_kernel(kernel, n_rows)
@@ -157,9 +161,18 @@ def top_k(
     if width == 0:
         return best.cols, best.scores
     threads = default_threads() if threads is None else max(1, int(threads))
-    plan = plan_tiles(vectors, memory_budget=memory_budget, threads=threads, kernel=kernel, dense=dense)
+    plan = plan_tiles(
+        vectors,
+        memory_budget=memory_budget,
+        threads=threads,
+        kernel=kernel,
+        dense=dense,
+        width=width,
+        prune=prune if mapper is None else "off",  # Dask workers run the plain tiles (they may lack numba)
+    )
     pairs = list(plan.pairs())
     if mapper is not None:
+        assert isinstance(plan, TilePlan)
         for found in mapper(plan, pairs, width):
             best.merge(found)
         return best.cols, best.scores
@@ -179,9 +192,12 @@ def plan_tiles(
     threads: int = 1,
     kernel: str = "auto",
     dense: np.ndarray | None = None,
-) -> TilePlan:
+    width: int = 0,
+    prune: str | int = "auto",
+) -> TilePlan | PrunedPlan:
     """The tiles of the score triangle of ``vectors`` (beside ``dense``), ready to run: terms renumbered,
-    columns present in most rows taken apart as dense columns."""
+    columns present in most rows taken apart as dense columns, and with the compiled kernel the pruning
+    of a search for each row's best ``width`` (see ``top_k``'s ``prune``)."""
     matrix = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
     n_rows = matrix.shape[0]
     chosen = resolve_kernel(kernel, n_rows)
@@ -190,7 +206,19 @@ def plan_tiles(
         given = np.ascontiguousarray(dense, dtype=np.float32)
         frequent = given if frequent is None else np.ascontiguousarray(np.hstack([frequent, given]))
     side = tile_rows(n_rows, memory_budget, threads=threads)
+    if chosen == "numba" and width > 0 and prune != "off":
+        force = None if prune == "auto" else _heavy_terms(prune)
+        pruning = plan_pruning(matrix, frequent, width, threads=threads, side=side, force=force)
+        if pruning is not None:
+            return PrunedPlan(matrix, side, pruning, frequent)
     return TilePlan(matrix, side, kernel=chosen, dense=frequent)
+
+
+def _heavy_terms(prune: str | int) -> int:
+    if isinstance(prune, bool) or not isinstance(prune, int) or prune < 1:
+        message = f"prune must be 'auto', 'off' or a positive number of heavy terms, got {prune!r}"
+        raise InvalidParameterError(message)
+    return prune
 
 
 def _local_mapper(

@@ -24,11 +24,11 @@ try:  # the routine behind scipy's sparse ``@``; used directly to skip its count
 except ImportError:  # pragma: no cover - a future scipy may move it; ``@`` is then used
     _sparsetools = None
 
-__all__ = ["Best", "Found", "TilePlan", "numba_available"]
+__all__ = ["SCRATCH", "SMALLEST_POSITIVE", "Best", "Found", "Lists", "TilePlan", "numba_available"]
 
 # Columns (rows) sampled per neighbour slot to estimate a lower bound of a block row's k-th best.
 _SAMPLE_PER_SLOT = 40
-_SMALLEST_POSITIVE = np.nextafter(np.float32(0), np.float32(1))
+SMALLEST_POSITIVE = np.nextafter(np.float32(0), np.float32(1))
 _NO_DENSE = np.zeros((0, 0), dtype=np.float32)
 
 
@@ -68,7 +68,7 @@ class _Candidates:
 
 
 @dataclass(frozen=True)
-class _Lists:
+class Lists:
     """One tile's best per row (rows from ``row_start``) and per column (from ``col_start``), sorted.
 
     Entries are global row numbers, ``-1`` where empty; each list is sorted by ``(-score, row)``.
@@ -97,7 +97,7 @@ class _Lists:
 
 
 #: What one tile yields: loose candidates (scipy kernel) or sorted lists (compiled kernel).
-Found = _Candidates | _Lists
+Found = _Candidates | Lists
 
 
 class Best:
@@ -110,11 +110,11 @@ class Best:
 
     def floor(self, start: int, stop: int) -> np.ndarray:
         """A lower bound of the final k-th score of rows ``start:stop`` (never 0: zeros are not kept)."""
-        return np.maximum(self.scores[start:stop, self.width - 1], _SMALLEST_POSITIVE)
+        return np.maximum(self.scores[start:stop, self.width - 1], SMALLEST_POSITIVE)
 
     def merge(self, found: Found) -> None:
         """Fold candidates into the answer, keeping each row's best ``width`` by ``(-score, column)``."""
-        if isinstance(found, _Lists):
+        if isinstance(found, Lists):
             compiled = _numba_merge()
             if compiled is not None:
                 compiled(self.cols, self.scores, found.row_start, found.row_cols, found.row_values)
@@ -216,15 +216,15 @@ class TilePlan:
         pair: tuple[int, int],
         width: int,
         floor: Callable[[int, int], np.ndarray] | None,
-    ) -> _Lists:
+    ) -> Lists:
         """The candidates of tile ``pair`` from the compiled kernel: each row's and column's best."""
         r, c = pair
         left, right = self.blocks[r], self.transposed[c]
         n_r, n_c = left.shape[0], right.shape[1]
         row_start, col_start = self.starts[r], self.starts[c]
         if floor is None:
-            row_floor = np.full(n_r, _SMALLEST_POSITIVE, dtype=np.float32)
-            col_floor = np.full(n_c, _SMALLEST_POSITIVE, dtype=np.float32)
+            row_floor = np.full(n_r, SMALLEST_POSITIVE, dtype=np.float32)
+            col_floor = np.full(n_c, SMALLEST_POSITIVE, dtype=np.float32)
         else:
             row_floor = np.array(floor(row_start, row_start + n_r), dtype=np.float32)
             col_floor = np.array(floor(col_start, col_start + n_c), dtype=np.float32)
@@ -247,12 +247,12 @@ class TilePlan:
             row_values,
             col_rows,
             col_values,
-            _SCRATCH.row(n_c),
+            SCRATCH.row(n_c),
             _NO_DENSE if dense_tile is None else dense_tile,
         )
         np.add(row_cols, col_start, out=row_cols, where=row_cols >= 0)
         np.add(col_rows, row_start, out=col_rows, where=col_rows >= 0)
-        return _Lists(row_start, row_cols, row_values, col_start, col_rows, col_values)
+        return Lists(row_start, row_cols, row_values, col_start, col_rows, col_values)
 
 
 class _Scratch(threading.local):
@@ -263,6 +263,14 @@ class _Scratch(threading.local):
         self.data = np.empty(0, dtype=np.float32)
         self.dense = np.empty(0, dtype=np.float32)
         self.buffer = np.empty(0, dtype=np.float32)
+        self.zeroed: dict[str, np.ndarray] = {}
+
+    def zeros(self, name: str, size: int) -> np.ndarray:
+        """This thread's zeroed float32 vector ``name`` of at least ``size``, which its users leave zeroed."""
+        vector = self.zeroed.get(name)
+        if vector is None or vector.size < size:
+            vector = self.zeroed[name] = np.zeros(size, dtype=np.float32)
+        return vector[:size]
 
     def row(self, size: int) -> np.ndarray:
         """A float32 buffer of ``size`` (one row of scores) for the compiled kernel."""
@@ -278,7 +286,7 @@ class _Scratch(threading.local):
         return self.indices, self.data, self.dense
 
 
-_SCRATCH = _Scratch()
+SCRATCH = _Scratch()
 
 
 def _dense_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
@@ -293,7 +301,7 @@ def _dense_product(left: sp.csr_matrix, right: sp.csr_matrix) -> np.ndarray:
     if _sparsetools is None or capacity >= 2**31 or capacity == 0:
         return np.asarray((left @ right).toarray(), dtype=np.float32)
     index = np.int32
-    indices, data, dense_buffer = _SCRATCH.get(capacity)
+    indices, data, dense_buffer = SCRATCH.get(capacity)
     indptr = np.empty(n_rows + 1, dtype=index)
     _sparsetools.csr_matmat(
         n_rows,
@@ -321,7 +329,7 @@ def _sample_floor(block: np.ndarray, width: int) -> np.ndarray:
     best of the block and at most ``width`` entries per row (plus ties) travel on to the merge.
     """
     n_cols = block.shape[1]
-    floor = np.full(block.shape[0], _SMALLEST_POSITIVE, dtype=np.float32)
+    floor = np.full(block.shape[0], SMALLEST_POSITIVE, dtype=np.float32)
     if n_cols <= width:
         return floor
     stride = max(1, n_cols // (width * _SAMPLE_PER_SLOT))
