@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._tile_kernel import _insert, _offer
+from ._tile_kernel import _insert
 
 __all__ = ["seed_floors", "tile_top_pruned"]
 
@@ -296,6 +296,18 @@ def _sort(values: np.ndarray, count: int) -> None:
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
+def _push(cols: np.ndarray, values: np.ndarray, slot: int, value: float, index: int, floor: float) -> float:
+    """Offer ``(value, index)`` to list ``slot`` when it reaches ``floor``, as ``tile_top`` does; returns the
+    floor, raised to the list's last value once the list is full."""
+    last = cols.shape[1] - 1
+    if value >= floor and (cols[slot, last] < 0 or value > values[slot, last]):
+        _insert(cols, values, slot, last, value, index)
+        if cols[slot, last] >= 0 and values[slot, last] > floor:
+            return values[slot, last]  # type: ignore[no-any-return]
+    return floor
+
+
+@njit(nogil=True, cache=True, boundscheck=False)
 def _keep(
     i: int,
     row: int,
@@ -327,6 +339,7 @@ def _keep(
         value = _exact(spread, indptr, indices, data, indptr[other], stop)
         if dense.shape[0] > 0:
             value += dense[i, j]
-        row_min = _offer(row_cols, row_values, col_rows, col_values, col_min, i, j, value, row_min)
+        row_min = _push(row_cols, row_values, i, value, j, row_min)
+        col_min[j] = _push(col_rows, col_values, j, value, i, col_min[j])
     for p in range(indptr[row], indptr[row + 1]):
         spread[indices[p]] = 0.0

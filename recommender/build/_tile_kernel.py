@@ -30,32 +30,6 @@ def _insert(cols: np.ndarray, values: np.ndarray, slot: int, last: int, value: f
     cols[slot, position] = index
 
 
-@njit(nogil=True, cache=True, boundscheck=False, inline="always")
-def _offer(
-    row_cols: np.ndarray,
-    row_values: np.ndarray,
-    col_rows: np.ndarray,
-    col_values: np.ndarray,
-    col_min: np.ndarray,
-    i: int,
-    j: int,
-    value: float,
-    row_min: float,
-) -> float:
-    """Offer score ``value`` of pair ``(i, j)`` to row ``i``'s and column ``j``'s lists when it reaches
-    their floors; a full list's last entry raises its floor. Returns row ``i``'s floor."""
-    last = row_cols.shape[1] - 1
-    if value >= row_min and (row_cols[i, last] < 0 or value > row_values[i, last]):
-        _insert(row_cols, row_values, i, last, value, j)
-        if row_cols[i, last] >= 0 and row_values[i, last] > row_min:
-            row_min = row_values[i, last]
-    if value >= col_min[j] and (col_rows[j, last] < 0 or value > col_values[j, last]):
-        _insert(col_rows, col_values, j, last, value, i)
-        if col_rows[j, last] >= 0 and col_values[j, last] > col_min[j]:
-            col_min[j] = col_values[j, last]
-    return row_min
-
-
 @njit(nogil=True, cache=True, boundscheck=False)
 def tile_top(
     left_indptr: np.ndarray,
@@ -84,6 +58,7 @@ def tile_top(
     """
     n_rows = row_cols.shape[0]
     n_cols = buffer.shape[0]
+    last = row_cols.shape[1] - 1
     row_cols[:] = -1
     row_values[:] = 0.0
     col_rows[:] = -1
@@ -104,7 +79,14 @@ def tile_top(
         start = i + 1 if diagonal else 0
         for j in range(start, n_cols):
             value = buffer[j]
-            row_min = _offer(row_cols, row_values, col_rows, col_values, col_min, i, j, value, row_min)
+            if value >= row_min and (row_cols[i, last] < 0 or value > row_values[i, last]):
+                _insert(row_cols, row_values, i, last, value, j)
+                if row_cols[i, last] >= 0 and row_values[i, last] > row_min:
+                    row_min = row_values[i, last]
+            if value >= col_min[j] and (col_rows[j, last] < 0 or value > col_values[j, last]):
+                _insert(col_rows, col_values, j, last, value, i)
+                if col_rows[j, last] >= 0 and col_values[j, last] > col_min[j]:
+                    col_min[j] = col_values[j, last]
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
