@@ -116,6 +116,7 @@ def test_rows_the_rare_terms_miss_get_exact_floors(monkeypatch: pytest.MonkeyPat
 
 def test_the_cost_model_prunes_topics_and_not_noise(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pruning, "MIN_ROWS", 100)
+    monkeypatch.setattr(pruning, "PLAN_RATIO", 0)
     # Stories of 120 articles make high floors: pruning pays. Random rows have low floors: it does not.
     stories = _topic_rows(12_000, 17, n_terms=30_000, topics=100, words=6)
     topics = plan_tiles(stories, kernel="numba", width=10, threads=2)
@@ -125,6 +126,18 @@ def test_the_cost_model_prunes_topics_and_not_noise(monkeypatch: pytest.MonkeyPa
     noise = sp.random(3000, 4000, density=0.01, format="csr", random_state=rng, dtype=np.float64)
     plain = plan_tiles(sp.csr_matrix(normalize(noise), dtype=np.float32), kernel="numba", width=10, threads=2)
     assert not isinstance(plain, pruning.PrunedPlan)
+
+
+def test_a_short_search_is_not_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seeding would cost more than the whole unpruned search of a few thousand rows: it is not even tried.
+    monkeypatch.setattr(pruning, "MIN_ROWS", 100)
+
+    def no_seeds(*args: object, **kwargs: object) -> np.ndarray:
+        msg = "seeded a search too short to gain from pruning"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(pruning, "seed", no_seeds)
+    assert not isinstance(plan_tiles(_topic_rows(3000, 23), kernel="numba", width=10), pruning.PrunedPlan)
 
 
 def test_small_or_signed_matrices_are_not_pruned() -> None:

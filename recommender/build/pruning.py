@@ -63,6 +63,10 @@ COST_LOOKUP = 10.0
 #: Columns one tile spans without dense columns (its buffer stays in the L2 cache): a row's light terms
 #: are looked up once per tile, so wide tiles look them up less often.
 WIDE_COLUMNS = 16_384
+#: Planning costs about this many nanoseconds per row; the unpruned search must be expected to take at
+#: least ``PLAN_RATIO`` times as long for pruning to be considered.
+PLAN_COST_PER_ROW = 70_000
+PLAN_RATIO = 5
 #: Pruning is used only when the model expects it to take at most this share of the unpruned time.
 WORTH_IT = 0.7
 _FLOAT32_UNIT = float(np.finfo(np.float32).eps)
@@ -211,7 +215,7 @@ def plan_pruning(
     beside ``dense`` in tiles of ``side`` rows, or None when it would not pay. ``force`` sets the number
     of heavy terms (tests)."""
     n_rows, n_terms = matrix.shape
-    if force is None and (n_rows < MIN_ROWS or n_terms < 2):
+    if force is None and (n_rows < MIN_ROWS or n_terms < 2 or not _search_is_long(matrix)):
         return None
     if matrix.nnz == 0 or float(matrix.data.min()) < _SMALLEST_WEIGHT:
         return None  # the kernel tells touched columns by a non-zero sum: no product may round to 0
@@ -228,6 +232,15 @@ def plan_pruning(
     if choice < 0:
         return None
     return Pruning(int(splits[choice]), counts[choice], norms[choice], floors, slack)
+
+
+def _search_is_long(matrix: sp.csr_matrix) -> bool:
+    """Whether the unpruned search would take ``PLAN_RATIO`` times what planning the pruning costs (the
+    seeds and the sample, ``PLAN_COST_PER_ROW``): below that, planning alone would eat the gain."""
+    n_rows = matrix.shape[0]
+    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
+    per_pair = COST_PAIR + COST_FMA * float(np.sum(frequency**2)) / float(n_rows) ** 2
+    return per_pair * n_rows / 2 >= PLAN_RATIO * PLAN_COST_PER_ROW
 
 
 def _cheapest(
