@@ -274,6 +274,18 @@ def test_evaluate_json_and_compare(
     out = capsys.readouterr().out
     assert "a.json" in out
     assert "precision@k" in out
+    assert "paired over 6 articles" in out
+    assert "95% bootstrap interval" in out
+    compared = ["evaluate", "--compare", str(tmp_path / "a.json"), str(tmp_path / "a.json"), "--json"]
+    assert main(compared) == 0
+    same = json.loads(capsys.readouterr().out)["comparison"]
+    assert set(same) == {"precision_at_k", "ndcg_at_k", "mrr"}
+    assert same["precision_at_k"]["difference"] == 0.0
+    assert same["precision_at_k"]["p_value"] == 1.0
+    first.pop("per_article")  # a report saved before per-article values were kept
+    (tmp_path / "old.json").write_text(json.dumps(first), encoding="utf-8")
+    assert main(["evaluate", "--compare", str(tmp_path / "old.json"), str(tmp_path / "b.json")]) == 0
+    assert "evaluate it again for intervals" in capsys.readouterr().out
     assert main(["evaluate", str(tiny_jsonl), "--min-df", "1"]) == 0
     assert "Politics" in capsys.readouterr().out
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..build.pipeline import Stage
 
 __all__ = [
+    "METRICS",
     "Report",
     "Scores",
     "evaluate",
@@ -34,7 +35,11 @@ __all__ = [
     "graph_health",
     "judgment_scores",
     "label_scores",
+    "label_values",
 ]
+
+#: The per-article ranking metrics, in the order ``label_values`` gives them.
+METRICS = ("precision_at_k", "recall_at_k", "ndcg_at_k", "mrr")
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class Report:
     excluded: int = 0
     hidden_duplicates: int = 0
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: Each scored article's id and metric values (lists by key: ``id`` and the ``METRICS``).
+    per_article: Mapping[str, Sequence[Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (what ``recommender evaluate --json`` prints); judgment keys only when scored."""
@@ -85,7 +92,30 @@ class Report:
                 data.pop(name)
         data["by_label"] = {value: asdict(scores) for value, scores in self.by_label.items()}
         data["settings"] = dict(self.settings)
+        data["per_article"] = {key: list(values) for key, values in self.per_article.items()}
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "report") -> Report:
+        """A report from :meth:`to_dict`'s output (``recommender evaluate --json``); ``source`` names it
+        in errors."""
+        known = {name for name in cls.__dataclass_fields__}
+        missing = sorted({"n", "k", *METRICS} - set(data))
+        if missing:
+            message = f"{source}: not an evaluation report (no {', '.join(missing)})"
+            raise InvalidParameterError(message)
+        fields = {key: value for key, value in data.items() if key in known}
+        fields["by_label"] = {
+            value: Scores(**scores) for value, scores in dict(data.get("by_label") or {}).items()
+        }
+        return cls(**fields)
+
+    def per_article_frame(self) -> pd.DataFrame:
+        """Each scored article's P@k, recall@k, nDCG@k and MRR, indexed by id (what the means average)."""
+        if not self.per_article:
+            return pd.DataFrame(columns=list(METRICS), index=pd.Index([], name="id"), dtype=float)
+        frame = pd.DataFrame({key: list(values) for key, values in self.per_article.items()})
+        return frame.set_index("id")[list(METRICS)]
 
     def to_frame(self) -> pd.DataFrame:
         """Metrics as a DataFrame: an ``(all)`` row, then one row per label value (for notebooks)."""
@@ -150,6 +180,7 @@ def evaluate(
             "seconds": seconds,
             "excluded": excluded,
             "settings": model.settings.to_dict(),
+            "per_article": report.per_article,
         }
     )
 
@@ -161,6 +192,9 @@ def evaluate_model(
     labels = [_label_set(value) for value in frame[label]]
     neighbors = np.asarray(model.neighbors)[:, :k]
     overall, by_label = label_scores(neighbors, labels, k=k)
+    rows, values = label_values(neighbors, labels, k=k)
+    ids = [str(model.ids[row]) for row in rows.tolist()]
+    per_article = {"id": ids, **{name: values[:, column].tolist() for column, name in enumerate(METRICS)}}
     duplicates = getattr(model, "duplicates", {})
     hidden = [row for row, article_id in enumerate(model.ids) if article_id in duplicates]
     coverage, max_in_degree, gini = graph_health(neighbors, len(labels), hidden=hidden)
@@ -194,6 +228,7 @@ def evaluate_model(
         auc=auc,
         judgments=count,
         hidden_duplicates=len(hidden),
+        per_article=per_article,
     )
 
 
@@ -218,12 +253,22 @@ def label_scores(
     Recall divides the hits by all other relevant articles; nDCG's ideal list has
     ``min(k, relevant)`` hits; MRR is the reciprocal rank of the first hit in the top ``k`` (0 if none).
     """
-    members: dict[str, int] = {}
-    for labelset in labels:
-        for value in labelset:
-            members[value] = members.get(value, 0) + 1
+    rows, values = label_values(neighbors, labels, k=k)
+    members = sorted({value for labelset in labels for value in labelset})
+    by_label = {
+        value: _mean_scores(values[[value in labels[row] for row in rows.tolist()]]) for value in members
+    }
+    return _mean_scores(values), {value: scores for value, scores in by_label.items() if scores.n}
+
+
+def label_values(
+    neighbors: np.ndarray, labels: Sequence[frozenset[str]], *, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each scored article's row and its P@k, recall@k, nDCG@k and MRR (one row of ``values`` each), as
+    :func:`label_scores` averages them."""
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    per_article: list[tuple[frozenset[str], float, float, float, float]] = []
+    rows: list[int] = []
+    values: list[tuple[float, float, float, float]] = []
     relevant_count = _relevant_counts(labels)
     for row, labelset in enumerate(labels):
         total = relevant_count[row]
@@ -237,21 +282,16 @@ def label_scores(
         found = int(hits.sum())
         ideal = float(discounts[: min(k, total)].sum())
         first = np.flatnonzero(hits)
-        per_article.append(
+        rows.append(row)
+        values.append(
             (
-                labelset,
                 found / k,
                 found / total,
                 float(discounts[hits].sum()) / ideal,
                 1.0 / (first[0] + 1) if first.size else 0.0,
             )
         )
-    overall = _mean_scores([values[1:] for values in per_article])
-    by_label = {
-        value: _mean_scores([values[1:] for values in per_article if value in values[0]])
-        for value in sorted(members)
-    }
-    return overall, {value: scores for value, scores in by_label.items() if scores.n}
+    return np.asarray(rows, dtype=np.int64), np.asarray(values, dtype=np.float64).reshape(-1, len(METRICS))
 
 
 def _relevant_counts(labels: Sequence[frozenset[str]]) -> list[int]:
@@ -266,11 +306,10 @@ def _relevant_counts(labels: Sequence[frozenset[str]]) -> list[int]:
     return [counts.get(labelset, 0) if labelset else 0 for labelset in labels]
 
 
-def _mean_scores(rows: list[tuple[float, float, float, float]]) -> Scores:
-    if not rows:
+def _mean_scores(values: np.ndarray) -> Scores:
+    if not len(values):
         return Scores(0, 0.0, 0.0, 0.0, 0.0)
-    means = np.asarray(rows, dtype=np.float64).mean(axis=0)
-    return Scores(len(rows), *(float(value) for value in means))
+    return Scores(len(values), *(float(value) for value in values.mean(axis=0)))
 
 
 def graph_health(

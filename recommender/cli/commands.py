@@ -18,7 +18,7 @@ from typing import Any
 from ..text.printable import printable
 from ..types import InvalidParameterError
 from .flags import controls_given, settings_given
-from .output import print_json, print_links, print_reports, report_skipped, stages
+from .output import print_comparison, print_json, print_links, print_reports, report_skipped, stages
 
 __all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "serve", "update", "upgrade"]
 
@@ -201,7 +201,18 @@ def evaluate(args: argparse.Namespace) -> int:
             message = "give a CORPUS to evaluate or --compare A.json B.json, not both"
             raise InvalidParameterError(message)
         runs = [_read_report(path) for path in args.compare]
+        paired = _paired(runs, args.compare)
+        if args.json:
+            print_json({"a": args.compare[0], "b": args.compare[1], "comparison": paired})
+            return 0
         print_reports(runs, [Path(path).name for path in args.compare])
+        print()
+        if paired is None:
+            print(
+                "no per-article values in a run (saved by an older version): evaluate it again for intervals"
+            )
+        else:
+            print_comparison(paired)
         return 0
     if not args.corpus:
         message = "give the CORPUS to evaluate (or --compare A.json B.json)"
@@ -239,6 +250,26 @@ def evaluate(args: argparse.Namespace) -> int:
 def _shown(args: argparse.Namespace) -> bool:
     """Whether to show progress: standard error is a terminal and ``--quiet`` was not given."""
     return not args.quiet and sys.stderr.isatty()
+
+
+def _paired(runs: list[dict[str, Any]], paths: list[str]) -> dict[str, dict[str, Any]] | None:
+    """B against A article by article (``analysis.compare``), or None when a run lacks per-article values."""
+    from ..analysis.compare import compare
+    from ..analysis.evaluate import Report
+
+    reports = [Report.from_dict(run, source=path) for run, path in zip(runs, paths, strict=True)]
+    if any(not report.per_article for report in reports):
+        return None
+    frame = compare(*reports)
+    return {
+        str(metric): {str(column): _plain(frame.at[metric, column]) for column in frame.columns}
+        for metric in frame.index
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A numpy number as the Python number JSON writes."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _read_report(path: str) -> dict[str, Any]:

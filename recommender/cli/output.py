@@ -12,7 +12,7 @@ from typing import Any
 from ..text.printable import json_escaped, printable
 from ..types import Neighbor
 
-__all__ = ["print_json", "print_links", "print_reports", "report_skipped", "stages"]
+__all__ = ["print_comparison", "print_json", "print_links", "print_reports", "report_skipped", "stages"]
 
 _SHOWN_SKIPS = 10
 
@@ -88,6 +88,18 @@ def report_skipped(skipped: Sequence[Any]) -> None:
         print(f"skipped {invalid} invalid record(s)", file=sys.stderr)
     if len(skipped) - invalid:
         print(f"left out {len(skipped) - invalid} non-article record(s) (drafts, pages…)", file=sys.stderr)
+
+
+def print_comparison(rows: dict[str, dict[str, Any]]) -> None:
+    """Two runs compared article by article (``analysis.compare.compare`` as records by metric)."""
+    captions = dict(_REPORT_ROWS)
+    count = int(next(iter(rows.values()))["n"]) if rows else 0
+    print(f"paired over {count:,} articles: B − A, its 95% bootstrap interval, randomization test p")
+    print(f"{'':<24}{'A':>8}{'B':>8}{'B − A':>10}   {'95% interval':<22}{'p':>7}")
+    for metric, row in rows.items():
+        interval = f"[{row['low']:+.4f}, {row['high']:+.4f}]"
+        means = f"{row['a']:>8.3f}{row['b']:>8.3f}{row['difference']:>+10.4f}"
+        print(f"{captions.get(metric, metric):<24}{means}   {interval:<22}{row['p_value']:>7.3f}")
 
 
 def print_reports(runs: list[dict[str, Any]], names: list[str]) -> None:
