@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from recommender import read_articles
+from recommender.analysis.compare import intervals
 from recommender.analysis.evaluate import Report, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,16 +56,20 @@ def run(names: list[str], settings: dict[str, Any], *, k: int = 10) -> dict[str,
 
 
 def table(reports: dict[str, Report]) -> str:
-    """The markdown table of docs/quality.md."""
+    """The markdown table of docs/quality.md; each metric with its 95% bootstrap interval (seeded)."""
     lines = [
-        "| corpus | n | P@10 | nDCG@10 | MRR | coverage | max in-degree | Gini | build seconds |",
+        "| corpus | n | P@10 [95% interval] | nDCG@10 [95%] | MRR [95%] | coverage | max in-degree | Gini "
+        "| build seconds |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, report in reports.items():
+        bounds = intervals(report, metrics=("precision_at_k", "ndcg_at_k", "mrr"))
+        cells = " | ".join(
+            f"{row['mean']:.3f} [{row['low']:.3f}, {row['high']:.3f}]" for _, row in bounds.iterrows()
+        )
         lines.append(
-            f"| {CORPORA[name][2]} | {report.n:,} | {report.precision_at_k:.3f} | {report.ndcg_at_k:.3f} | "
-            f"{report.mrr:.3f} | {report.coverage:.3f} | {report.max_in_degree} | "
-            f"{report.gini_in_degree:.3f} | {report.seconds:.1f} |"
+            f"| {CORPORA[name][2]} | {report.n:,} | {cells} | {report.coverage:.3f} | "
+            f"{report.max_in_degree} | {report.gini_in_degree:.3f} | {report.seconds:.1f} |"
         )
     return "\n".join(lines)
 
