@@ -41,8 +41,7 @@ def intervals(
     rows = []
     for metric in metrics:
         column = values[metric].to_numpy(dtype=np.float64)
-        means = _bootstrap_means(column, resamples, rng)
-        low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+        low, high = _interval(column, resamples, rng, level)
         rows.append({"metric": metric, "n": column.size, "mean": column.mean(), "low": low, "high": high})
     return pd.DataFrame(rows).set_index("metric")
 
@@ -70,8 +69,7 @@ def compare(
         first = left.loc[shared, metric].to_numpy(dtype=np.float64)
         second = right.loc[shared, metric].to_numpy(dtype=np.float64)
         differences = second - first
-        means = _bootstrap_means(differences, resamples, rng)
-        low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+        low, high = _interval(differences, resamples, rng, level)
         rows.append(
             {
                 "metric": metric,
@@ -109,11 +107,15 @@ def _batches(total: int) -> Iterator[int]:
         yield min(_BATCH, total - start)
 
 
-def _bootstrap_means(values: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """The means of ``resamples`` resamples of ``values`` drawn with replacement."""
+def _interval(
+    values: np.ndarray, resamples: int, rng: np.random.Generator, level: float
+) -> tuple[float, float]:
+    """The central ``level`` bootstrap interval of the mean of ``values`` (``resamples`` resamples drawn
+    with replacement)."""
     n = values.size
-    out = [rng.multinomial(n, np.full(n, 1.0 / n), size=size) @ values / n for size in _batches(resamples)]
-    return np.concatenate(out)
+    means = [rng.multinomial(n, np.full(n, 1.0 / n), size=size) @ values / n for size in _batches(resamples)]
+    low, high = np.quantile(np.concatenate(means), [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
 
 
 def _randomization_p(differences: np.ndarray, resamples: int, rng: np.random.Generator) -> float:

@@ -102,7 +102,12 @@ def _slack(matrix: sp.csr_matrix, dense: np.ndarray | None) -> float:
 
 
 def seed(
-    matrix: sp.csr_matrix, dense: np.ndarray | None, width: int, slack: float, threads: int
+    matrix: sp.csr_matrix,
+    dense: np.ndarray | None,
+    width: int,
+    slack: float,
+    threads: int,
+    frequency: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per row, a lower bound of its ``width``-th best score (0 where unknown): the exact scores of the
     ``SEED_PER_SLOT × width`` rows sharing most weight on its ``SEED_TERMS`` heaviest rare terms (in at
@@ -111,7 +116,8 @@ def seed(
     from ._prune_kernel import seed_floors
 
     n_rows, n_terms = matrix.shape
-    frequency = np.bincount(matrix.indices, minlength=n_terms)
+    if frequency is None:
+        frequency = np.bincount(matrix.indices, minlength=n_terms)
     # Terms are numbered by falling frequency: the rare ones are a suffix.
     rare_start = int(np.searchsorted(-frequency, -SEED_SHARE * n_rows, side="left"))
     rare = _first_postings(matrix[:, rare_start:], SEED_POSTINGS)
@@ -215,12 +221,16 @@ def plan_pruning(
     beside ``dense`` in tiles of ``side`` rows, or None when it would not pay. ``force`` sets the number
     of heavy terms (tests)."""
     n_rows, n_terms = matrix.shape
-    if force is None and (n_rows < MIN_ROWS or n_terms < 2 or not _search_is_long(matrix)):
+    if force is None and (n_rows < MIN_ROWS or n_terms < 2):
+        return None
+    frequency = np.bincount(matrix.indices, minlength=n_terms)
+    work = _work_per_pair(frequency, n_rows)
+    if force is None and not _search_is_long(work, n_rows):
         return None
     if matrix.nnz == 0 or float(matrix.data.min()) < _SMALLEST_WEIGHT:
         return None  # the kernel tells touched columns by a non-zero sum: no product may round to 0
     slack = _slack(matrix, dense)
-    floors = seed(matrix, dense, width, slack, threads)
+    floors = seed(matrix, dense, width, slack, threads, frequency)
     splits = np.array(
         [force] if force is not None else [s for s in 2 ** np.arange(6, 24) if s < n_terms], dtype=np.int64
     )
@@ -228,18 +238,23 @@ def plan_pruning(
         return None
     counts, norms = _heavy_parts(matrix, splits)
     norms = (norms * (1.0 + 1e-6)).astype(np.float32)
-    choice = 0 if force is not None else _cheapest(matrix, dense, splits, counts, norms, floors, slack, side)
+    choice = (
+        0 if force is not None else _cheapest(matrix, dense, splits, work, counts, norms, floors, slack, side)
+    )
     if choice < 0:
         return None
     return Pruning(int(splits[choice]), counts[choice], norms[choice], floors, slack)
 
 
-def _search_is_long(matrix: sp.csr_matrix) -> bool:
+def _work_per_pair(frequency: np.ndarray, n_rows: int) -> np.ndarray:
+    """Multiply-adds per pair of articles of the terms before each one (``[H - 1]``: of the terms < H)."""
+    return np.cumsum(frequency.astype(np.float64) ** 2) / float(n_rows) ** 2
+
+
+def _search_is_long(work: np.ndarray, n_rows: int) -> bool:
     """Whether the unpruned search would take ``PLAN_RATIO`` times what planning the pruning costs (the
     seeds and the sample, ``PLAN_COST_PER_ROW``): below that, planning alone would eat the gain."""
-    n_rows = matrix.shape[0]
-    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
-    per_pair = COST_PAIR + COST_FMA * float(np.sum(frequency**2)) / float(n_rows) ** 2
+    per_pair = COST_PAIR + COST_FMA * float(work[-1])
     return per_pair * n_rows / 2 >= PLAN_RATIO * PLAN_COST_PER_ROW
 
 
@@ -247,6 +262,7 @@ def _cheapest(
     matrix: sp.csr_matrix,
     dense: np.ndarray | None,
     splits: np.ndarray,
+    work: np.ndarray,
     counts: np.ndarray,
     norms: np.ndarray,
     floors: np.ndarray,
@@ -260,8 +276,6 @@ def _cheapest(
     rng = np.random.default_rng(0)
     rows = np.sort(rng.choice(n_rows, size=min(SAMPLE_ROWS, n_rows), replace=False))
     cols = np.sort(rng.choice(n_rows, size=min(SAMPLE_COLS, n_rows), replace=False))
-    frequency = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
-    work = np.cumsum(frequency**2) / float(n_rows) ** 2  # multiply-adds per pair of the terms < H
     total = work[-1]
     left, right = matrix[rows], matrix[cols]
     share = np.asarray(dense[rows] @ dense[cols].T) if dense is not None else 0.0
