@@ -1,7 +1,9 @@
 """Evaluate the default settings on the four shared corpora and write docs/quality.md.
 
 Run from the repository root: ``python -m benchmarks.quality [--only bbc,ag] [--output docs/quality.md]``.
-The corpora are read from ``../shared/data`` (never copied into the repository).
+``--levers`` instead compares each lever of :data:`LEVERS` with the defaults, article by article (paired
+differences with 95% intervals and p-values), and writes the lever table. The corpora are read from
+``../shared/data`` (never copied into the repository).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from recommender import read_articles
-from recommender.analysis.compare import intervals
+from recommender.analysis.compare import compare, intervals
 from recommender.analysis.evaluate import Report, evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +38,23 @@ CORPORA: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame], str]] = {
     "reuters": ("reuters21578.jsonl.gz", _has_topic, "Reuters-21578 (>= 1 topic, multi-label)"),
     "20ng": ("20newsgroups_bydate.jsonl.gz", lambda frame: frame, "20 Newsgroups (bydate, both splits)"),
 }
+
+
+#: One setting changed from the defaults per lever: (label, settings).
+LEVERS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ('log tf instead of BM25 (`tf="log"`)', {"tf": "log"}),
+    ("no LSA blend (`lsa_weight=0`)", {"lsa_weight": 0.0}),
+    ("LSA blend 0.5 (`lsa_weight=0.5`)", {"lsa_weight": 0.5}),
+    ("no hub discount (`hub_weight=0`)", {"hub_weight": 0.0}),
+    ("hub discount 0.1 (`hub_weight=0.1`)", {"hub_weight": 0.1}),
+    ("title weight 1 (`title_weight=1`)", {"title_weight": 1.0}),
+    ("title weight 4 (`title_weight=4`)", {"title_weight": 4.0}),
+    ("bigrams (`ngrams=2`)", {"ngrams": 2}),
+    ("no stemming (`stem=false`)", {"stem": False}),
+    ("`min_df=3`", {"min_df": 3}),
+    ("`max_df=0.5`", {"max_df": 0.5}),
+    ("near-duplicates shown (`hide_duplicates=false`)", {"hide_duplicates": False}),
+)
 
 
 def run(names: list[str], settings: dict[str, Any], *, k: int = 10) -> dict[str, Report]:
@@ -74,6 +93,49 @@ def table(reports: dict[str, Report]) -> str:
     return "\n".join(lines)
 
 
+def _signed(value: float) -> str:
+    return f"{value:+.4f}".replace("-", "\u2212")
+
+
+def lever_cell(defaults: Report, lever: Report) -> str:
+    """One corpus's cell: the paired P@10 difference (lever − defaults) with its 95% interval and p-value,
+    in bold when the interval excludes 0; then the lever's coverage and largest in-degree."""
+    row = compare(defaults, lever, metrics=("precision_at_k",)).loc["precision_at_k"]
+    difference = f"{_signed(row['difference'])} [{_signed(row['low'])}, {_signed(row['high'])}]"
+    if row["low"] > 0 or row["high"] < 0:
+        difference = f"**{difference}**"
+    p_value = "p<0.001" if row["p_value"] < 0.001 else f"p={row['p_value']:.3f}"
+    return f"{difference} {p_value}<br>{lever.coverage:.3f} / {lever.max_in_degree}"
+
+
+def lever_table(names: list[str], defaults: dict[str, Report], levers: dict[str, dict[str, Report]]) -> str:
+    """The markdown lever table: a row per lever, a column per corpus."""
+    header = " | ".join(CORPORA[name][2].split(" (")[0] for name in names)
+    lines = [f"| lever | {header} |", "|---|" + "---|" * len(names)]
+    cells = " | ".join(
+        f"P@10 {defaults[name].precision_at_k:.4f}<br>{defaults[name].coverage:.3f} / "
+        f"{defaults[name].max_in_degree}"
+        for name in names
+    )
+    lines.append(f"| defaults (as shipped) | {cells} |")
+    for label, reports in levers.items():
+        cells = " | ".join(lever_cell(defaults[name], reports[name]) for name in names)
+        lines.append(f"| {label} | {cells} |")
+    return "\n".join(lines)
+
+
+def _replace_block(output: Path, marker: str, body: str) -> None:
+    text = output.read_text(encoding="utf-8") if output.exists() else "# Quality\n\n"
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.quality", description=__doc__)
     parser.add_argument(
@@ -82,31 +144,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(ROOT / "docs" / "quality.md"), help="markdown file to update")
     parser.add_argument("--set", default="{}", help="settings as a JSON object, e.g. '{\"max_df\": 0.5}'")
     parser.add_argument("--json", action="store_true", help="print the reports as JSON instead of writing")
+    parser.add_argument(
+        "--levers", action="store_true", help="compare each lever with the defaults and write the lever table"
+    )
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if name not in CORPORA]
     if unknown:
         parser.error(f"unknown corpus {unknown}; choose from {list(CORPORA)}")
     started = time.perf_counter()
-    reports = run(names, json.loads(args.set))
+    base = json.loads(args.set)
+    reports = run(names, base)
+    output = Path(args.output)
+    if args.levers:
+        levers = {}
+        for label, change in LEVERS:
+            print(f"lever: {label}", file=sys.stderr, flush=True)
+            levers[label] = run(names, {**base, **change})
+        elapsed = time.perf_counter() - started
+        body = (
+            f"{lever_table(names, reports, levers)}\n\n"
+            f"Defaults: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
+            f"Whole run: {elapsed:.0f} s on this machine."
+        )
+        _replace_block(output, "levers", body)
+        print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
+        return 0
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps({name: report.to_dict() for name, report in reports.items()}, indent=2))
         return 0
-    output = Path(args.output)
-    text = output.read_text(encoding="utf-8") if output.exists() else "# Quality\n\n"
-    begin, end = "<!-- quality:begin -->", "<!-- quality:end -->"
-    block = (
-        f"{begin}\n{table(reports)}\n\n"
+    body = (
+        f"{table(reports)}\n\n"
         f"Settings: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
-        f"Whole run: {elapsed:.0f} s on this machine.\n{end}"
+        f"Whole run: {elapsed:.0f} s on this machine."
     )
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    _replace_block(output, "quality", body)
     print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
     return 0
 

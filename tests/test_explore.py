@@ -85,3 +85,47 @@ def test_errors(model: Recommender) -> None:
     tiny = Recommender(min_df=1).fit(TINY[:2])
     with pytest.raises(InvalidParameterError, match="at least 3 articles"):
         explore.map_coordinates(tiny)
+
+
+def test_describe_reads_the_model_not_the_defaults(model: Recommender) -> None:
+    text = explore.describe(model)
+    assert f"{len(model)} articles" in text
+    assert "BM25 term frequency" in text
+    assert "fewer than 1 articles dropped" in text
+    assert "LSA blend (0.3) is set but was not fitted: it needs at least 400 articles" in text
+    plain = Recommender(min_df=1, tf="log", hub_weight=0.0, lsa_weight=0.0, stem=False).fit(TINY)
+    text = explore.describe(plain)
+    assert "log term frequency" in text
+    assert "whole words" in text
+    assert "no LSA blend" in text
+    assert "no hub discount" in text
+    blended = Recommender(min_df=1, lsa_dims=2).fit(TINY)
+    assert blended.components is not None
+    assert "0.7 × the TF-IDF cosine + 0.3 × the cosine of a 2-dimension LSA projection" in explore.describe(
+        blended
+    )
+
+
+def test_words_are_the_written_forms(model: Recommender) -> None:
+    terms = explore.top_terms(model, "oil-prices-rise", n=20)
+    stemmed = terms[terms["term"] != terms["word"].str.lower()]
+    assert not stemmed.empty  # a stem ("price") shown with the article's word ("prices")
+    assert all(word.lower().startswith(term[:3]) for term, word in stemmed[["term", "word"]].values)
+    shared = explore.shared_terms(model, "oil-prices-rise", "opec-output-cut", n=100)
+    assert list(shared.columns) == ["term", "word", "weight", "other_weight", "contribution", "share"]
+    assert shared["word"].str.len().gt(0).all()
+
+
+def test_distinctive_terms_rank_the_group_above_the_corpus(model: Recommender) -> None:
+    group = ["oil-prices-rise", "opec-output-cut"]
+    frame = explore.distinctive_terms(model, group, n=5)
+    assert list(frame.columns) == ["term", "word", "lift"]
+    assert frame["lift"].is_monotonic_decreasing
+    assert (frame["lift"] > 0).all()
+    vectors = model.vectors
+    rows = [model.ids.index(article_id) for article_id in group]
+    column = model.vocabulary.index(frame["term"].iloc[0])
+    expected = vectors[rows, column].mean() - vectors[:, column].mean()
+    assert frame["lift"].iloc[0] == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(InvalidParameterError, match="at least one article id"):
+        explore.distinctive_terms(model, [])

@@ -113,7 +113,7 @@ def _interval(
     """The central ``level`` bootstrap interval of the mean of ``values`` (``resamples`` resamples drawn
     with replacement)."""
     n = values.size
-    means = [rng.multinomial(n, np.full(n, 1.0 / n), size=size) @ values / n for size in _batches(resamples)]
+    means = [values[rng.integers(0, n, size=(size, n))].mean(axis=1) for size in _batches(resamples)]
     low, high = np.quantile(np.concatenate(means), [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
 

@@ -22,10 +22,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import store
+from ..build.blend import MIN_ARTICLES_PER_DIMENSION
 from ..recommender import Recommender
+from ..serve.explain import Words
+from ..text.analyzer import SNOWBALL
 from ..types import InvalidParameterError
 
-__all__ = ["map_coordinates", "related_frame", "shared_terms", "similarity_frame", "top_terms"]
+__all__ = [
+    "describe",
+    "distinctive_terms",
+    "map_coordinates",
+    "related_frame",
+    "shared_terms",
+    "similarity_frame",
+    "top_terms",
+]
 
 _LINK_COLUMNS = ["article_id", "rank", "related_id", "score", "similarity", "related_title", "related_date"]
 
@@ -60,18 +72,51 @@ def similarity_frame(model: Recommender, article_ids: Sequence[str]) -> pd.DataF
 
 
 def top_terms(model: Recommender, article_id: str, *, n: int = 10) -> pd.DataFrame:
-    """The ``n`` highest-weighted terms (stems) of one article: columns ``term, weight``.
+    """The ``n`` highest-weighted terms of one article: columns ``term, word, weight``.
 
-    >>> top_terms(model, "c", n=2)["term"].tolist()
-    ['final', 'cup']
+    ``term`` is the indexed term (a stem), ``word`` the article's own written word for it.
+
+    >>> top_terms(model, "c", n=2)[["term", "word"]].values.tolist()
+    [['final', 'final'], ['cup', 'Cup']]
     """
     _check_n(n)
-    row = model.vectors[model.index().row(article_id)]
-    order = np.lexsort((row.indices, -row.data))[:n]
+    indices, data, words = _row_words(model, article_id)
+    order = np.lexsort((indices, -data))[:n]
     return pd.DataFrame(
         {
-            "term": [model.vocabulary[i] for i in row.indices[order]],
-            "weight": row.data[order].astype(float),
+            "term": [model.vocabulary[i] for i in indices[order]],
+            "word": [words[i] for i in order],
+            "weight": data[order].astype(float),
+        }
+    )
+
+
+def distinctive_terms(model: Recommender, article_ids: Sequence[str], *, n: int = 10) -> pd.DataFrame:
+    """The terms a group of articles uses far more than the corpus: columns ``term, word, lift``.
+
+    ``lift`` is the group's mean weight of the term less the corpus's mean; ``word`` the term's most
+    frequent written form in the corpus (what a reader knows: "energy" for the stem "energi").
+
+    >>> distinctive_terms(model, ["a", "b"], n=2)["word"].tolist()
+    ['cut', 'OPEC']
+    """
+    _check_n(n)
+    ids = list(article_ids)
+    if not ids:
+        message = "distinctive_terms needs at least one article id"
+        raise InvalidParameterError(message)
+    index = model.index()
+    rows = np.array([index.row(article_id) for article_id in ids])
+    vectors = model.vectors
+    lift = np.asarray(vectors[rows].mean(axis=0)).ravel() - np.asarray(vectors.mean(axis=0)).ravel()
+    columns = np.lexsort((np.arange(lift.size), -lift))[:n]
+    columns = columns[lift[columns] > 0]
+    words = _corpus_words(model)
+    return pd.DataFrame(
+        {
+            "term": [model.vocabulary[i] for i in columns],
+            "word": [words[i] for i in columns],
+            "lift": lift[columns].astype(float),
         }
     )
 
@@ -79,24 +124,26 @@ def top_terms(model: Recommender, article_id: str, *, n: int = 10) -> pd.DataFra
 def shared_terms(model: Recommender, article_id: str, other_id: str, *, n: int = 10) -> pd.DataFrame:
     """The terms two articles share, ranked by their part of the cosine score (why they are linked).
 
-    Columns: ``term, weight, other_weight, contribution, share``; ``contribution`` is the product of the
-    two weights (the cosine is their sum over all shared terms) and ``share`` its fraction of the cosine.
+    Columns: ``term, word, weight, other_weight, contribution, share``; ``word`` is the first article's
+    own written word for the term, ``contribution`` the product of the two weights (the TF-IDF cosine is
+    their sum over all shared terms) and ``share`` its fraction of that cosine.
 
-    >>> shared_terms(model, "a", "b", n=3)["term"].tolist()
-    ['oil', 'cut', 'opec']
+    >>> shared_terms(model, "a", "b", n=3)[["term", "word"]].values.tolist()
+    [['oil', 'Oil'], ['cut', 'cut'], ['opec', 'OPEC']]
     """
     _check_n(n)
-    rows = [model.index().row(i) for i in (article_id, other_id)]
-    first, second = (model.vectors[row] for row in rows)
-    common, at_first, at_second = np.intersect1d(first.indices, second.indices, return_indices=True)
-    weights = first.data[at_first].astype(float)
-    other = second.data[at_second].astype(float)
+    first, first_data, first_words = _row_words(model, article_id)
+    second, second_data, _ = _row_words(model, other_id)
+    common, at_first, at_second = np.intersect1d(first, second, return_indices=True)
+    weights = first_data[at_first].astype(float)
+    other = second_data[at_second].astype(float)
     contribution = weights * other
     total = float(contribution.sum())
     order = np.lexsort((common, -contribution))[:n]
     return pd.DataFrame(
         {
             "term": [model.vocabulary[i] for i in common[order]],
+            "word": [first_words[at_first[i]] for i in order],
             "weight": weights[order],
             "other_weight": other[order],
             "contribution": contribution[order],
@@ -129,6 +176,90 @@ def map_coordinates(
         reduced
     )
     return pd.DataFrame({"article_id": model.ids, "x": points[:, 0], "y": points[:, 1]})
+
+
+def describe(model: Recommender) -> str:
+    """The fitted model's weighting and ranking in a few plain sentences, read from its own settings and
+    parts (so a notebook's text cannot drift from what was built).
+
+    >>> print(describe(model).splitlines()[0])
+    3 articles, 14 terms, in English.
+    """
+    settings = model.settings
+    n_rows, n_terms = model.vectors.shape
+    counts = pd.Series(model.languages, dtype=object).value_counts()
+    languages = ", ".join(_language_name(str(code)) for code in counts.index) or "no language"
+    title = (
+        "titles ignored"
+        if settings.title_weight == 0
+        else f"a title's terms counted {settings.title_weight:g} times"
+    )
+    tf = (
+        f"BM25 term frequency (k1 {settings.bm25_k1:g}, b {settings.bm25_b:g})"
+        if settings.tf == "bm25"
+        else "log term frequency (1 + ln tf)"
+    )
+    words = "Snowball stems" if settings.stem else "whole words"
+    if settings.ngrams == 2:
+        words += " and adjacent pairs"
+    if settings.stop_words is None:
+        stop_words = "no stopwords"
+    elif settings.stop_words == "nltk":
+        stop_words = "NLTK's stopwords"
+    elif isinstance(settings.stop_words, str):  # "english" and "bundled": each language's own list
+        stop_words = "each language's bundled stopwords"
+    else:
+        stop_words = f"a list of {len(settings.stop_words)} stopwords"
+    lines = [
+        f"{n_rows:,} articles, {n_terms:,} terms, in {languages}.",
+        f"Weights: {tf} times smoothed idf over {words}, {title}, {stop_words} left out, terms in fewer "
+        f"than {settings.min_df} articles dropped; each article a unit vector.",
+    ]
+    if settings.lsa_weight == 0:
+        lines.append("Scores: the TF-IDF cosine (no LSA blend).")
+    elif model.components is None:
+        needed = MIN_ARTICLES_PER_DIMENSION * settings.lsa_dims
+        lines.append(
+            f"Scores: the TF-IDF cosine. The LSA blend ({settings.lsa_weight:g}) is set but was not fitted: "
+            f"it needs at least {needed:,} articles ({MIN_ARTICLES_PER_DIMENSION} per dimension)."
+        )
+    else:
+        lines.append(
+            f"Scores: {1 - settings.lsa_weight:g} × the TF-IDF cosine + {settings.lsa_weight:g} × the cosine "
+            f"of a {model.components.shape[0]}-dimension LSA projection."
+        )
+    if model.hubs is not None and settings.hub_weight > 0:
+        lines.append(
+            f"Lists ordered by score − {settings.hub_weight:g} × the candidate's mean top-10 score (hub "
+            "discount)."
+        )
+    else:
+        lines.append("Lists ordered by score (no hub discount).")
+    if settings.hide_duplicates:
+        hidden = len(model.duplicates)
+        lines.append(
+            f"Near-duplicates (score ≥ {settings.duplicate_threshold:g}) hidden from lists: {hidden} found."
+        )
+    return "\n".join(lines)
+
+
+def _language_name(code: str) -> str:
+    return SNOWBALL[code].capitalize() if code in SNOWBALL else code
+
+
+def _row_words(model: Recommender, article_id: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """One article's term columns, weights and own words (see ``recommender.serve.explain.Words``)."""
+    words = model._part("words", lambda: Words(model.stored))
+    indices, data, own = words.row(model.index().row(article_id))
+    vocabulary = model.vocabulary
+    return indices, data, [word or vocabulary[int(column)] for word, column in zip(own, indices, strict=True)]
+
+
+def _corpus_words(model: Recommender) -> list[str]:
+    """One readable word per term: the corpus's most frequent written form (the terms in old models)."""
+    stored = model.stored
+    name = store.SURFACE if stored.has(store.SURFACE) else store.VOCABULARY
+    return model._part("corpus_words", lambda: list(stored.document(name)))
 
 
 def _check_n(n: int) -> None:
