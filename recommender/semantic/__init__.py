@@ -1,0 +1,1 @@
+"""Sentence embeddings for the semantic view: a numpy BERT encoder and its tokenizer."""

