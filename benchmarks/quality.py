@@ -155,31 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     base = json.loads(args.set)
     reports = run(names, base)
-    output = Path(args.output)
+    marker, label, levers = "quality", "Settings", {}
     if args.levers:
-        levers = {}
-        for label, change in LEVERS:
-            print(f"lever: {label}", file=sys.stderr, flush=True)
-            levers[label] = run(names, {**base, **change})
-        elapsed = time.perf_counter() - started
-        body = (
-            f"{lever_table(names, reports, levers)}\n\n"
-            f"Defaults: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
-            f"Whole run: {elapsed:.0f} s on this machine."
-        )
-        _replace_block(output, "levers", body)
-        print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
-        return 0
-    elapsed = time.perf_counter() - started
-    if args.json:
+        marker, label = "levers", "Defaults"
+        for name, change in LEVERS:
+            print(f"lever: {name}", file=sys.stderr, flush=True)
+            levers[name] = run(names, {**base, **change})
+    elif args.json:
         print(json.dumps({name: report.to_dict() for name, report in reports.items()}, indent=2))
         return 0
+    elapsed = time.perf_counter() - started
     body = (
-        f"{table(reports)}\n\n"
-        f"Settings: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
+        f"{lever_table(names, reports, levers) if args.levers else table(reports)}\n\n"
+        f"{label}: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
         f"Whole run: {elapsed:.0f} s on this machine."
     )
-    _replace_block(output, "quality", body)
+    output = Path(args.output)
+    _replace_block(output, marker, body)
     print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
     return 0
 
