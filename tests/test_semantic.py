@@ -207,3 +207,49 @@ def test_minilm_equals_sentence_transformers() -> None:
     vectors = np.vstack([encoder.encode_ids([row]) for row in ids])
     cosines = (vectors * np.asarray(reference["vectors"], dtype=np.float32)).sum(axis=1)
     assert cosines.min() > 0.99999
+
+
+def test_load_encoder_batches_by_length_and_keeps_order(
+    tiny_model: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    from recommender.semantic.encoder import load_encoder
+
+    folder, weights = tiny_model
+    texts = ["oil prices rose", "cafe, unable. " * 5, "北", "", "oil"]
+    encoder = load_encoder(folder, batch_size=2)  # three batches, the longest first
+    vectors = encoder.encode(texts)
+    assert vectors.shape == (5, HIDDEN)
+    expected = _reference(weights, [encoder.model.tokenize(text) for text in texts])
+    np.testing.assert_allclose(vectors, expected, atol=2e-6)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+    info = encoder.info
+    assert (info.dimension, info.max_tokens) == (HIDDEN, 16)
+    assert len(info.fingerprint) == 64
+    assert load_encoder(folder).info == info  # the same files, the same identity
+
+
+def test_fingerprint_follows_the_weights(
+    tmp_path: Path, tiny_model: tuple[Path, dict[str, np.ndarray]]
+) -> None:
+    from recommender.semantic.encoder import fingerprint
+
+    folder, _ = tiny_model
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in folder.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    assert fingerprint(copy) == fingerprint(folder)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-1] ^= 1
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    assert fingerprint(copy) != fingerprint(folder)
+
+
+def test_load_encoder_errors(tmp_path: Path) -> None:
+    from recommender.semantic.encoder import load_encoder
+    from recommender.types import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="never downloaded"):
+        load_encoder("sentence-transformers/all-MiniLM-L6-v2")
+    with pytest.raises(InvalidParameterError, match=r"no model\.safetensors, vocab\.txt, config\.json"):
+        load_encoder(tmp_path)
