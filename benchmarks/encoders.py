@@ -35,17 +35,8 @@ import numpy as np
 runtime, model, texts_path, out_path = sys.argv[1:5]
 texts = json.load(open(texts_path, encoding="utf-8"))
 if runtime == "numpy":
-    from pathlib import Path
-    from recommender.semantic.transformer import BertEncoder
-    encoder = BertEncoder(Path(model))
-    def encode(texts):
-        ids = [encoder.tokenize(text) for text in texts]
-        order = np.argsort([-len(row) for row in ids], kind="stable")
-        out = np.zeros((len(texts), encoder.dimension), np.float32)
-        for start in range(0, len(order), 32):
-            chosen = order[start:start + 32]
-            out[chosen] = encoder.encode_ids([ids[i] for i in chosen])
-        return out
+    from recommender.semantic.encoder import load_encoder
+    encode = load_encoder(model).encode
 elif runtime == "torch":
     import torch
     torch.set_num_threads(2)

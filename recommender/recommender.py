@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from . import store
 from .build.assemble import METADATA_FIELDS
+from .serve.explain import Words, term_words
 from .serve.index import Index
 from .settings import Settings
 from .sources.corpus import Articles, load_articles
@@ -209,6 +210,16 @@ class Recommender:
     def vocabulary(self) -> list[str]:
         """The indexed terms, sorted."""
         return self._part("vocabulary", lambda: list(self.stored.document(store.VOCABULARY)))
+
+    @property
+    def term_words(self) -> list[str]:
+        """One readable word per vocabulary term (``"energy"`` for ``"energi"``), in vocabulary order."""
+        return self._part("term_words", lambda: term_words(self.stored))
+
+    @property
+    def words(self) -> Words:
+        """Each article's terms, weights and own written words (``words.row(row)``), as explanations show."""
+        return self._part("words", lambda: Words(self.stored))
 
     @property
     def idf(self) -> np.ndarray:

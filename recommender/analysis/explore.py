@@ -22,10 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .. import store
 from ..build.blend import MIN_ARTICLES_PER_DIMENSION
 from ..recommender import Recommender
-from ..serve.explain import Words
 from ..text.analyzer import SNOWBALL
 from ..types import InvalidParameterError
 
@@ -111,7 +109,7 @@ def distinctive_terms(model: Recommender, article_ids: Sequence[str], *, n: int 
     lift = np.asarray(vectors[rows].mean(axis=0)).ravel() - np.asarray(vectors.mean(axis=0)).ravel()
     columns = np.lexsort((np.arange(lift.size), -lift))[:n]
     columns = columns[lift[columns] > 0]
-    words = _corpus_words(model)
+    words = model.term_words
     return pd.DataFrame(
         {
             "term": [model.vocabulary[i] for i in columns],
@@ -249,17 +247,9 @@ def _language_name(code: str) -> str:
 
 def _row_words(model: Recommender, article_id: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """One article's term columns, weights and own words (see ``recommender.serve.explain.Words``)."""
-    words = model._part("words", lambda: Words(model.stored))
-    indices, data, own = words.row(model.index().row(article_id))
+    indices, data, own = model.words.row(model.index().row(article_id))
     vocabulary = model.vocabulary
     return indices, data, [word or vocabulary[int(column)] for word, column in zip(own, indices, strict=True)]
-
-
-def _corpus_words(model: Recommender) -> list[str]:
-    """One readable word per term: the corpus's most frequent written form (the terms in old models)."""
-    stored = model.stored
-    name = store.SURFACE if stored.has(store.SURFACE) else store.VOCABULARY
-    return model._part("corpus_words", lambda: list(stored.document(name)))
 
 
 def _check_n(n: int) -> None:

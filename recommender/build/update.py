@@ -211,16 +211,10 @@ def _assembled(
         lists=lists,
         lengths=lengths,
         forms=forms,
-        surface=_term_words(model),
+        surface=list(model.term_words),
         own_words=own_words,
     )
     return Recommender.from_stored(assemble(parts))
-
-
-def _term_words(model: Recommender) -> list[str]:
-    """One readable word per term (frozen at the base build; the terms themselves in the oldest models)."""
-    stored = model.stored
-    return list(stored.document(store.SURFACE)) if stored.has(store.SURFACE) else list(model.vocabulary)
 
 
 def _carried_words(model: Recommender, survivors: np.ndarray, new: _New | None) -> OwnWords:
@@ -235,7 +229,7 @@ def _carried_words(model: Recommender, survivors: np.ndarray, new: _New | None) 
         )
         forms = np.asarray(stored.array(store.VECTOR_FORMS))
     else:
-        table = store.StringTable.encode(_term_words(model))
+        table = store.StringTable.encode(model.term_words)
         forms = np.asarray(model.vectors.indices)
     lengths = np.diff(indptr)[survivors]
     entries = np.arange(int(lengths.sum())) + np.repeat(

@@ -22,7 +22,7 @@ from .wordpiece import WordPiece
 
 __all__ = ["BertEncoder", "read_safetensors"]
 
-_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "I64": np.int64, "I32": np.int32}
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 #: Rows of the feed-forward layer computed at once (its 4x-wide activations then fit in cache).
 _FEED_FORWARD_ROWS = 128
 # Abramowitz & Stegun 7.1.26: erf(x) = 1 - t (a1 + t (a2 + ...)) exp(-x²), t = 1 / (1 + p x), x >= 0,

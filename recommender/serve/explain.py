@@ -17,12 +17,18 @@ import numpy as np
 from .. import store
 from ..types import ModelFormatError, Neighbor, SharedTerm
 
-__all__ = ["TOP_TERMS", "Words", "explain_links", "shared_terms"]
+__all__ = ["TOP_TERMS", "Words", "explain_links", "shared_terms", "term_words"]
 
 #: How many shared terms an explanation lists.
 TOP_TERMS = 5
 
 _Row = tuple[np.ndarray, np.ndarray, Sequence[str]]
+
+
+def term_words(stored: Any) -> list[str]:
+    """One readable word per term: the corpus's most frequent written form (the terms themselves in the
+    oldest models)."""
+    return list(stored.document(store.SURFACE if stored.has(store.SURFACE) else store.VOCABULARY))
 
 
 class Words:
@@ -38,8 +44,7 @@ class Words:
         if stored.has(store.VECTOR_FORMS) and stored.has(f"{store.SURFACE_FORMS}_bytes"):
             self._own = (stored.strings(store.SURFACE_FORMS), stored.array(store.VECTOR_FORMS))
         else:
-            name = store.SURFACE if stored.has(store.SURFACE) else store.VOCABULARY
-            self._by_term = list(stored.document(name))
+            self._by_term = term_words(stored)
 
     def row(self, row: int) -> _Row:
         """Term columns, weights and the word of each term, for one stored row."""
