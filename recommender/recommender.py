@@ -163,8 +163,22 @@ class Recommender:
     def query(
         self, text: str, *, k: int = 8, title: str = "", lang: str | None = None, **filters: Any
     ) -> list[Neighbor]:
-        """The ``k`` indexed articles most similar to an unpublished draft (see ``Index.query``)."""
-        return self.index().query(text, k=k, title=title, lang=lang, **filters)
+        """The ``k`` indexed articles most similar to an unpublished draft (see ``Index.query``); with the
+        semantic view, the draft is embedded by the model's encoder first."""
+        vector = self.embed_draft(text, title=title) if self.settings.semantic is not None else None
+        return self.index().query(text, k=k, title=title, lang=lang, vector=vector, **filters)
+
+    def embed_draft(self, text: str, *, title: str = "") -> np.ndarray:
+        """A draft's embedding by the model's encoder (the ``vector`` ``Index.query`` takes); an error when
+        the encoder at ``settings.semantic`` is not the one the model was built with."""
+        from .build.semantic import embed_draft
+
+        if self.settings.semantic is None:
+            message = "this model has no semantic view (build it with semantic=MODEL_FOLDER)"
+            raise InvalidParameterError(message)
+        stored = self._require_fitted()
+        recorded = stored.document(store.SEMANTIC) if stored.has(store.SEMANTIC) else None
+        return embed_draft(recorded, self.settings.semantic, text, title)
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
         """The language a draft is analysed in: ``lang``, else the model's only language, else detected."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Final
 
-from .validation import Allowed, Boolean, Interval, Options, Words, validated
+from .validation import Allowed, Boolean, Interval, Options, Path_, Words, validated
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -77,6 +77,11 @@ def count_or_share(text: str) -> int | float:
     except ValueError:
         message = f"not a number: {text!r}"
         raise ValueError(message) from None
+
+
+def model_or_none(text: str) -> str | None:
+    """``--semantic`` from text: a model folder, or None for "none"/"off"."""
+    return None if text.strip().lower() in ("none", "off") else text
 
 
 @dataclass(frozen=True)
@@ -260,6 +265,25 @@ class Settings:
         Interval("int", low=2),
         help="dimensions of the LSA projection",
         flag=ValueFlag("--lsa-dims", int),
+    )
+    semantic: str | None = _row(
+        None,
+        Options((None,)),
+        Path_(),
+        help="the semantic view: a sentence-transformers (BERT) model folder whose embeddings of "
+        '"Title. Body" join the score (None is off; run in numpy, never downloaded)',
+        flag=ValueFlag(
+            "--semantic",
+            model_or_none,
+            metavar="MODEL",
+            help="sentence-transformers model folder (the semantic view); none = off",
+        ),
+    )
+    semantic_weight: float = _row(
+        0.3,
+        Interval("number", 0, 1, closed="left"),
+        help="share of the score from the semantic view's cosine (with semantic set)",
+        flag=ValueFlag("--semantic-weight", float),
     )
     hide_duplicates: bool = _row(
         True,

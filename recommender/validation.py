@@ -14,7 +14,7 @@ from typing import Any
 
 from .types import InvalidParameterError
 
-__all__ = ["Allowed", "Boolean", "Interval", "Options", "Words", "joined", "validated"]
+__all__ = ["Allowed", "Boolean", "Interval", "Options", "Path_", "Words", "joined", "validated"]
 
 
 class Allowed:
@@ -105,6 +105,23 @@ class Boolean(Allowed):
 
     def terms(self) -> list[str]:
         return ["True", "False"]
+
+
+class Path_(Allowed):
+    """A non-empty path (a string or ``os.PathLike``), stored as a string."""
+
+    def accepts(self, value: object) -> bool:
+        import os
+
+        return isinstance(value, str | os.PathLike) and bool(str(value).strip())
+
+    def convert(self, value: Any) -> Any:
+        import os
+
+        return os.fspath(value)
+
+    def terms(self) -> list[str]:
+        return ["a model folder's path"]
 
 
 class Words(Allowed):

@@ -113,6 +113,33 @@ def tiny_jsonl(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def _vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("vector-cache")
+
+
+@pytest.fixture(autouse=True)
+def _no_home_cache(_vector_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embeddings are cached in the session's temporary folder, never in the user's home."""
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(_vector_cache))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small BERT folder with seeded random weights and a vocabulary of the bundled and tiny corpora's
+    words: the deterministic encoder of the semantic tests (no PyTorch, no download)."""
+    from .tiny_bert import corpus_vocabulary, write_tiny_bert
+
+    texts = [f"{record['title']} {record['body']}" for record in TINY]
+    with BUNDLED.open(encoding="utf-8") as lines:
+        texts += [f"{record.get('title') or ''} {record['body']}" for record in map(json.loads, lines)]
+    folder = tmp_path_factory.mktemp("encoders") / "tiny-bert"
+    write_tiny_bert(
+        folder, corpus_vocabulary(texts), hidden=16, inner=32, positions=128, max_length=128, seed=11
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
 def bundled_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled corpus built once per test session with default settings."""
     from recommender import Recommender

@@ -421,6 +421,8 @@ FLAG_CASES: dict[str, tuple[list[str], str, Any]] = {
     "--tf": (["--tf", "log"], "tf", "log"),
     "--language": (["--language", "en-GB"], "language", "en"),
     "--cross-language": (["--cross-language"], "cross_language", True),
+    "--semantic": (["--semantic", "TINY_ENCODER"], "semantic", "TINY_ENCODER"),
+    "--semantic-weight": (["--semantic-weight", "0.5"], "semantic_weight", 0.5),
 }
 
 
@@ -437,11 +439,13 @@ def test_every_build_settings_flag_has_a_case() -> None:
 
 @pytest.mark.parametrize("flag", list(FLAG_CASES))
 def test_build_settings_flags_reach_the_model(
-    flag: str, tmp_path: Path, tiny_jsonl: Path, capsys: pytest.CaptureFixture[str]
+    flag: str, tmp_path: Path, tiny_jsonl: Path, tiny_encoder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from recommender.settings import Settings
 
     args, name, expected = FLAG_CASES[flag]
+    args = [str(tiny_encoder) if arg == "TINY_ENCODER" else arg for arg in args]
+    expected = str(tiny_encoder) if expected == "TINY_ENCODER" else expected
     assert main(["build", str(tiny_jsonl), "-o", str(tmp_path / "m"), *args]) == 0
     capsys.readouterr()
     assert main(["info", str(tmp_path / "m"), "--json"]) == 0

@@ -16,6 +16,7 @@ from recommender.semantic.transformer import BertEncoder, read_safetensors
 from recommender.semantic.wordpiece import WordPiece
 
 from .conftest import ROOT
+from .tiny_bert import write_tiny_bert
 
 VOCABULARY = [
     "[PAD]",
@@ -56,63 +57,14 @@ def test_wordpiece_splits_like_bert() -> None:
         WordPiece(["[UNK]", "[SEP]"])
 
 
-def _write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
-    header, offset, blobs = {}, 0, []
-    for name, array in tensors.items():
-        data = np.ascontiguousarray(array, dtype=np.float32).tobytes()
-        header[name] = {
-            "dtype": "F32",
-            "shape": list(array.shape),
-            "data_offsets": [offset, offset + len(data)],
-        }
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
     """A two-layer BERT with random weights, saved as a sentence-transformers folder."""
     folder = tmp_path_factory.mktemp("tiny-bert")
-    rng = np.random.default_rng(7)
-    tensors = {
-        "embeddings.word_embeddings.weight": rng.normal(size=(len(VOCABULARY), HIDDEN)),
-        "embeddings.position_embeddings.weight": rng.normal(size=(POSITIONS, HIDDEN)),
-        "embeddings.token_type_embeddings.weight": rng.normal(size=(2, HIDDEN)),
-        "embeddings.LayerNorm.weight": 1 + 0.1 * rng.normal(size=HIDDEN),
-        "embeddings.LayerNorm.bias": 0.1 * rng.normal(size=HIDDEN),
-    }
-    shapes = {
-        "attention.self.query": (HIDDEN, HIDDEN),
-        "attention.self.key": (HIDDEN, HIDDEN),
-        "attention.self.value": (HIDDEN, HIDDEN),
-        "attention.output.dense": (HIDDEN, HIDDEN),
-        "intermediate.dense": (INNER, HIDDEN),
-        "output.dense": (HIDDEN, INNER),
-    }
-    for layer in range(LAYERS):
-        prefix = f"encoder.layer.{layer}."
-        for name, shape in shapes.items():
-            tensors[f"{prefix}{name}.weight"] = rng.normal(size=shape) / np.sqrt(shape[1])
-            tensors[f"{prefix}{name}.bias"] = 0.1 * rng.normal(size=shape[0])
-        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
-            tensors[f"{prefix}{norm}.weight"] = 1 + 0.1 * rng.normal(size=HIDDEN)
-            tensors[f"{prefix}{norm}.bias"] = 0.1 * rng.normal(size=HIDDEN)
-    _write_safetensors(folder / "model.safetensors", tensors)
-    config = {
-        "model_type": "bert",
-        "hidden_act": "gelu",
-        "hidden_size": HIDDEN,
-        "num_attention_heads": HEADS,
-        "num_hidden_layers": LAYERS,
-        "intermediate_size": INNER,
-        "layer_norm_eps": 1e-12,
-    }
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "vocab.txt").write_text("\n".join(VOCABULARY) + "\n", encoding="utf-8")
-    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 16}))
-    return folder, {name: np.asarray(array, dtype=np.float64) for name, array in tensors.items()}
+    weights = write_tiny_bert(
+        folder, VOCABULARY, hidden=HIDDEN, heads=HEADS, layers=LAYERS, inner=INNER, positions=POSITIONS
+    )
+    return folder, weights
 
 
 def _reference(weights: dict[str, np.ndarray], batch: list[list[int]]) -> np.ndarray:

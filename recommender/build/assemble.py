@@ -65,6 +65,7 @@ class ModelParts:
     surface: list[str]
     own_words: OwnWords | None = None
     lineage: Mapping[str, Any] | None = None
+    semantic: Mapping[str, Any] | None = None
 
 
 def records_of(frame: pd.DataFrame, languages: Sequence[str]) -> list[dict[str, Any]]:
@@ -123,6 +124,8 @@ def assemble(parts: ModelParts) -> MemoryModel:
         store.WEIGHTING: {"reference_length": parts.reference_length},
         store.QUERY_DOCUMENT: query_document,
     }
+    if parts.semantic is not None:
+        documents[store.SEMANTIC] = dict(parts.semantic)
     counts = {
         "articles": len(ids),
         "terms": len(parts.vocabulary),

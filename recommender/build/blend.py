@@ -13,9 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..score.blend import lsa_part, term_scale
+from ..score.blend import dense_part, lsa_part, semantic_part, term_scale
 
-__all__ = ["MIN_ARTICLES_PER_DIMENSION", "SearchRows", "blend", "blend_rows", "fit_components"]
+__all__ = [
+    "MIN_ARTICLES_PER_DIMENSION",
+    "SearchRows",
+    "blend",
+    "blend_rows",
+    "fit_components",
+    "scaled_terms",
+]
 
 #: The projection is fitted only when the corpus has at least this many articles per dimension.
 MIN_ARTICLES_PER_DIMENSION = 2
@@ -97,23 +104,26 @@ def blend_rows(
     components: np.ndarray | None,
     weight: float,
     *,
-    known: np.ndarray | None = None,
+    semantic: np.ndarray | None = None,
+    semantic_weight: float = 0.0,
 ) -> SearchRows:
-    """The parts of :func:`blend`'s rows, unjoined.
-
-    ``known`` is the dense part already computed for every row (a saved model stores it): each row is
-    projected on its own, so it is the same to the bit, without the product over all rows.
-    """
-    fits = known is not None and components is not None and known.shape == (vectors.shape[0], len(components))
-    if known is not None and fits and weight > 0:
-        return SearchRows(_scaled(vectors, weight), np.asarray(known, dtype=np.float32))
-    if components is None or weight <= 0:
+    """The parts of :func:`blend`'s rows, unjoined; ``semantic`` the rows' embeddings (the semantic view,
+    weighted ``semantic_weight``) or None."""
+    lsa_on = components is not None and weight > 0
+    semantic_on = semantic is not None and semantic_weight > 0
+    if not semantic_on:
+        semantic_weight = 0.0
+    if not (lsa_on or semantic_on):
         if vectors.dtype == np.float32 and vectors.has_sorted_indices:
             return SearchRows(vectors, None)
         terms = sp.csr_matrix(vectors, dtype=np.float32, copy=True)
         terms.sort_indices()
         return SearchRows(terms, None)
-    return SearchRows(_scaled(vectors, weight), lsa_part(_project(vectors, components), weight))
+    lsa = None
+    if lsa_on and components is not None:
+        lsa = lsa_part(_project(vectors, components), weight, semantic_weight)
+    sem = semantic_part(semantic, semantic_weight) if semantic_on and semantic is not None else None
+    return SearchRows(scaled_terms(vectors, weight if lsa_on else 0.0, semantic_weight), dense_part(lsa, sem))
 
 
 def _project(vectors: sp.csr_matrix, components: np.ndarray) -> np.ndarray:
@@ -132,8 +142,10 @@ def _project(vectors: sp.csr_matrix, components: np.ndarray) -> np.ndarray:
     return np.asarray(vectors @ components.T, dtype=np.float64)
 
 
-def _scaled(vectors: sp.csr_matrix, weight: float) -> sp.csr_matrix:
-    terms = sp.csr_matrix(vectors * term_scale(weight), dtype=np.float32)
+def scaled_terms(vectors: sp.csr_matrix, weight: float, semantic_weight: float = 0.0) -> sp.csr_matrix:
+    """The TF-IDF part of search rows: ``vectors`` times the term scale, float32 CSR with sorted indices
+    (``weight`` the LSA weight in effect: 0 when no projection was fitted)."""
+    terms = sp.csr_matrix(vectors * term_scale(weight, semantic_weight), dtype=np.float32)
     terms.sort_indices()
     return terms
 

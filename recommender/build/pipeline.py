@@ -39,6 +39,7 @@ from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
 from .lists import rank_pools, search_pools
 from .neighbors import default_threads
+from .semantic import embed_articles
 from .workers import run_in_workers, spans
 
 __all__ = [
@@ -179,7 +180,8 @@ def build_model(
     """The stored model of a validated article frame.
 
     ``mapper`` runs the all-pairs tiles elsewhere (Dask); ``stage(name)`` wraps each stage: "languages",
-    "analysis", "weights", "lsa", "neighbours", "lists", "tables".
+    "analysis", "weights", "embedding" (with the semantic view; a callable it yields gets
+    ``(done, total)`` as articles are embedded), "lsa", "neighbours", "lists", "tables".
     """
     stage = stage or untimed
     analyzers = analyzers_for(settings)
@@ -200,9 +202,24 @@ def build_model(
         vectors = weigh(counts, weighting)
         ids = [str(article_id) for article_id in frame["id"]]
         _warn_empty(ids, vectors)
+    semantic = None
+    if settings.semantic is not None:
+        with stage("embedding") as progress:
+            semantic = embed_articles(
+                list(frame["title"]), list(frame["body"]), settings, progress=_reporter(progress)
+            )
+            log.info(
+                "embedded %d article(s), %d from the cache", semantic.embedded, len(frame) - semantic.embedded
+            )
     with stage("lsa"):
         components = fit_components(vectors, settings.lsa_dims) if settings.lsa_weight else None
-        search = blend_rows(vectors, components, settings.lsa_weight)
+        search = blend_rows(
+            vectors,
+            components,
+            settings.lsa_weight,
+            semantic=None if semantic is None else semantic.vectors,
+            semantic_weight=settings.semantic_weight,
+        )
     with stage("neighbours"):
         pools = search_pools(search, languages, settings, mapper=mapper)
     with stage("lists"):
@@ -227,9 +244,15 @@ def build_model(
         forms=analysis.forms,
         surface=analysis.words,
         own_words=OwnWords.of(analysis.surface_forms, analysis.vector_forms),
+        semantic=None if semantic is None else semantic.document,
     )
     with stage("tables"):
         return assemble(parts)
+
+
+def _reporter(shown: object) -> Callable[[int, int], None] | None:
+    """The progress callback a stage wrapper gave (``with stage(name) as progress``), if any."""
+    return shown if callable(shown) else None
 
 
 def _warn_empty(ids: list[str], vectors: sp.csr_matrix) -> None:

@@ -18,25 +18,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from .. import store
 from ..recommender import Recommender
-from ..score.weighting import Weighting
 from ..sources.corpus import Articles, load_articles, read_articles
 from ..types import InvalidParameterError, ModelFormatError, UnknownArticleError
-from .analysis import analyse_frozen
 from .assemble import ModelParts, OwnWords, assemble, records_of
-from .blend import SearchRows, blend_rows
+from .blend import SearchRows
+from .frozen import NewRows, analyse_frozen_rows, frozen_weighting, stored_search_rows
 from .incremental import incremental_pools
 from .lists import pool_width, rank_pools, search_pools
-from .pipeline import Stage, languages_of, untimed, weigh
+from .pipeline import Stage, untimed
 from .tables import StoredForms
 
 __all__ = ["UpdateReport", "apply_update", "check_updatable", "read_ids", "rebuild_frozen", "update_model"]
@@ -57,6 +55,7 @@ class UpdateReport:
     added_share: float
     rebuild_recommended: bool
     advice: str
+    embedded: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON data."""
@@ -71,7 +70,7 @@ class UpdateReport:
             f"drift: {self.unseen_token_share:.1%} of the new articles' tokens are not in the vocabulary; "
             f"{self.added_share:.1%} of articles were added or edited since the last full build\n"
             f"{self.advice}"
-        )
+        ) + (f"\nsemantic view: embedded {self.embedded} article(s)" if self.embedded else "")
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,7 @@ class Counts:
     recomputed: int
     unseen: int
     tokens: int
+    embedded: int = 0
 
 
 def read_ids(path: str | os.PathLike[str]) -> list[str]:
@@ -115,52 +115,6 @@ def check_updatable(
     raise ModelFormatError(message)
 
 
-@dataclass(frozen=True)
-class _New:
-    """New articles analysed with the frozen parts."""
-
-    frame: pd.DataFrame
-    ids: list[str]
-    languages: list[str]
-    vectors: sp.csr_matrix
-    search: SearchRows
-    unseen: int
-    tokens: int
-    forms: dict[str, dict[str, str]]
-    own_words: OwnWords
-
-
-def _analyse_frozen(model: Recommender, frame: pd.DataFrame) -> _New:
-    """New articles as rows of ``model``: its vocabulary, idf, reference length and LSA projection."""
-    languages = languages_of(frame, model.settings)
-    analysis = analyse_frozen(
-        frame["body"].tolist(),
-        [title or "" for title in frame["title"]],
-        model.analyzers,
-        vocabulary=model.vocabulary,
-        languages=languages,
-        title_weight=model.settings.title_weight,
-    )
-    vectors = weigh(analysis.counts, _weighting(model))
-    search = blend_rows(vectors, model.components, model.settings.lsa_weight)
-    ids = [str(article_id) for article_id in frame["id"]]
-    own_words = OwnWords.of(analysis.surface_forms, analysis.vector_forms)
-    return _New(
-        frame, ids, languages, vectors, search, analysis.unseen, analysis.tokens, analysis.forms, own_words
-    )
-
-
-def _weighting(model: Recommender) -> Weighting:
-    return model.index().engine.weighting
-
-
-def _search_rows(model: Recommender) -> SearchRows:
-    """The model's search rows as their two parts (the LSA part read from the stored model)."""
-    engine = model.index().engine
-    known = engine.search.rows.dense if engine.search is not None else None
-    return blend_rows(model.vectors, model.components, model.settings.lsa_weight, known=known)
-
-
 def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
     """True when lists stay within each language (as a build does for a multi-language model)."""
     return not model.settings.cross_language and len(set(languages)) > 1
@@ -168,7 +122,7 @@ def _grouped(model: Recommender, languages: Sequence[str]) -> bool:
 
 def rebuild_frozen(model: Recommender, articles: Articles) -> Recommender:
     """A full rebuild of ``articles`` with ``model``'s frozen parts (the reference an update equals)."""
-    new = _analyse_frozen(model, load_articles(articles))
+    new = analyse_frozen_rows(model, load_articles(articles))
     pools = search_pools(new.search, new.languages, model.settings)
     lengths = np.array([len(body) for body in new.frame["body"]], dtype=np.int64)
     records = records_of(new.frame, new.languages)
@@ -203,7 +157,7 @@ def _assembled(
         analyzer=dict(stored.document(store.ANALYZER)),
         vocabulary=model.vocabulary,
         idf=model.idf,
-        reference_length=_weighting(model).reference_length,
+        reference_length=frozen_weighting(model).reference_length,
         vectors=vectors,
         search=search,
         components=model.components,
@@ -213,11 +167,12 @@ def _assembled(
         forms=forms,
         surface=list(model.term_words),
         own_words=own_words,
+        semantic=stored.document(store.SEMANTIC) if stored.has(store.SEMANTIC) else None,
     )
     return Recommender.from_stored(assemble(parts))
 
 
-def _carried_words(model: Recommender, survivors: np.ndarray, new: _New | None) -> OwnWords:
+def _carried_words(model: Recommender, survivors: np.ndarray, new: NewRows | None) -> OwnWords:
     """Each surviving article's own words as stored (a model saved before them gets one word per term),
     then the new articles'."""
     stored, indptr = model.stored, np.asarray(model.vectors.indptr, dtype=np.int64)
@@ -267,16 +222,13 @@ def apply_update(
     survivors = np.flatnonzero(alive).astype(np.int64)
     old_to_new = np.full(n_old, -1, dtype=np.int64)
     old_to_new[survivors] = np.arange(len(survivors))
-    new = _analyse_frozen(model, frame) if frame is not None else None
+    new = analyse_frozen_rows(model, frame) if frame is not None else None
     vocabulary_width = len(model.vocabulary)
     added_vectors = new.vectors if new is not None else _empty_rows(vocabulary_width)
     vectors = _stack(model.vectors[survivors], added_vectors)
-    added_search = (
-        new.search
-        if new is not None
-        else blend_rows(added_vectors, model.components, model.settings.lsa_weight)
-    )
-    search = _search_rows(model).take(survivors).stack(added_search)
+    kept = stored_search_rows(model).take(survivors)
+    added_search = new.search if new is not None else kept.take(np.zeros(0, dtype=np.int64))
+    search = kept.stack(added_search)
     old_languages = model.languages
     new_languages = new.languages if new is not None else []
     languages = [old_languages[row] for row in survivors.tolist()] + new_languages
@@ -303,6 +255,7 @@ def apply_update(
         recomputed,
         new.unseen if new is not None else 0,
         new.tokens if new is not None else 0,
+        new.embedded if new is not None else 0,
     )
     return updated, counts
 
@@ -396,6 +349,7 @@ def update_model(
     stage: Stage | None = None,
     skip_invalid: bool = False,
     date_format: str | None = None,
+    semantic: str | os.PathLike[str] | None = None,
 ) -> UpdateReport:
     """Update the model at ``path`` and publish the complete new model at ``output`` (default: ``path``).
 
@@ -404,7 +358,8 @@ def update_model(
     another writer holds it). Returns the report; ``max_unseen`` and ``max_added`` are the drift shares
     past which it recommends a full rebuild; ``keep`` is how many generations stay; ``stage`` wraps
     each step ("read", "open", "update", "publish"), as for ``Recommender.fit``; ``skip_invalid`` and
-    ``date_format`` read ``add`` as ``read_articles`` does.
+    ``date_format`` read ``add`` as ``read_articles`` does; ``semantic`` is the encoder folder of a semantic
+    model that moved since the build (it must have the recorded fingerprint).
     """
     stage = stage or untimed
     if add is not None:
@@ -422,7 +377,10 @@ def update_model(
             message = f"{path}: no model to update; build one with: recommender build CORPUS -o {path}"
             raise ModelFormatError(message)
         with stage("update"):
-            report, parts = _updated(Recommender.from_stored(base), add, remove, max_unseen, max_added, path)
+            model = Recommender.from_stored(base)
+            if semantic is not None:
+                model.settings = replace(model.settings, semantic=os.fspath(semantic))
+            report, parts = _updated(model, add, remove, max_unseen, max_added, path)
         with stage("publish"):
             writer.publish(**parts)
     return UpdateReport(**{**report, "path": str(target)})
@@ -471,6 +429,7 @@ def _updated(
         "added_share": added_share,
         "rebuild_recommended": bool(reasons),
         "advice": advice,
+        "embedded": counts.embedded,
     }
     return report, parts
 

@@ -83,8 +83,15 @@ def query(args: argparse.Namespace) -> int:
     from ..serve.index import Index
 
     text = _draft_text(args)
-    links = Index.load(args.model).query(
-        text, k=args.k, title=args.title, lang=args.lang, **controls_given(args)
+    index = Index.load(args.model)
+    vector = None
+    if index.engine.semantic_weight > 0:  # the model's encoder embeds the draft (numpy, no download)
+        from ..build.semantic import embed_draft
+
+        semantic = args.semantic or index.manifest["parameters"].get("semantic")
+        vector = embed_draft(index.engine.semantic, str(semantic), text, args.title)
+    links = index.query(
+        text, k=args.k, title=args.title, lang=args.lang, vector=vector, **controls_given(args)
     )
     print_links(links, as_json=args.json)
     return 0
@@ -185,6 +192,7 @@ def update(args: argparse.Namespace) -> int:
         wait=not args.no_wait,
         keep=args.keep,
         stage=stage,
+        semantic=args.semantic,
     )
     seconds = time.perf_counter() - started
     if args.json:

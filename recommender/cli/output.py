@@ -60,18 +60,31 @@ def print_links(links: list[Neighbor], *, as_json: bool) -> None:
             print(printable(f"{'':>5}similarity {link.similarity:.3f}, shared: {words}"))
 
 
-def stages(shown: bool) -> Callable[[str], AbstractContextManager[None]]:
+def stages(shown: bool) -> Callable[[str], AbstractContextManager[Callable[[int, int], None] | None]]:
     """A stage reporter for long commands: each stage's name while it runs, then its time, on standard
     error (``shown``: a terminal and no ``--quiet``); nothing is written otherwise."""
 
     @contextmanager
-    def stage(name: str) -> Iterator[None]:
+    def stage(name: str) -> Iterator[Callable[[int, int], None] | None]:
         if not shown:
-            yield
+            yield None
             return
         print(f"  {name} …", end="\r", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        yield
+
+        def progress(done: int, total: int) -> None:
+            """A stage's progress line: done of total, rate and time left."""
+            seconds = time.perf_counter() - started
+            rate = done / seconds if seconds > 0 else 0.0
+            left = f", {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+            print(
+                f"  {name} {done:,}/{total:,} ({rate:.1f}/s{left}) …",
+                end="\r",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        yield progress
         print(f"  {name:<12}{time.perf_counter() - started:8.1f} s", file=sys.stderr, flush=True)
 
     return stage

@@ -166,6 +166,11 @@ def _query(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--lang", metavar="CODE", help="the draft's language (default: detected)")
     parser.add_argument("-k", type=int, default=8, help="how many links (default 8)")
     parser.add_argument("--json", action="store_true", help="print one JSON array of links")
+    parser.add_argument(
+        "--semantic",
+        metavar="MODEL",
+        help="the encoder folder of a semantic model, if it moved since the build (same fingerprint)",
+    )
     add_filters(parser.add_argument_group("filters (models with draft tables)"))
 
 
@@ -264,6 +269,11 @@ def _update(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--max-added", type=float, default=0.3, help="recommend a rebuild past this share of added articles"
     )
     parser.add_argument("--json", action="store_true", help="print the update report as JSON")
+    parser.add_argument(
+        "--semantic",
+        metavar="MODEL",
+        help="the encoder folder of a semantic model, if it moved since the build (same fingerprint)",
+    )
     _reading_flags(parser)
     _add_writer_flags(parser)
 

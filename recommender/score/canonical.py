@@ -31,8 +31,9 @@ class Query:
 
     @property
     def empty(self) -> bool:
-        """True when the row has no term (every score is then 0: an empty row projects to 0 too)."""
-        return not self.columns.size
+        """True when the row has no term and no dense part (every score is then 0; an empty row projects
+        to 0 in LSA, but a semantic part may still be given)."""
+        return not self.columns.size and (self.dense is None or not bool(np.any(self.dense)))
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,12 @@ class WordPiece:
         cut, as the model was trained)."""
         ids = [self.first]
         room = max_length - 1
+        # Every whitespace-separated chunk gives at least one piece, bar the rare chunk of control
+        # characters or accents alone: twice the window's chunks are plenty, and a long text is not
+        # cleaned whole only to be cut.
+        chunks = text.split(None, 2 * max_length)
+        if len(chunks) > 2 * max_length:
+            text = " ".join(chunks[: 2 * max_length])
         for word in self.words(text):
             ids.extend(self.pieces(word))
             if len(ids) >= room:

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from .. import store
-from ..score.blend import lsa_part, project_row, term_scale
+from ..score.blend import dense_part, lsa_part, project_row, semantic_part, term_scale
 from ..score.canonical import Query, RowArrays
 from ..score.rerank import candidate_width, discounted, discounts, rerank
 from ..score.weighting import Weighting, weigh_rows
+from ..types import InvalidParameterError, ModelFormatError
 from .search import Postings, Search
 
 __all__ = ["Engine"]
@@ -48,6 +49,10 @@ class Engine:
             stored.array(store.LSA_COMPONENTS).view(np.ndarray) if stored.has(store.LSA_COMPONENTS) else None
         )
         self.lsa_weight = float(parameters.get("lsa_weight", 0.0)) if self.components is not None else 0.0
+        self.semantic: dict[str, Any] | None = (
+            dict(stored.document(store.SEMANTIC)) if stored.has(store.SEMANTIC) else None
+        )
+        self.semantic_weight = float(parameters.get("semantic_weight", 0.0)) if self.semantic else 0.0
         self.duplicates = dict(duplicates)  # hidden row -> the row it duplicates
         self.hidden = np.asarray(sorted(self.duplicates), dtype=np.int64)
         self.row_languages, self.languages = languages
@@ -148,13 +153,44 @@ class Engine:
         values, _, _ = weigh_rows(counts, columns, np.array([0, columns.size]), self.weighting)
         return values
 
-    def draft_query(self, columns: np.ndarray, counts: np.ndarray) -> Query:
-        """A draft's term counts as a search row: weighed as the build weighs articles, then blended."""
+    @property
+    def term_share(self) -> float:
+        """The share of a score that comes from shared terms (the rest from the dense parts)."""
+        return (1.0 - self.lsa_weight) * (1.0 - self.semantic_weight)
+
+    def draft_query(self, columns: np.ndarray, counts: np.ndarray, vector: np.ndarray | None = None) -> Query:
+        """A draft's term counts (and, for a model with the semantic view, its embedding ``vector``) as a
+        search row: weighed as the build weighs articles, then blended.
+
+        Without ``vector`` a semantic model scores the draft by its other parts alone, at their own
+        relative weights: the query's parts are scaled by ``1 / (1 - s)`` and its semantic part is zero.
+        """
         values = self.weigh(columns, counts)
-        dense = None
-        if self.components is not None and self.lsa_weight > 0 and columns.size:
-            dense = lsa_part(project_row(columns, values, self.components), self.lsa_weight)[0]
-        return Query(np.asarray(columns, np.int64), values * term_scale(self.lsa_weight), dense)
+        lsa_weight, semantic_weight = self.lsa_weight, self.semantic_weight
+        lsa = None
+        if self.components is not None and lsa_weight > 0:
+            if columns.size:
+                lsa = lsa_part(project_row(columns, values, self.components), lsa_weight, semantic_weight)[0]
+            else:
+                lsa = np.zeros(len(self.components), dtype=np.float32)
+        semantic = None
+        scale = term_scale(lsa_weight, semantic_weight)
+        if self.semantic is not None and semantic_weight > 0:
+            dimension = int(self.semantic["dimension"])
+            if vector is None:
+                semantic = np.zeros(dimension, dtype=np.float32)
+                factor = np.float32(1.0 / (1.0 - semantic_weight))
+                scale = np.float32(scale * factor)
+                lsa = None if lsa is None else (lsa * factor).astype(np.float32)
+            else:
+                semantic = semantic_part(_checked_vector(vector, dimension), semantic_weight)[0]
+        elif vector is not None:
+            message = "this model has no semantic view: a query vector cannot be used (build with --semantic)"
+            raise InvalidParameterError(message)
+        dense = dense_part(
+            None if lsa is None else lsa[None, :], None if semantic is None else semantic[None, :]
+        )
+        return Query(np.asarray(columns, np.int64), values * scale, None if dense is None else dense[0])
 
     def draft(
         self, query: Query, language: str, k: int, *, blocked: np.ndarray | None = None
@@ -212,6 +248,22 @@ class Engine:
         return ranked_rows[0], ranked_scores[0]
 
 
+def _checked_vector(vector: Any, dimension: int) -> np.ndarray:
+    """A caller's draft embedding as one float32 row, or a clear error."""
+    try:
+        row = np.asarray(vector, dtype=np.float32).reshape(-1)
+    except (TypeError, ValueError):
+        message = f"vector must be {dimension} numbers (the model's embedding), got {type(vector).__name__}"
+        raise InvalidParameterError(message) from None
+    if row.size != dimension:
+        message = f"vector has {row.size} numbers; this model's embeddings have {dimension}"
+        raise InvalidParameterError(message)
+    if not np.all(np.isfinite(row)):
+        message = "vector holds NaN or infinite values"
+        raise InvalidParameterError(message)
+    return row[None, :]
+
+
 def _weighting(stored: Any) -> Weighting:
     parameters = stored.parameters
     reference = 0.0
@@ -233,9 +285,15 @@ def _search(stored: Any, engine: Engine) -> Search:
     data = stored.array(store.VECTORS_DATA).view(np.ndarray)
     n_terms = int(np.asarray(stored.array(store.IDF)).shape[0])
     dense = None
-    if engine.components is not None and engine.lsa_weight > 0:
+    if engine.semantic_weight > 0:
+        if not stored.has(store.QUERY_LSA):
+            message = f"{stored.path}: the model's semantic view has no stored rows; rebuild it"
+            raise ModelFormatError(message)
+        dense = stored.array(store.QUERY_LSA).view(np.ndarray)
+    elif engine.components is not None and engine.lsa_weight > 0:
         dense = _lsa_rows(stored, engine, (indptr, indices, data))
-    rows = RowArrays(indptr, indices, data, term_scale(engine.lsa_weight), dense, n_terms)
+    scale = term_scale(engine.lsa_weight, engine.semantic_weight)
+    rows = RowArrays(indptr, indices, data, scale, dense, n_terms)
     postings = None
     if stored.has(store.QUERY_POSTINGS_INDPTR):
         postings = Postings(

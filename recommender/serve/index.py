@@ -164,7 +164,14 @@ class Index:
         return self._snapshot.answers_drafts
 
     def query(
-        self, text: str, *, title: str = "", k: int = 8, lang: str | None = None, **controls: Any
+        self,
+        text: str,
+        *,
+        title: str = "",
+        k: int = 8,
+        lang: str | None = None,
+        vector: Any = None,
+        **controls: Any,
     ) -> list[Neighbor]:
         """The ``k`` articles most related to an unpublished draft (``title`` weighs as in the build).
 
@@ -173,8 +180,12 @@ class Index:
         articles in that language only. ``controls`` are the filters of ``related`` that need no subject
         article: ``exclude_ids``, ``exclude_categories``, ``exclude_tags``, ``include_tags`` (applied
         before ranking, so the ``k`` best eligible articles are returned) and ``min_score`` (after).
+
+        For a model with the semantic view, ``vector`` is the draft's embedding by the model's encoder
+        (of ``"Title. Body"``; ``Recommender.query`` computes it): this module runs no encoder. Without
+        it the draft is ranked by its terms (and LSA) alone.
         """
-        return self._snapshot.query(text, title, lang, ListOptions(k, controls=controls))
+        return self._snapshot.query(text, title, lang, ListOptions(k, controls=controls), vector)
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:
         """The language a draft is analysed in: ``lang``, else the model's only language, else detected."""

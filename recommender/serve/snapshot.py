@@ -227,7 +227,9 @@ class Snapshot:
         """Whether drafts are analysed without NLTK here (the model stores its word-form tables)."""
         return bool(self._stored.has(store.QUERY_DOCUMENT))
 
-    def query(self, text: str, title: str, lang: str | None, options: ListOptions) -> list[Neighbor]:
+    def query(
+        self, text: str, title: str, lang: str | None, options: ListOptions, vector: Any = None
+    ) -> list[Neighbor]:
         """A draft's list (see ``Index.query``)."""
         k, controls = check_k(options.k), options.controls
         if not isinstance(text, str) or not isinstance(title, str) or not (text.strip() or title.strip()):
@@ -244,7 +246,7 @@ class Snapshot:
         language = self.query_language(f"{title}\n{text}", lang=lang)
         if not self.engine.has_rows(language):
             return []  # no article in the draft's language: nothing to link
-        query = self.engine.draft_query(*self.draft_counts(text, title=title, lang=language))
+        query = self.engine.draft_query(*self.draft_counts(text, title=title, lang=language), vector=vector)
         rows, similarities = self.engine.draft(query, language, k, blocked=self._blocked(settings))
         shown = self.engine.shown(rows, similarities)
         keep = shown >= settings.min_score if settings.min_score > 0 else np.ones(rows.size, dtype=bool)
@@ -297,7 +299,7 @@ class Snapshot:
         if self._words is None:
             self._words = Words(self._stored)
         engine = self.engine
-        weight = 1.0 - engine.lsa_weight if engine.components is not None else 1.0
+        weight = engine.term_share
         rows = {link.article_id: self._articles.row(link.article_id) for link in links}
         return explain_links(links, row, rows, self._words, weight=weight)
 

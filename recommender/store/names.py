@@ -36,6 +36,8 @@ SURFACE = "surface"
 DUPLICATES = "duplicates"
 HUBS = "hubs"
 WEIGHTING = "weighting"
+#: The semantic view's encoder as the build used it: name, fingerprint, dimension, window and text recipe.
+SEMANTIC = "semantic"
 POOL_NEIGHBORS = "pool_neighbors"
 POOL_SCORES = "pool_scores"
 LENGTHS = "lengths"

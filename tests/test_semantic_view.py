@@ -1,0 +1,197 @@
+"""The semantic view through the engine: the blend's arithmetic, drafts with and without their vector, the
+numpy-only lookup, updates that embed only new articles, and the errors for a different encoder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from recommender import Recommender, read_articles
+from recommender.build.update import apply_update, rebuild_frozen, update_model
+from recommender.cli import main
+from recommender.semantic.embed import article_text
+from recommender.semantic.encoder import load_encoder
+from recommender.types import InvalidParameterError
+
+from .conftest import BUNDLED, HEAVY, ROOT
+from .tiny_bert import write_tiny_bert
+
+
+@pytest.fixture(scope="module")
+def frame() -> Any:
+    return read_articles(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def semantic_model(frame: Any, tiny_encoder: Path) -> Recommender:
+    return Recommender(semantic=str(tiny_encoder), semantic_weight=0.4).fit(frame)
+
+
+def _ids(links: list[Any]) -> list[str]:
+    return [link.article_id for link in links]
+
+
+def test_the_model_records_its_encoder(semantic_model: Recommender, tiny_encoder: Path) -> None:
+    recorded = semantic_model.stored.document("semantic")
+    info = load_encoder(tiny_encoder).info
+    assert recorded == {
+        "name": "tiny-bert",
+        "fingerprint": info.fingerprint,
+        "dimension": 16,
+        "max_tokens": 128,
+        "recipe": "title. body",
+    }
+    assert semantic_model.stored.parameters["semantic"] == str(tiny_encoder)
+    assert semantic_model.stored.parameters["semantic_weight"] == 0.4
+
+
+def test_scores_are_the_blend_of_the_tfidf_and_embedding_cosines(
+    semantic_model: Recommender, frame: Any, tiny_encoder: Path
+) -> None:
+    plain = Recommender().fit(frame)
+    assert plain.components is None  # the bundled corpus is too small for LSA: the blend is two parts
+    texts = [article_text(t, b) for t, b in zip(frame["title"], frame["body"], strict=True)]
+    embeddings = load_encoder(tiny_encoder).encode(texts)
+    ids = list(frame["id"][:12])
+    rows = [list(frame["id"]).index(article_id) for article_id in ids]
+    expected = 0.6 * plain.similarity(ids) + 0.4 * (embeddings[rows] @ embeddings[rows].T)
+    np.testing.assert_allclose(semantic_model.similarity(ids), expected, atol=2e-6)
+    # and the stored lists are ordered by that score (less the hub discount)
+    subject = ids[0]
+    links = semantic_model.related(subject, k=5)
+    scores = semantic_model.similarity([subject, *_ids(links)])[0, 1:]
+    np.testing.assert_allclose([link.similarity for link in links], scores, atol=2e-6)
+    assert not np.array_equal(semantic_model.neighbors, plain.neighbors)
+
+
+def test_a_zero_weight_is_the_model_without_the_view(frame: Any, tiny_encoder: Path) -> None:
+    off = Recommender(semantic=str(tiny_encoder), semantic_weight=0.0).fit(frame)
+    plain = Recommender().fit(frame)
+    np.testing.assert_array_equal(off.neighbors, plain.neighbors)
+    np.testing.assert_array_equal(off.scores, plain.scores)
+
+
+def test_a_draft_with_its_vector_equals_the_library_query(semantic_model: Recommender) -> None:
+    text, title = "Gas storage in Germany before the winter", "Energy security"
+    vector = semantic_model.embed_draft(text, title=title)
+    by_library = semantic_model.query(text, title=title, k=6)
+    by_index = semantic_model.index().query(text, title=title, k=6, vector=vector)
+    assert by_library == by_index
+    assert by_library != semantic_model.index().query(text, title=title, k=6, vector=-vector)
+
+
+def test_a_draft_without_its_vector_is_ranked_by_the_other_parts(frame: Any, tiny_encoder: Path) -> None:
+    semantic = Recommender(semantic=str(tiny_encoder), hub_weight=0.0).fit(frame)
+    plain = Recommender(hub_weight=0.0).fit(frame)
+    text = "Kazakhstan balances Russia, China and the West in Central Asia"
+    without = semantic.index().query(text, k=8)
+    reference = plain.query(text, k=8)
+    assert _ids(without) == _ids(reference)
+    np.testing.assert_allclose([n.score for n in without], [n.score for n in reference], rtol=1e-5)
+
+
+def test_bad_vectors_are_named(semantic_model: Recommender, frame: Any) -> None:
+    index = semantic_model.index()
+    with pytest.raises(InvalidParameterError, match="vector has 3 numbers; this model's embeddings have 16"):
+        index.query("gas", vector=[1.0, 2.0, 3.0])
+    with pytest.raises(InvalidParameterError, match="NaN or infinite"):
+        index.query("gas", vector=[float("nan")] * 16)
+    with pytest.raises(InvalidParameterError, match="no semantic view"):
+        Recommender().fit(frame).index().query("gas", vector=[0.0] * 16)
+
+
+def test_a_saved_semantic_model_answers_with_numpy_only(
+    semantic_model: Recommender, tmp_path: Path, frame: Any
+) -> None:
+    path = tmp_path / "model"
+    semantic_model.save(path)
+    subject = str(frame["id"][3])
+    vector = semantic_model.embed_draft("Caspian pipelines and sanctions").tolist()
+    code = (
+        "import json, sys\n"
+        "from recommender.lookup import Index\n"
+        f"index = Index.load({str(path)!r})\n"
+        f"related = [n.article_id for n in index.related({subject!r}, k=5)]\n"
+        f"query = [n.article_id for n in index.query('Caspian pipelines and sanctions', vector={vector!r})]\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{sorted(HEAVY)!r})\n"
+        "print(json.dumps([related, query, heavy]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    related, query, heavy = json.loads(out)
+    assert heavy == []
+    assert related == _ids(semantic_model.related(subject, k=5))
+    assert query == _ids(semantic_model.query("Caspian pipelines and sanctions"))
+
+
+def test_an_update_embeds_only_the_new_articles_and_equals_a_frozen_rebuild(
+    frame: Any, tiny_encoder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    base_frame, new_frame = frame.iloc[:100], frame.iloc[100:]
+    base = Recommender(semantic=str(tiny_encoder)).fit(base_frame)
+    path = tmp_path / "model"
+    base.save(path)
+    report = update_model(path, add=new_frame)
+    assert report.added == len(new_frame)
+    assert report.embedded == len(new_frame)
+    updated = Recommender.load(path)
+    frozen = rebuild_frozen(base, frame)
+    np.testing.assert_array_equal(updated.neighbors, frozen.neighbors)
+    np.testing.assert_array_equal(updated.scores, frozen.scores)
+    edited = new_frame.iloc[:3].copy()
+    edited["body"] = edited["body"] + " A paragraph added after publication."
+    _, counts = apply_update(updated, add=edited)
+    assert counts.embedded == 3
+    assert counts.edited == 3
+
+
+def test_another_encoder_is_refused_for_queries_and_updates(
+    frame: Any, tiny_encoder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "encoder"
+    shutil.copytree(tiny_encoder, folder)
+    model = Recommender(semantic=str(folder)).fit(frame.iloc[:60])
+    path = tmp_path / "model"
+    model.save(path)
+    vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    write_tiny_bert(folder, vocabulary, hidden=16, inner=32, positions=128, max_length=128, seed=99)
+    with pytest.raises(InvalidParameterError, match="fingerprint"):
+        Recommender.load(path).query("gas prices")
+    with pytest.raises(InvalidParameterError, match="vectors of two encoders cannot be compared"):
+        update_model(path, add=frame.iloc[60:62])
+    with pytest.raises(InvalidParameterError, match="models are never downloaded"):
+        update_model(path, add=frame.iloc[60:62], semantic=tmp_path / "nowhere")
+
+
+def test_cli_build_query_and_update_with_the_semantic_view(
+    tiny_encoder: Path,
+    tmp_path: Path,
+    frame: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    corpus = tmp_path / "base.jsonl"
+    frame.iloc[:80].to_json(corpus, orient="records", lines=True, date_format="iso")
+    added = tmp_path / "added.jsonl"
+    frame.iloc[80:84].to_json(added, orient="records", lines=True, date_format="iso")
+    model = tmp_path / "m"
+    assert main(["build", str(corpus), "-o", str(model), "--semantic", str(tiny_encoder), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["query", str(model), "Gas storage in Germany", "--json"]) == 0
+    by_cli = [link["article_id"] for link in json.loads(capsys.readouterr().out)]
+    assert by_cli == _ids(Recommender.load(model).query("Gas storage in Germany"))
+    assert main(["update", str(model), "--add", str(added), "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["added"] == 4
+    assert report["embedded"] == 4
