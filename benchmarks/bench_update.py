@@ -15,6 +15,10 @@ plus its worker processes). Run from the repository root:
 
     .venv/bin/python benchmarks/bench_update.py [--base 100000] [--add 100] [--verify]
 
+``--semantic MODEL_FOLDER`` builds every model with the semantic view (the base build embeds every base
+article once, into the vector cache; the update must embed only the added ones: ``embedded`` in the
+result).
+
 ``--verify`` also checks the updated model against ``rebuild_frozen`` (a full rebuild with the base
 build's vocabulary, IDF, BM25 reference length and LSA components): same ids, pools, duplicate groups,
 hub scores, lists, and scores to 1e-6.
@@ -115,7 +119,9 @@ def main() -> int:
         "--keep", metavar="DIR", help="keep the corpora and models in DIR (default: a temp dir)"
     )
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "update.json"))
+    parser.add_argument("--semantic", metavar="MODEL", help="build with the semantic view of this encoder")
     args = parser.parse_args()
+    settings = {"semantic": args.semantic} if args.semantic else {}
 
     real = _records()
     held_out, real = real[-args.add :], real[: -args.add]  # the newest lines of the last corpus
@@ -130,14 +136,16 @@ def main() -> int:
         new_path = _write(folder / "new.jsonl", held_out)
         full_path = _write(folder / "full.jsonl", base + held_out)
 
-        _, base_build, base_cpu = _timed(lambda: Recommender().fit(base_path).save(folder / "base-model"))
+        _, base_build, base_cpu = _timed(
+            lambda: Recommender(**settings).fit(base_path).save(folder / "base-model")
+        )
         _progress(f"base build: {base_build:.1f} s wall, {base_cpu:.1f} s CPU")
         report, update_seconds, update_cpu = _timed(
             lambda: update_model(folder / "base-model", add=new_path, output=folder / "updated")
         )
         _progress(f"update: {update_seconds:.2f} s wall, {update_cpu:.2f} s CPU")
         _, rebuild_seconds, rebuild_cpu = _timed(
-            lambda: Recommender().fit(full_path).save(folder / "rebuilt")
+            lambda: Recommender(**settings).fit(full_path).save(folder / "rebuilt")
         )
         _progress(f"rebuild: {rebuild_seconds:.1f} s wall, {rebuild_cpu:.1f} s CPU")
         model = Recommender.load(folder / "base-model")
@@ -150,7 +158,8 @@ def main() -> int:
     result = {
         "base_articles": len(base),
         "added_articles": len(held_out),
-        "settings": "defaults",
+        "settings": {"semantic": Path(args.semantic).name} if args.semantic else "defaults",
+        "embedded_by_update": report.embedded,
         "lsa_blend": lsa,
         "hidden_duplicates": len(model.duplicates),
         "base_build_seconds": round(base_build, 2),

@@ -307,13 +307,12 @@ class Settings:
         legacy=0.0,
     )
     tf: str = _row(
-        "bm25",
+        "log",
         Options(TF_SCHEMES),
         help='term frequency: "log" for 1 + ln(tf), "bm25" for BM25 saturation and length normalisation',
         flag=ValueFlag(
             "--tf", words={scheme: scheme for scheme in TF_SCHEMES}, help="term-frequency weighting"
         ),
-        legacy="log",
     )
     bm25_k1: float = _row(
         1.2,
@@ -390,7 +389,7 @@ def settings_table() -> str:
             shown = f"`{flag.usage()}`{only}"
             if isinstance(flag, ValueFlag) and flag.scale != 1:
                 default += f" (`{flag.name} {flag.shown(setting.default)}`)"
-        if setting.has_legacy:
+        if setting.has_legacy and setting.legacy != setting.default:
             default += f"; older models: `{setting.legacy!r}`"
         meaning = setting.help.replace("|", "\\|")
         lines.append(f"| `{setting.name}` | {shown} | {default} | {meaning} |")

@@ -418,7 +418,7 @@ FLAG_CASES: dict[str, tuple[list[str], str, Any]] = {
     "--lsa-dims": (["--lsa-dims", "3"], "lsa_dims", 3),
     "--keep-duplicates": (["--keep-duplicates"], "hide_duplicates", False),
     "--hub-weight": (["--hub-weight", "0.5"], "hub_weight", 0.5),
-    "--tf": (["--tf", "log"], "tf", "log"),
+    "--tf": (["--tf", "bm25"], "tf", "bm25"),
     "--language": (["--language", "en-GB"], "language", "en"),
     "--cross-language": (["--cross-language"], "cross_language", True),
     "--semantic": (["--semantic", "TINY_ENCODER"], "semantic", "TINY_ENCODER"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import doctest
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,18 +88,24 @@ def test_errors(model: Recommender) -> None:
         explore.map_coordinates(tiny)
 
 
-def test_describe_reads_the_model_not_the_defaults(model: Recommender) -> None:
+def test_describe_reads_the_model_not_the_defaults(model: Recommender, tiny_encoder: Path) -> None:
     text = explore.describe(model)
     assert f"{len(model)} articles" in text
-    assert "BM25 term frequency" in text
+    assert "log term frequency" in text
     assert "fewer than 1 articles dropped" in text
     assert "LSA blend (0.3) is set but was not fitted: it needs at least 400 articles" in text
-    plain = Recommender(min_df=1, tf="log", hub_weight=0.0, lsa_weight=0.0, stem=False).fit(TINY)
+    assert "Semantic view" not in text
+    plain = Recommender(min_df=1, tf="bm25", hub_weight=0.0, lsa_weight=0.0, stem=False).fit(TINY)
     text = explore.describe(plain)
-    assert "log term frequency" in text
+    assert "BM25 term frequency (k1 1.2, b 0.75)" in text
     assert "whole words" in text
     assert "no LSA blend" in text
     assert "no hub discount" in text
+    semantic = Recommender(min_df=1, semantic=str(tiny_encoder), semantic_weight=0.4).fit(TINY)
+    assert (
+        "Semantic view: 0.6 × that score + 0.4 × the cosine of tiny-bert embeddings (16 dimensions, each "
+        "article's first 4 windows of 128 tokens)." in explore.describe(semantic)
+    )
     blended = Recommender(min_df=1, lsa_dims=2).fit(TINY)
     assert blended.components is not None
     assert "0.7 × the TF-IDF cosine + 0.3 × the cosine of a 2-dimension LSA projection" in explore.describe(

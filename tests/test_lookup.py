@@ -66,7 +66,7 @@ def test_index_basics(bundled_model_dir: Path) -> None:
     full = Recommender.load(bundled_model_dir).related(seed, k=500)
     assert len(deep) == len(full) > index.k
     assert {link.article_id for link in deep} == {link.article_id for link in full}
-    assert all(link.score > 0 for link in deep)
+    assert all(link.similarity > 0 for link in deep)  # the shown score, less the hub discount, may not be
     assert index.article("kazakhstan-geopolitical-conundrum")["date"] == "2024-07-24"
     assert isinstance(fmt.open_model(bundled_model_dir).array("neighbors"), np.memmap)
     assert "articles=" in repr(index)

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from recommender import Recommender, read_articles
+from recommender import Index, Recommender, read_articles
 from recommender.build.update import apply_update, rebuild_frozen, update_model
 from recommender.cli import main
-from recommender.semantic.embed import article_text
+from recommender.semantic.embed import article_text, embed
 from recommender.semantic.encoder import load_encoder
 from recommender.types import InvalidParameterError
 
@@ -46,7 +46,7 @@ def test_the_model_records_its_encoder(semantic_model: Recommender, tiny_encoder
         "fingerprint": info.fingerprint,
         "dimension": 16,
         "max_tokens": 128,
-        "recipe": "title. body",
+        "recipe": {"text": "title. body", "windows": 4, "pooling": "mean of windows weighted by tokens"},
     }
     assert semantic_model.stored.parameters["semantic"] == str(tiny_encoder)
     assert semantic_model.stored.parameters["semantic_weight"] == 0.4
@@ -58,7 +58,7 @@ def test_scores_are_the_blend_of_the_tfidf_and_embedding_cosines(
     plain = Recommender().fit(frame)
     assert plain.components is None  # the bundled corpus is too small for LSA: the blend is two parts
     texts = [article_text(t, b) for t, b in zip(frame["title"], frame["body"], strict=True)]
-    embeddings = load_encoder(tiny_encoder).encode(texts)
+    embeddings = embed(texts, load_encoder(tiny_encoder)).vectors
     ids = list(frame["id"][:12])
     rows = [list(frame["id"]).index(article_id) for article_id in ids]
     expected = 0.6 * plain.similarity(ids) + 0.4 * (embeddings[rows] @ embeddings[rows].T)
@@ -149,7 +149,7 @@ def test_an_update_embeds_only_the_new_articles_and_equals_a_frozen_rebuild(
     np.testing.assert_array_equal(updated.neighbors, frozen.neighbors)
     np.testing.assert_array_equal(updated.scores, frozen.scores)
     edited = new_frame.iloc[:3].copy()
-    edited["body"] = edited["body"] + " A paragraph added after publication."
+    edited["body"] = "An editor's note opens the piece. " + edited["body"]
     _, counts = apply_update(updated, add=edited)
     assert counts.embedded == 3
     assert counts.edited == 3
@@ -195,3 +195,34 @@ def test_cli_build_query_and_update_with_the_semantic_view(
     report = json.loads(capsys.readouterr().out)
     assert report["added"] == 4
     assert report["embedded"] == 4
+    assert (
+        main(["evaluate", str(corpus), "--semantic", str(tiny_encoder), "-k", "5", "--json", "--quiet"]) == 0
+    )
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["settings"]["semantic"] == str(tiny_encoder)
+
+
+def test_the_view_blends_with_lsa_and_updates_stay_exact(
+    frame: Any, tiny_encoder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    settings = {"lsa_dims": 10, "lsa_weight": 0.3}
+    model = Recommender(semantic=str(tiny_encoder), semantic_weight=0.25, **settings).fit(frame)
+    plain = Recommender(**settings).fit(frame)
+    assert model.components is not None
+    assert model.index().engine.search.rows.dense.shape == (len(frame), 10 + 16)
+    texts = [article_text(t, b) for t, b in zip(frame["title"], frame["body"], strict=True)]
+    embeddings = embed(texts, load_encoder(tiny_encoder)).vectors
+    ids = list(frame["id"][:10])
+    expected = 0.75 * plain.similarity(ids) + 0.25 * (embeddings[:10] @ embeddings[:10].T)
+    np.testing.assert_allclose(model.similarity(ids), expected, atol=3e-6)
+    base = Recommender(semantic=str(tiny_encoder), semantic_weight=0.25, **settings).fit(frame.iloc[:120])
+    updated, counts = apply_update(base, add=frame.iloc[120:], remove=[str(frame["id"][5])])
+    assert counts.embedded == 0  # every text was embedded by the full build above
+    frozen = rebuild_frozen(base, frame.drop(index=5))
+    np.testing.assert_array_equal(updated.neighbors, frozen.neighbors)
+    np.testing.assert_array_equal(updated.scores, frozen.scores)
+    path = tmp_path / "model"
+    updated.save(path)
+    subject = str(frame["id"][0])
+    assert Index.load(path).related(subject, k=30) == updated.related(subject, k=30)

@@ -123,7 +123,7 @@ def test_old_manifests_take_the_legacy_values_and_unknown_keys_are_ignored() -> 
     assert (old.lsa_weight, old.hide_duplicates, old.hub_weight, old.tf) == (0.0, False, 0.0, "log")
     assert (old.title_weight, old.k, old.ngrams) == (3.0, 5, 1)
     with_legacy = [setting for setting in SETTINGS if setting.has_legacy]
-    assert {setting.name for setting in with_legacy} == {"lsa_weight", "hide_duplicates", "hub_weight", "tf"}
+    assert {setting.name for setting in with_legacy} == {"lsa_weight", "hide_duplicates", "hub_weight"}
     for setting in with_legacy:
         assert setting.check(setting.legacy) == setting.legacy
         assert setting.legacy != setting.default

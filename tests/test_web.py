@@ -335,3 +335,22 @@ def test_writes_from_another_sites_page_are_refused(model: Path, tmp_path: Path)
     allowed = TestClient(app(model, token=TOKEN, overrides=overrides, cors_origins=("https://news.example",)))
     headers["Origin"] = "https://news.example"
     assert allowed.post("/overrides", json=change, headers=headers).status_code == 200
+
+
+def test_query_takes_a_semantic_models_draft_vector(tmp_path: Path, tiny_encoder: Path) -> None:
+    from recommender import Recommender
+
+    from .conftest import BUNDLED
+
+    fitted = Recommender(semantic=str(tiny_encoder)).fit(BUNDLED)
+    path = tmp_path / "semantic"
+    fitted.save(path)
+    client = TestClient(app(path))
+    text = "Gas storage in Germany before the winter"
+    vector = fitted.embed_draft(text)
+    response = client.post("/query", json={"text": text, "k": 5, "vector": vector.tolist()})
+    assert response.status_code == 200
+    assert response.json() == [link.to_dict() for link in fitted.query(text, k=5)]
+    response = client.post("/query", json={"text": text, "vector": [0.5, 0.5]})
+    assert response.status_code == 422
+    assert "vector has 2 numbers" in response.json()["error"]

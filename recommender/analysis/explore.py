@@ -226,6 +226,15 @@ def describe(model: Recommender) -> str:
             f"Scores: {1 - settings.lsa_weight:g} × the TF-IDF cosine + {settings.lsa_weight:g} × the cosine "
             f"of a {model.components.shape[0]}-dimension LSA projection."
         )
+    engine = model.index().engine
+    if engine.semantic is not None and engine.semantic_weight > 0:
+        recorded = engine.semantic
+        recipe = recorded.get("recipe") or {}
+        lines.append(
+            f"Semantic view: {1 - engine.semantic_weight:g} × that score + {engine.semantic_weight:g} × the "
+            f"cosine of {recorded.get('name')} embeddings ({recorded.get('dimension')} dimensions, each "
+            f"article's first {recipe.get('windows', 1)} windows of {recorded.get('max_tokens')} tokens)."
+        )
     if model.hubs is not None and settings.hub_weight > 0:
         lines.append(
             f"Lists ordered by score − {settings.hub_weight:g} × the candidate's mean top-10 score (hub "

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..semantic.cache import VectorCache, default_folder
-from ..semantic.embed import RECIPE, article_text, embed
+from ..semantic.embed import article_text, embed, recipe
 from ..semantic.encoder import Encoder, EncoderInfo, load_encoder
 from ..settings import Settings
 from ..types import InvalidParameterError
@@ -59,17 +59,23 @@ def encoder_of(semantic: str) -> Encoder:
 
 def semantic_document(info: EncoderInfo) -> dict[str, Any]:
     """What a model records of its encoder."""
-    return {**asdict(info), "recipe": RECIPE}
+    return {**asdict(info), "recipe": recipe()}
 
 
 def check_encoder(recorded: Mapping[str, Any], encoder: Encoder, *, what: str) -> None:
     """An error unless ``encoder`` is the one the model recorded (same fingerprint and recipe)."""
-    if recorded.get("fingerprint") != encoder.info.fingerprint or recorded.get("recipe", RECIPE) != RECIPE:
+    if recorded.get("fingerprint") != encoder.info.fingerprint:
         message = (
             f"{what}: the model's semantic view was built with {recorded.get('name')!r} (fingerprint "
             f"{str(recorded.get('fingerprint'))[:12]}…), not {encoder.info.name!r} (fingerprint "
             f"{encoder.info.fingerprint[:12]}…); vectors of two encoders cannot be compared: use the "
             "model's encoder, or rebuild with the new one"
+        )
+        raise InvalidParameterError(message)
+    if recorded.get("recipe") != recipe():
+        message = (
+            f"{what}: the model embedded its articles as {recorded.get('recipe')!r}, this version as "
+            f"{recipe()!r}; rebuild the model to embed drafts and new articles the same way"
         )
         raise InvalidParameterError(message)
 
@@ -102,4 +108,4 @@ def embed_draft(recorded: Mapping[str, Any] | None, semantic: str, text: str, ti
     encoder = encoder_of(semantic)
     if recorded is not None:
         check_encoder(recorded, encoder, what=semantic)
-    return np.asarray(encoder.encode([article_text(title, text)])[0], dtype=np.float32)
+    return np.asarray(embed([article_text(title, text)], encoder).vectors[0], dtype=np.float32)

@@ -1,9 +1,12 @@
-"""The semantic view's vectors for articles: the text each article is embedded as, and embedding only
-what no cache holds.
+"""The semantic view's vectors for articles: the text each article is embedded as, its windows, and
+embedding only the windows no cache holds.
 
-An article is embedded as its title, a full stop, and its body (the recipe a saved model records); the
-encoder reads the first ``max_tokens`` tokens of it. A text's key is the SHA-256 of the recipe, the
-encoder's window and the text, so a changed article, window or recipe is embedded again and nothing else is.
+An article is embedded as its title, a full stop, and its body (:data:`RECIPE`). A long article is cut
+into up to :data:`WINDOWS` consecutive windows of the model's length (256 tokens for all-MiniLM-L6-v2);
+its vector is the mean of its windows' vectors weighted by their token counts, normalised, so the whole
+article counts and not only its opening (measured in docs/semantic.md). A window's cache key is the
+SHA-256 of its token ids, so a changed article re-embeds only the windows that changed, and nothing is
+embedded twice.
 """
 
 from __future__ import annotations
@@ -17,12 +20,19 @@ import numpy as np
 from .cache import VectorCache
 from .encoder import Encoder
 
-__all__ = ["RECIPE", "Embedded", "article_text", "embed", "text_keys"]
+__all__ = ["RECIPE", "WINDOWS", "Embedded", "article_text", "embed", "recipe", "window_keys"]
 
 #: How an article becomes the text the encoder reads (recorded in a saved model).
 RECIPE = "title. body"
-#: Texts sent to the encoder between two progress reports (and cache writes).
+#: The most windows of an article that are embedded (4 × 254 tokens: about 750 words).
+WINDOWS = 4
+#: Windows sent to the encoder between two progress reports (and cache writes).
 STEP = 256
+
+
+def recipe() -> dict[str, object]:
+    """The recipe as a saved model records it."""
+    return {"text": RECIPE, "windows": WINDOWS, "pooling": "mean of windows weighted by tokens"}
 
 
 def article_text(title: str | None, body: str) -> str:
@@ -33,22 +43,23 @@ def article_text(title: str | None, body: str) -> str:
     return f"{title}{' ' if title[-1] in '.!?:;' else '. '}{body}"
 
 
-def text_keys(texts: Sequence[str], max_tokens: int) -> list[bytes]:
-    """Each text's 32-byte cache key (recipe, window and text)."""
-    prefix = f"{RECIPE}\n{max_tokens}\n".encode()
-    return [hashlib.sha256(prefix + text.encode("utf-8", "surrogatepass")).digest() for text in texts]
+def window_keys(windows: Sequence[Sequence[int]]) -> list[bytes]:
+    """Each window's 32-byte cache key: the SHA-256 of its token ids."""
+    return [hashlib.sha256(np.asarray(window, dtype="<i4").tobytes()).digest() for window in windows]
 
 
 @dataclass(frozen=True)
 class Embedded:
-    """Unit float32 rows in the texts' order, and how many the encoder ran on (the rest: the cache's)."""
+    """Unit float32 rows in the texts' order; how many texts needed the encoder (at least one window not
+    cached) and how many windows it encoded."""
 
     vectors: np.ndarray
     embedded: int
+    windows: int
 
     @property
     def reused(self) -> int:
-        """How many rows came from the cache."""
+        """How many texts came whole from the cache."""
         return int(self.vectors.shape[0]) - self.embedded
 
 
@@ -59,20 +70,22 @@ def embed(
     cache: VectorCache | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Embedded:
-    """The rows of ``texts``: from ``cache`` where it holds them, else encoded (and then kept there).
+    """The rows of ``texts``: their windows from ``cache`` where it holds them, else encoded (and kept).
 
-    ``progress(done, total)`` is called as the texts to encode are done, ``STEP`` at a time; each step is
-    written to the cache as it finishes, so an interrupted run keeps what it did.
+    ``progress(done, total)`` counts the windows to encode, ``STEP`` at a time; each step is written to the
+    cache as it finishes, so an interrupted run keeps what it did.
     """
-    keys = text_keys(texts, encoder.info.max_tokens)
+    windows_of = [encoder.windows(text, WINDOWS) for text in texts]
+    flat = [window for windows in windows_of for window in windows]
+    owners = np.repeat(np.arange(len(texts)), [len(windows) for windows in windows_of])
+    keys = window_keys(flat)
     if cache is not None:
-        found, vectors = cache.lookup(keys)
+        found, rows = cache.lookup(keys)
     else:
-        found = np.zeros(len(texts), dtype=bool)
-        vectors = np.zeros((len(texts), encoder.info.dimension), dtype=np.float32)
-    # A text given twice is encoded once.
+        found = np.zeros(len(flat), dtype=bool)
+        rows = np.zeros((len(flat), encoder.info.dimension), dtype=np.float32)
     first: dict[bytes, int] = {}
-    todo = []
+    todo = []  # one place per distinct window not in the cache
     for place in np.flatnonzero(~found).tolist():
         if keys[place] not in first:
             first[keys[place]] = place
@@ -81,12 +94,28 @@ def embed(
         progress(0, len(todo))
     for start in range(0, len(todo), STEP):
         chosen = todo[start : start + STEP]
-        rows = np.asarray(encoder.encode([texts[place] for place in chosen]), dtype=np.float32)
-        vectors[chosen] = rows
+        encoded = np.asarray(encoder.encode_windows([flat[place] for place in chosen]), dtype=np.float32)
+        rows[chosen] = encoded
         if cache is not None:
-            cache.add([keys[place] for place in chosen], rows)
+            cache.add([keys[place] for place in chosen], encoded)
         if progress is not None:
             progress(min(start + STEP, len(todo)), len(todo))
-    for place in np.flatnonzero(~found).tolist():
-        vectors[place] = vectors[first[keys[place]]]
-    return Embedded(vectors, len(todo))
+    missing = np.flatnonzero(~found)
+    for place in missing.tolist():
+        rows[place] = rows[first[keys[place]]]
+    return Embedded(pool(rows, owners, flat, len(texts)), len(np.unique(owners[missing])), len(todo))
+
+
+def pool(rows: np.ndarray, owners: np.ndarray, windows: Sequence[Sequence[int]], count: int) -> np.ndarray:
+    """Each text's vector: its windows' rows weighted by their token counts, summed in window order, then
+    normalised (a one-window text keeps its window's row as it is)."""
+    weights = np.array([len(window) - 2 for window in windows], dtype=np.float32)
+    vectors = np.zeros((count, rows.shape[1] if rows.ndim == 2 else 0), dtype=np.float32)
+    single = np.bincount(owners, minlength=count) == 1
+    np.add.at(vectors, owners, rows * np.maximum(weights, np.float32(1))[:, None])
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1
+    vectors /= norms
+    alone = np.flatnonzero(single[owners])
+    vectors[owners[alone]] = rows[alone]
+    return vectors

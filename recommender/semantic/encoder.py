@@ -37,11 +37,14 @@ class EncoderInfo:
 
 
 class Encoder(Protocol):
-    """Texts to unit float32 rows (``len(texts) × info.dimension``), the same text always the same row."""
+    """An article's text to token-id windows, and windows to unit float32 rows (one per window, the same
+    window always the same row): what :func:`recommender.semantic.embed.embed` needs of an encoder."""
 
     info: EncoderInfo
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+    def windows(self, text: str, count: int) -> list[list[int]]: ...
+
+    def encode_windows(self, windows: Sequence[Sequence[int]]) -> np.ndarray: ...
 
 
 class SentenceEncoder:
@@ -60,13 +63,20 @@ class SentenceEncoder:
         )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit rows of ``texts`` in their order; sequences of similar length share a batch (less padding)."""
-        ids = [self.model.tokenize(text) for text in texts]
-        out = np.zeros((len(ids), self.info.dimension), dtype=np.float32)
-        order = np.argsort([-len(row) for row in ids], kind="stable")
+        """Unit rows of ``texts`` cut to the model's window, as sentence-transformers encodes them."""
+        return self.encode_windows([self.model.tokenize(text) for text in texts])
+
+    def windows(self, text: str, count: int) -> list[list[int]]:
+        """``text`` as up to ``count`` windows of the model's length, one after the other."""
+        return self.model.windows(text, count)
+
+    def encode_windows(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Unit rows of token-id windows in their order; windows of similar length share a batch."""
+        out = np.zeros((len(windows), self.info.dimension), dtype=np.float32)
+        order = np.argsort([-len(row) for row in windows], kind="stable")
         for start in range(0, len(order), self.batch_size):
             chosen = order[start : start + self.batch_size]
-            out[chosen] = self.model.encode_ids([ids[row] for row in chosen])
+            out[chosen] = self.model.encode_ids([windows[row] for row in chosen])
         return out
 
 

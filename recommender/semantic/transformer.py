@@ -165,6 +165,17 @@ class BertEncoder:
         """The token ids the model reads for ``text`` (cut to the model's window)."""
         return self.tokenizer.encode(text, max_length=self.max_length)
 
+    def windows(self, text: str, count: int) -> list[list[int]]:
+        """``text`` as up to ``count`` windows of token ids, each ``[CLS] … [SEP]`` and at most the model's
+        window long, one after the other; the first is :meth:`tokenize`'s."""
+        inner = self.max_length - 2
+        tokenizer = self.tokenizer
+        ids = tokenizer.encode(text, max_length=inner * count + 2)[1:-1]
+        return [
+            [tokenizer.first, *ids[start : start + inner], tokenizer.last]
+            for start in range(0, max(len(ids), 1), inner)
+        ]
+
     def encode_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         """Unit float32 vectors of token-id sequences, one forward pass (pad to the longest)."""
         rows, length = len(batch), max(len(ids) for ids in batch)

@@ -285,11 +285,20 @@ def _search(stored: Any, engine: Engine) -> Search:
     data = stored.array(store.VECTORS_DATA).view(np.ndarray)
     n_terms = int(np.asarray(stored.array(store.IDF)).shape[0])
     dense = None
-    if engine.semantic_weight > 0:
+    if engine.semantic is not None and engine.semantic_weight > 0:
         if not stored.has(store.QUERY_LSA):
             message = f"{stored.path}: the model's semantic view has no stored rows; rebuild it"
             raise ModelFormatError(message)
         dense = stored.array(store.QUERY_LSA).view(np.ndarray)
+        width = int(engine.semantic["dimension"]) + (
+            len(engine.components) if engine.components is not None and engine.lsa_weight > 0 else 0
+        )
+        if dense.shape != (engine.n_rows, width):
+            message = (
+                f"{stored.path}: {store.QUERY_LSA}.npy holds {dense.shape}, not the {engine.n_rows} × "
+                f"{width} dense rows the model's LSA and semantic parts need; rebuild it"
+            )
+            raise ModelFormatError(message)
     elif engine.components is not None and engine.lsa_weight > 0:
         dense = _lsa_rows(stored, engine, (indptr, indices, data))
     scale = term_scale(engine.lsa_weight, engine.semantic_weight)
