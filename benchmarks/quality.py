@@ -48,7 +48,7 @@ TARGETS = {"bbc": 0.945, "ag": 0.83, "reuters": 0.88, "20ng": 0.85}
 
 #: One setting changed from the defaults per lever: (label, settings).
 LEVERS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ('log tf instead of BM25 (`tf="log"`)', {"tf": "log"}),
+    ('BM25 instead of log tf (`tf="bm25"`)', {"tf": "bm25"}),
     ("no LSA blend (`lsa_weight=0`)", {"lsa_weight": 0.0}),
     ("LSA blend 0.5 (`lsa_weight=0.5`)", {"lsa_weight": 0.5}),
     ("no hub discount (`hub_weight=0`)", {"hub_weight": 0.0}),

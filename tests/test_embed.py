@@ -90,7 +90,7 @@ def test_a_second_run_reads_the_cache_and_encodes_only_changed_windows(tmp_path:
     )
     assert len(encoder.seen) == 2  # the edited text's last window, and the new text
     assert (second.embedded, second.windows, second.reused) == (2, 2, 2)
-    assert reports == [(0, 2), (2, 2)]
+    assert reports == [(0, 4), (4, 4)]
     np.testing.assert_array_equal(second.vectors[[0, 2]], first.vectors[[0, 2]])
     # Another encoder (another fingerprint) shares nothing.
     other = CountingEncoder()
@@ -158,3 +158,20 @@ def test_a_real_encoder_through_the_cache_gives_the_same_rows(tiny_encoder: Path
     np.testing.assert_allclose(np.linalg.norm(fresh.vectors, axis=1), 1.0, rtol=1e-5)
     assert len(encoder.windows(texts[2], WINDOWS)) > 1
     np.testing.assert_array_equal(fresh.vectors[:2], encoder.encode(texts[:2]))  # short: one window each
+
+
+def test_blocks_give_the_same_rows_and_report_progress(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from recommender.semantic import embed as embed_module
+
+    texts = [f"text number {n} " * (n + 1) for n in range(7)] + ["text number 0 "]
+    whole = embed(texts, CountingEncoder())
+    monkeypatch.setattr(embed_module, "BLOCK", 3)
+    reports: list[tuple[int, int]] = []
+    cache = VectorCache(tmp_path, "c" * 64, 4)
+    blocked = embed(texts, CountingEncoder(), cache=cache, progress=lambda *step: reports.append(step))
+    np.testing.assert_array_equal(blocked.vectors, whole.vectors)
+    assert reports == [(0, 8), (3, 8), (6, 8), (8, 8)]
+    assert blocked.embedded == 7  # the last text's windows were cached by the first block
+    assert embed(texts, CountingEncoder(), cache=VectorCache(tmp_path, "c" * 64, 4)).embedded == 0

@@ -44,6 +44,9 @@ class VectorCache:
     def __init__(self, folder: str | os.PathLike[str], fingerprint: str, dimension: int) -> None:
         self.folder = Path(folder).expanduser() / "semantic" / fingerprint
         self.dimension = dimension
+        # Every key read so far and where its row is (built on the first lookup, kept up to date by add).
+        self._index: dict[bytes, tuple[int, int]] | None = None
+        self._vectors: list[np.ndarray] = []
 
     def lookup(self, keys: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """Which ``keys`` the cache holds (a boolean per key) and their rows (zeros where not held)."""
@@ -51,18 +54,24 @@ class VectorCache:
         vectors = np.zeros((len(keys), self.dimension), dtype=np.float32)
         if not keys:
             return found, vectors
-        wanted: dict[bytes, list[int]] = {}
+        if self._index is None:
+            self._index = {}
+            self._vectors = []
+            for shard_keys, shard_vectors in self._shards():
+                self._remember(shard_keys, shard_vectors)
         for place, key in enumerate(keys):
-            wanted.setdefault(key, []).append(place)
-        for shard_keys, shard_vectors in self._shards():
-            for row, key in enumerate(shard_keys):
-                places = wanted.pop(key.tobytes(), None)
-                if places is not None:
-                    found[places] = True
-                    vectors[places] = shard_vectors[row]
-            if not wanted:
-                break
+            where = self._index.get(key)
+            if where is not None:
+                found[place] = True
+                vectors[place] = self._vectors[where[0]][where[1]]
         return found, vectors
+
+    def _remember(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        assert self._index is not None
+        shard = len(self._vectors)
+        self._vectors.append(vectors)
+        for row, key in enumerate(keys):
+            self._index[key.tobytes()] = (shard, row)
 
     def add(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         """Keep ``vectors`` (one row per key) as a new shard; merge the shards when there are many."""
@@ -70,7 +79,10 @@ class VectorCache:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         table = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
-        self._write(f"{_PREFIX}{uuid.uuid4().hex}", table, np.asarray(vectors, dtype=np.float32))
+        rows = np.array(vectors, dtype=np.float32)
+        self._write(f"{_PREFIX}{uuid.uuid4().hex}", table, rows)
+        if self._index is not None:
+            self._remember(table, rows)
         names = self._names()
         if len(names) > _MAX_SHARDS:
             self._merge(names)

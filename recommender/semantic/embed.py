@@ -26,8 +26,8 @@ __all__ = ["RECIPE", "WINDOWS", "Embedded", "article_text", "embed", "recipe", "
 RECIPE = "title. body"
 #: The most windows of an article that are embedded (4 × 254 tokens: about 750 words).
 WINDOWS = 4
-#: Windows sent to the encoder between two progress reports (and cache writes).
-STEP = 256
+#: Texts embedded between two progress reports and cache writes (their windows are held meanwhile).
+BLOCK = 512
 
 
 def recipe() -> dict[str, object]:
@@ -72,9 +72,28 @@ def embed(
 ) -> Embedded:
     """The rows of ``texts``: their windows from ``cache`` where it holds them, else encoded (and kept).
 
-    ``progress(done, total)`` counts the windows to encode, ``STEP`` at a time; each step is written to the
-    cache as it finishes, so an interrupted run keeps what it did.
+    Texts are taken ``BLOCK`` at a time (their token windows are held only for that long);
+    ``progress(done, total)`` counts the texts, and each block's new windows are written to the cache as it
+    finishes, so an interrupted run keeps what it did.
     """
+    vectors = np.zeros((len(texts), encoder.info.dimension), dtype=np.float32)
+    embedded = windows = 0
+    if progress is not None:
+        progress(0, len(texts))
+    for start in range(0, len(texts), BLOCK):
+        block = texts[start : start + BLOCK]
+        vectors[start : start + len(block)], touched, encoded = _embed_block(block, encoder, cache)
+        embedded += touched
+        windows += encoded
+        if progress is not None:
+            progress(start + len(block), len(texts))
+    return Embedded(vectors, embedded, windows)
+
+
+def _embed_block(
+    texts: Sequence[str], encoder: Encoder, cache: VectorCache | None
+) -> tuple[np.ndarray, int, int]:
+    """One block's rows, how many of its texts needed the encoder, and how many windows it encoded."""
     windows_of = [encoder.windows(text, WINDOWS) for text in texts]
     flat = [window for windows in windows_of for window in windows]
     owners = np.repeat(np.arange(len(texts)), [len(windows) for windows in windows_of])
@@ -90,20 +109,15 @@ def embed(
         if keys[place] not in first:
             first[keys[place]] = place
             todo.append(place)
-    if progress is not None:
-        progress(0, len(todo))
-    for start in range(0, len(todo), STEP):
-        chosen = todo[start : start + STEP]
-        encoded = np.asarray(encoder.encode_windows([flat[place] for place in chosen]), dtype=np.float32)
-        rows[chosen] = encoded
+    if todo:
+        encoded = np.asarray(encoder.encode_windows([flat[place] for place in todo]), dtype=np.float32)
+        rows[todo] = encoded
         if cache is not None:
-            cache.add([keys[place] for place in chosen], encoded)
-        if progress is not None:
-            progress(min(start + STEP, len(todo)), len(todo))
+            cache.add([keys[place] for place in todo], encoded)
     missing = np.flatnonzero(~found)
     for place in missing.tolist():
         rows[place] = rows[first[keys[place]]]
-    return Embedded(pool(rows, owners, flat, len(texts)), len(np.unique(owners[missing])), len(todo))
+    return pool(rows, owners, flat, len(texts)), len(np.unique(owners[missing])), len(todo)
 
 
 def pool(rows: np.ndarray, owners: np.ndarray, windows: Sequence[Sequence[int]], count: int) -> np.ndarray:
