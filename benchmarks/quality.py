@@ -217,14 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     elif args.json:
         print(json.dumps({name: report.to_dict() for name, report in reports.items()}, indent=2))
         return 0
-    elapsed = time.perf_counter() - started
-    body = (
-        f"{lever_table(names, reports, levers) if args.levers else table(reports)}\n\n"
-        f"{label}: `{json.dumps(next(iter(reports.values())).settings, sort_keys=True)}`. "
-        f"Whole run: {elapsed:.0f} s on this machine."
+    body = lever_table(names, reports, levers) if args.levers else table(reports)
+    settings = next(iter(reports.values())).settings
+    return _write_block(
+        Path(args.output), marker, body, f"{label}: `{json.dumps(settings, sort_keys=True)}`.", started
     )
-    output = Path(args.output)
-    _replace_block(output, marker, body)
+
+
+def _write_block(output: Path, marker: str, body: str, settings: str, started: float) -> int:
+    """Write a table and its settings line into ``output``'s ``marker`` block, saying how long it took."""
+    elapsed = time.perf_counter() - started
+    _replace_block(output, marker, f"{body}\n\n{settings} Whole run: {elapsed:.0f} s on this machine.")
     print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
     return 0
 
@@ -246,15 +249,11 @@ def _semantic(args: argparse.Namespace, names: list[str], base: dict[str, Any], 
         marker, body = "semantic", semantic_table(names, without, with_view)
         settings = dict(next(iter(with_view.values())).settings)
         settings.pop("semantic", None)
-    elapsed = time.perf_counter() - started
-    body += (
-        f"\n\nSettings with the view: `{json.dumps(settings, sort_keys=True)}`, `semantic` = the offline "
-        f"all-MiniLM-L6-v2. Whole run: {elapsed:.0f} s on this machine (embeddings read from the cache)."
+    line = (
+        f"Settings with the view: `{json.dumps(settings, sort_keys=True)}`, `semantic` = the offline "
+        "all-MiniLM-L6-v2 (embeddings read from the vector cache)."
     )
-    output = Path(args.output)
-    _replace_block(output, marker, body)
-    print(f"wrote {output} in {elapsed:.0f} s", file=sys.stderr)
-    return 0
+    return _write_block(Path(args.output), marker, body, line, started)
 
 
 if __name__ == "__main__":
