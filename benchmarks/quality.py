@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--semantic-weights", metavar="W,W", help="with --semantic: sweep these weights instead"
     )
+    parser.add_argument(
+        "--block", default="semantic", help="with --semantic: the marker of the block written (semantic)"
+    )
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in names if name not in CORPORA]
@@ -241,16 +244,17 @@ def _semantic(args: argparse.Namespace, names: list[str], base: dict[str, Any], 
         for weight in weights:
             print(f"semantic_weight {weight:g}", file=sys.stderr, flush=True)
             runs[weight] = run(names, {**view, "semantic_weight": weight})
-        marker, body = "semantic-weights", weight_table(names, runs)
+        marker, body = f"{args.block}-weights", weight_table(names, runs)
         settings = {key: value for key, value in view.items() if key != "semantic"}
     else:
         without = run(names, base)
         with_view = run(names, view)
-        marker, body = "semantic", semantic_table(names, without, with_view)
+        marker, body = args.block, semantic_table(names, without, with_view)
         settings = dict(next(iter(with_view.values())).settings)
         settings.pop("semantic", None)
+    shown = f"`{json.dumps(settings, sort_keys=True)}`" if settings else "the defaults"
     line = (
-        f"Settings with the view: `{json.dumps(settings, sort_keys=True)}`, `semantic` = the offline "
+        f"Settings with the view: {shown}, `semantic` = the offline "
         "all-MiniLM-L6-v2 (embeddings read from the vector cache)."
     )
     return _write_block(Path(args.output), marker, body, line, started)

@@ -280,7 +280,7 @@ class Settings:
         ),
     )
     semantic_weight: float = _row(
-        0.3,
+        0.4,
         Interval("number", 0, 1, closed="left"),
         help="share of the score from the semantic view's cosine (with semantic set)",
         flag=ValueFlag("--semantic-weight", float),
