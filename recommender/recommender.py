@@ -165,19 +165,19 @@ class Recommender:
     ) -> list[Neighbor]:
         """The ``k`` indexed articles most similar to an unpublished draft (see ``Index.query``); with the
         semantic view, the draft is embedded by the model's encoder first."""
-        vector = self.embed_draft(text, title=title) if self.settings.semantic is not None else None
-        return self.index().query(text, k=k, title=title, lang=lang, vector=vector, **filters)
+        index = self.index()
+        vector = self.embed_draft(text, title=title) if index.engine.semantic_weight > 0 else None
+        return index.query(text, k=k, title=title, lang=lang, vector=vector, **filters)
 
     def embed_draft(self, text: str, *, title: str = "") -> np.ndarray:
         """A draft's embedding by the model's encoder (the ``vector`` ``Index.query`` takes); an error when
         the encoder at ``settings.semantic`` is not the one the model was built with."""
         from .build.semantic import embed_draft
 
-        if self.settings.semantic is None:
+        recorded = self.index().engine.semantic
+        if self.settings.semantic is None or recorded is None:
             message = "this model has no semantic view (build it with semantic=MODEL_FOLDER)"
             raise InvalidParameterError(message)
-        stored = self._require_fitted()
-        recorded = stored.document(store.SEMANTIC) if stored.has(store.SEMANTIC) else None
         return embed_draft(recorded, self.settings.semantic, text, title)
 
     def query_language(self, text: str, *, lang: str | None = None) -> str:

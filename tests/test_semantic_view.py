@@ -71,11 +71,20 @@ def test_scores_are_the_blend_of_the_tfidf_and_embedding_cosines(
     assert not np.array_equal(semantic_model.neighbors, plain.neighbors)
 
 
-def test_a_zero_weight_is_the_model_without_the_view(frame: Any, tiny_encoder: Path) -> None:
-    off = Recommender(semantic=str(tiny_encoder), semantic_weight=0.0).fit(frame)
-    plain = Recommender().fit(frame)
+def test_a_zero_weight_is_the_model_without_the_view(
+    frame: Any, tiny_encoder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    off = Recommender(semantic=str(tiny_encoder), semantic_weight=0.0).fit(frame.iloc[:120])
+    plain = Recommender().fit(frame.iloc[:120])
     np.testing.assert_array_equal(off.neighbors, plain.neighbors)
     np.testing.assert_array_equal(off.scores, plain.scores)
+    assert not off.stored.has("semantic")
+    assert not (tmp_path / "cache").exists()  # nothing was embedded
+    assert off.query("Gas storage in Germany") == plain.query("Gas storage in Germany")
+    updated, counts = apply_update(off, add=frame.iloc[120:])
+    assert counts.embedded == 0
+    np.testing.assert_array_equal(updated.neighbors, apply_update(plain, add=frame.iloc[120:])[0].neighbors)
 
 
 def test_a_draft_with_its_vector_equals_the_library_query(semantic_model: Recommender) -> None:

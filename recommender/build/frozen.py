@@ -18,7 +18,7 @@ from .analysis import analyse_frozen
 from .assemble import OwnWords
 from .blend import SearchRows, blend_rows, scaled_terms
 from .pipeline import languages_of, weigh
-from .semantic import embed_articles
+from .semantic import embed_articles, uses_semantic
 
 __all__ = ["NewRows", "analyse_frozen_rows", "frozen_weighting", "stored_search_rows"]
 
@@ -55,7 +55,7 @@ def analyse_frozen_rows(
     )
     vectors = weigh(analysis.counts, frozen_weighting(model))
     semantic, embedded = None, 0
-    if model.settings.semantic is not None:
+    if uses_semantic(model.settings):
         embedding = embed_articles(
             list(frame["title"]),
             list(frame["body"]),

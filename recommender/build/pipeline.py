@@ -39,7 +39,7 @@ from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
 from .lists import rank_pools, search_pools
 from .neighbors import default_threads
-from .semantic import embed_articles
+from .semantic import embed_articles, uses_semantic
 from .workers import run_in_workers, spans
 
 __all__ = [
@@ -203,7 +203,7 @@ def build_model(
         ids = [str(article_id) for article_id in frame["id"]]
         _warn_empty(ids, vectors)
     semantic = None
-    if settings.semantic is not None:
+    if uses_semantic(settings):
         with stage("embedding") as progress:
             semantic = embed_articles(
                 list(frame["title"]), list(frame["body"]), settings, progress=_reporter(progress)

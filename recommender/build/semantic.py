@@ -29,6 +29,7 @@ __all__ = [
     "embed_draft",
     "encoder_of",
     "semantic_document",
+    "uses_semantic",
 ]
 
 _ENCODERS: dict[tuple[str, float], Encoder] = {}
@@ -42,6 +43,12 @@ class Embedding:
     vectors: np.ndarray
     document: dict[str, Any]
     embedded: int
+
+
+def uses_semantic(settings: Settings) -> bool:
+    """Whether a build with ``settings`` has the semantic view (a model folder and a positive weight; with
+    weight 0 nothing is embedded, and the model is the one without the view)."""
+    return settings.semantic is not None and settings.semantic_weight > 0
 
 
 def encoder_of(semantic: str) -> Encoder:
@@ -102,10 +109,9 @@ def embed_articles(
     return Embedding(done.vectors, semantic_document(encoder.info), done.embedded)
 
 
-def embed_draft(recorded: Mapping[str, Any] | None, semantic: str, text: str, title: str = "") -> np.ndarray:
+def embed_draft(recorded: Mapping[str, Any], semantic: str, text: str, title: str = "") -> np.ndarray:
     """A draft's embedding (of ``"Title. Body"``) by the encoder at ``semantic``, which must be the one a
     model ``recorded``: the ``vector`` ``Index.query`` takes."""
     encoder = encoder_of(semantic)
-    if recorded is not None:
-        check_encoder(recorded, encoder, what=semantic)
+    check_encoder(recorded, encoder, what=semantic)
     return np.asarray(embed([article_text(title, text)], encoder).vectors[0], dtype=np.float32)

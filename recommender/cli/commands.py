@@ -85,11 +85,12 @@ def query(args: argparse.Namespace) -> int:
     text = _draft_text(args)
     index = Index.load(args.model)
     vector = None
-    if index.engine.semantic_weight > 0:  # the model's encoder embeds the draft (numpy, no download)
+    recorded = index.engine.semantic
+    if recorded is not None and index.engine.semantic_weight > 0:  # the model's encoder embeds the draft
         from ..build.semantic import embed_draft
 
         semantic = args.semantic or index.manifest["parameters"].get("semantic")
-        vector = embed_draft(index.engine.semantic, str(semantic), text, args.title)
+        vector = embed_draft(recorded, str(semantic), text, args.title)
     links = index.query(
         text, k=args.k, title=args.title, lang=args.lang, vector=vector, **controls_given(args)
     )
