@@ -384,6 +384,8 @@ def test_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         "evaluate",
         "info",
         "serve",
+        "report",
+        "replay",
     ]
     assert _command_names(capsys) == expected
 

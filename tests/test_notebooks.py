@@ -14,6 +14,7 @@ EXPECTED = {
     "01-explore-corpus.ipynb": {"figures": 4, "html": 0},
     "02-evaluate-and-tune.ipynb": {"figures": 3, "html": 0},
     "03-lookup-and-export.ipynb": {"figures": 1, "html": 1},
+    "04-feedback.ipynb": {"figures": 2, "html": 0},
 }
 CELL_TIMEOUT = 300
 

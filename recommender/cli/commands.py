@@ -20,7 +20,20 @@ from ..types import InvalidParameterError
 from .flags import controls_given, settings_given
 from .output import print_comparison, print_json, print_links, print_reports, report_skipped, stages
 
-__all__ = ["audit", "build", "evaluate", "export", "info", "query", "related", "serve", "update", "upgrade"]
+__all__ = [
+    "audit",
+    "build",
+    "evaluate",
+    "export",
+    "info",
+    "query",
+    "related",
+    "replay",
+    "report",
+    "serve",
+    "update",
+    "upgrade",
+]
 
 
 def build(args: argparse.Namespace) -> int:
@@ -351,6 +364,16 @@ def serve(args: argparse.Namespace) -> int:
         )
         raise InvalidParameterError(message) from None
     token = args.token or os.environ.get("RECOMMENDER_TOKEN") or None
+    variants: dict[str, str] = {}
+    for given in args.variant:
+        name, equals, path = given.partition("=")
+        if not equals or not name or not path:
+            message = f"--variant takes NAME=MODEL_DIR, got {given!r}"
+            raise InvalidParameterError(message)
+        if name in variants:
+            message = f"--variant {name} is given twice"
+            raise InvalidParameterError(message)
+        variants[name] = path
     application = app(
         args.model,
         token=token,
@@ -358,6 +381,11 @@ def serve(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin),
         verify=not args.no_verify,
         template=args.template,
+        events=args.events,
+        events_retention=_days(args.events_retention),
+        events_rate=args.events_rate,
+        variants=variants or None,
+        split=args.split,
     )
     uvicorn.run(
         application,
@@ -366,4 +394,46 @@ def serve(args: argparse.Namespace) -> int:
         log_level="warning" if args.quiet else "info",
         access_log=not args.quiet,
     )
+    return 0
+
+
+def _days(text: str) -> float | None:
+    """``--events-retention``: days, as ``90``, ``90d``, ``12w`` or ``forever`` (None)."""
+    folded = text.strip().lower()
+    if folded in ("forever", "none", "never"):
+        return None
+    scale = {"d": 1.0, "w": 7.0}.get(folded[-1:])
+    try:
+        days = float(folded[:-1] if scale else folded) * (scale or 1.0)
+    except ValueError:
+        days = float("nan")
+    if not days > 0:
+        message = f"--events-retention takes days such as 90, 90d or 12w (or 'forever'), got {text!r}"
+        raise InvalidParameterError(message)
+    return days
+
+
+def report(args: argparse.Namespace) -> int:
+    """``recommender report``: the readers' events as tables, and the A/B verdict."""
+    from ..feedback import report as feedback_report
+
+    result = feedback_report(
+        args.database, since=args.since, min_impressions=args.min_impressions, top=args.top, alpha=args.alpha
+    )
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result.text())
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    """``recommender replay``: a candidate model against the logged clicks."""
+    from ..feedback import replay as feedback_replay
+
+    result = feedback_replay(args.model, args.database, k=args.k, since=args.since)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result.text())
     return 0

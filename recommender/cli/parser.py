@@ -32,7 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"recommender {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for declare in (_build, _related, _query, _export, _audit, _update, _upgrade, _evaluate, _info, _serve):
+    for declare in (
+        _build,
+        _related,
+        _query,
+        _export,
+        _audit,
+        _update,
+        _upgrade,
+        _evaluate,
+        _info,
+        _serve,
+        _report,
+        _replay,
+    ):
         declare(subparsers)
     return parser
 
@@ -361,10 +374,43 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         epilog=(
             "examples:\n"
             "  recommender serve models/geopolitics --port 8000\n"
-            "  curl 'http://127.0.0.1:8000/related/kazakhstan-geopolitical-conundrum?k=5&past_only=true'"
+            "  curl 'http://127.0.0.1:8000/related/kazakhstan-geopolitical-conundrum?k=5&past_only=true'\n"
+            "  recommender serve --variant a=models/old --variant b=models/new --split 50 --events events.db"
         ),
     )
-    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("model", metavar="MODEL_DIR", nargs="?", help="the model (or give --variant twice)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL",
+        help="an A/B test: serve MODEL to the visitors assigned NAME (repeat for each variant)",
+    )
+    parser.add_argument(
+        "--split",
+        action="append",
+        type=float,
+        metavar="PERCENT",
+        help="the first variant's share of visitors in percent (repeat for more variants; default: equal)",
+    )
+    parser.add_argument(
+        "--events",
+        metavar="FILE",
+        help="keep readers' impressions and clicks (POST /events) in this SQLite file",
+    )
+    parser.add_argument(
+        "--events-retention",
+        default="90d",
+        metavar="DAYS",
+        help="delete events older than this (default 90d; 'forever' keeps them all)",
+    )
+    parser.add_argument(
+        "--events-rate",
+        type=float,
+        default=5.0,
+        metavar="N",
+        help="event batches a second one client address may send (default 5; 0 = no limit)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument(
@@ -379,3 +425,44 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksums at each load (faster)")
     parser.add_argument("--quiet", action="store_true", help="no line per request on standard error")
+
+
+def _report(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "report",
+        commands.report,
+        help="readers' impressions, clicks and CTR from an events file, and the A/B test's verdict",
+        description=(
+            "Report the events that serve --events stored: impressions, clicks and CTR overall, by rank,\n"
+            "by reason and by article (best and worst), and per variant with the difference, its\n"
+            "confidence interval, a significance test and the sample size still needed."
+        ),
+        epilog="examples:\n  recommender report events.db --since 7d\n  recommender report events.db --json",
+    )
+    parser.add_argument("database", metavar="EVENTS_DB")
+    parser.add_argument("--since", help="only events from then on: 7d, 24h, 30m, 2w or an ISO date")
+    parser.add_argument("--min-impressions", type=int, default=100, help="articles listed need this many")
+    parser.add_argument("--top", type=int, default=10, help="best and worst articles listed (default 10)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="the test's significance level (0.05)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _replay(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        subparsers,
+        "replay",
+        commands.replay,
+        help="score a candidate model against the logged clicks before serving it",
+        description=(
+            "Replay logged events on a candidate model: of the links readers were shown on each page,\n"
+            "those the candidate would also show, their CTR (the replay estimate), and the share of\n"
+            "logged clicks it keeps. Biased towards the model that was served; an A/B test settles it."
+        ),
+        epilog="example:\n  recommender replay models/candidate events.db -k 8 --since 30d",
+    )
+    parser.add_argument("model", metavar="MODEL_DIR")
+    parser.add_argument("database", metavar="EVENTS_DB")
+    parser.add_argument("-k", type=int, default=8, help="links per page the candidate would show (8)")
+    parser.add_argument("--since", help="only events from then on: 7d, 24h, 30m, 2w or an ISO date")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")

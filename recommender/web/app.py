@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
+import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..feedback.events import EventStore, InvalidEventsError, assign_variant, batch_id, validate_batch
 from ..serve.controls import CONTROL_NAMES
 from ..serve.index import Index
 from ..serve.overrides import EDITS, Overrides, edit_overrides, load_overrides
@@ -44,6 +47,8 @@ from ..types import (
     UnknownArticleError,
 )
 from .editor import PAGE, SCRIPT, SECURITY_HEADERS
+from .feedback import SCRIPT as FEEDBACK_SCRIPT
+from .feedback import RateLimit
 from .metrics import Metrics
 
 __all__ = ["Service", "app"]
@@ -55,7 +60,7 @@ _Handler = Callable[[Request, Index], Awaitable[Response]]
 
 
 def app(
-    model_dir: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str] | None,
     *,
     token: str | None = None,
     overrides: str | os.PathLike[str] | None = None,
@@ -65,6 +70,11 @@ def app(
     max_age: int = 60,
     verify: bool = True,
     template: str | os.PathLike[str] | None = None,
+    events: str | os.PathLike[str] | None = None,
+    events_retention: float | None = 90.0,
+    events_rate: float = 5.0,
+    variants: Mapping[str, str | os.PathLike[str]] | None = None,
+    split: Sequence[float] | None = None,
 ) -> Starlette:
     """The ASGI app serving the model at ``model_dir`` (see the module docstring).
 
@@ -73,6 +83,12 @@ def app(
     ``cors_origins`` the origins allowed to call from a browser; ``max_body`` the largest request body
     in bytes; ``max_age`` the seconds answers may be cached (``Cache-Control``); ``template`` the site's
     HTML template for ``GET /block/{id}`` (as for ``export --template``).
+
+    ``events`` is a SQLite file for readers' impressions and clicks (``POST /events``), kept
+    ``events_retention`` days, each client address sending at most ``events_rate`` batches a second (0:
+    no limit). ``variants`` (``{"a": MODEL, "b": MODEL2}``, instead of ``model_dir``) serves an A/B test:
+    each ``visitor`` is assigned one variant by a stable hash, in the shares ``split`` (percent, one per
+    variant; equal shares by default).
     """
     return Service(
         model_dir,
@@ -83,6 +99,11 @@ def app(
         max_age=max_age,
         verify=verify,
         template=template,
+        events=events,
+        events_retention=events_retention,
+        events_rate=events_rate,
+        variants=variants,
+        split=split,
     ).asgi(cors_origins)
 
 
@@ -91,7 +112,7 @@ class Service:
 
     def __init__(
         self,
-        model_dir: str | os.PathLike[str],
+        model_dir: str | os.PathLike[str] | None,
         *,
         token: str | None,
         overrides: str | os.PathLike[str] | None,
@@ -100,8 +121,16 @@ class Service:
         max_age: int,
         verify: bool,
         template: str | os.PathLike[str] | None = None,
+        events: str | os.PathLike[str] | None = None,
+        events_retention: float | None = 90.0,
+        events_rate: float = 5.0,
+        variants: Mapping[str, str | os.PathLike[str]] | None = None,
+        split: Sequence[float] | None = None,
     ) -> None:
-        self.index = Index.load(model_dir, verify=verify)
+        self.variants, self.split = _variants(model_dir, variants, split)
+        self.indexes = {name: Index.load(path, verify=verify) for name, path in self.variants.items()}
+        self.events = EventStore(events, retention_days=events_retention) if events is not None else None
+        self._events_limit = RateLimit(events_rate)
         self._template = None
         if template is not None:
             from ..outputs.export import load_template
@@ -120,12 +149,31 @@ class Service:
         self._titles: tuple[str | None, list[tuple[str, str, str]]] = (None, [])
         self.overrides()  # a bad overrides file stops the start, as it stops the CLI
 
+    @property
+    def index(self) -> Index:
+        """The index of the first (or only) variant: what answers a request without a visitor."""
+        return next(iter(self.indexes.values()))
+
+    @property
+    def experiment(self) -> bool:
+        """Whether this server runs an A/B test (two or more variants)."""
+        return len(self.indexes) > 1
+
+    def variant_of(self, visitor: str | None) -> str:
+        """The variant that answers ``visitor`` (the first one for a request without a visitor)."""
+        names = list(self.indexes)
+        if not self.experiment or not visitor:
+            return names[0]
+        return assign_variant(visitor, names, self.split)
+
     def asgi(self, cors_origins: tuple[str, ...] = ()) -> Starlette:
         """The Starlette application over this service."""
         self._origins = frozenset(cors_origins)
         routes = [
             Route("/", self._page, methods=["GET"]),
             Route("/editor.js", self._script, methods=["GET"]),
+            Route("/feedback.js", self._feedback_script, methods=["GET"]),
+            Route("/events", self._endpoint("events", self._events), methods=["POST"]),
             Route("/audit", self._endpoint("audit", self._audit), methods=["GET"]),
             Route("/block/{article_id:path}", self._endpoint("block", self._block), methods=["GET"]),
             Route("/related/{article_id:path}", self._endpoint("related", self._related), methods=["GET"]),
@@ -151,24 +199,26 @@ class Service:
 
     # --- the model and the overrides, kept current ------------------------------------------------------
 
-    def current(self) -> Index:
-        """The index to answer one request from, after taking a newly published generation (looked for
-        at most once per ``check_every`` seconds)."""
+    def current(self, variant: str | None = None) -> Index:
+        """The index to answer one request from (of ``variant``, or the first), after taking a newly
+        published generation (looked for at most once per ``check_every`` seconds)."""
         # One request looks; the others answer from the generation they find (never wait for a reload).
         if time.monotonic() - self._checked >= self._check_every and self._reloading.acquire(blocking=False):
             try:
-                self.index.reload()
+                for index in self.indexes.values():
+                    index.reload()
                 self._checked = time.monotonic()
             finally:
                 self._reloading.release()
-        return self.index.current()
+        return self.indexes[variant].current() if variant is not None else self.index.current()
 
     def reload(self) -> bool:
-        """Take a newly published generation now (``POST /reload``); whether there was one."""
+        """Take a newly published generation of every variant now (``POST /reload``); whether there was
+        one."""
         with self._reloading:
-            reloaded = self.index.reload()
+            reloaded = [index.reload() for index in self.indexes.values()]
             self._checked = time.monotonic()
-        return reloaded
+        return any(reloaded)
 
     def overrides(self) -> Overrides | None:
         """The overrides file's decisions, read again when the file changed."""
@@ -192,21 +242,28 @@ class Service:
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
-            index = await run_in_threadpool(self.current)
+            variant = self.variant_of(request.query_params.get("visitor"))
+            index = await run_in_threadpool(self.current, variant)
             try:
                 response = await handler(request, index)
             except UnknownArticleError as error:
                 response = JSONResponse({"error": str(error), "suggestions": error.suggestions}, 404)
+            except InvalidEventsError as error:
+                response = JSONResponse({"error": str(error), "problems": error.problems}, 422)
             except (InvalidParameterError, OverridesError) as error:
                 response = JSONResponse({"error": str(error)}, 422)
             except _HttpError as error:
                 response = JSONResponse({"error": str(error)}, error.status)
+                if error.retry_after is not None:
+                    response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
             except ModelFormatError as error:
                 response = JSONResponse({"error": str(error)}, 503)
             except RecommenderError as error:
                 response = JSONResponse({"error": str(error)}, 500)
-            if index.generation is not None and name != "reload":
+            if index.generation is not None and name not in ("reload", "events"):
                 response.headers["X-Recommender-Generation"] = index.generation  # what answered
+                if self.experiment:
+                    response.headers["X-Recommender-Variant"] = variant
             self._metrics_store.count(name, response.status_code, time.perf_counter() - started)
             return response
 
@@ -233,7 +290,38 @@ class Service:
         if _holds(request, headers["ETag"]):
             return Response(status_code=304, headers=headers)
         headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src *"
-        return HTMLResponse(render_block(index, article_id, links, template=self._template), headers=headers)
+        block = render_block(index, article_id, links, template=self._template)
+        if self.experiment:  # the feedback snippet reports the variant a reader saw
+            variant = self.variant_of(request.query_params.get("visitor"))
+            block = f'<div class="recommender-variant" data-variant="{variant}">\n{block}\n</div>'
+        return HTMLResponse(block, headers=headers)
+
+    async def _events(self, request: Request, index: Index) -> Response:
+        """A page's batch of impressions and clicks, stored whole or not at all (and once per batch id)."""
+        if self.events is None:
+            raise _HttpError(404, "this server keeps no events: start it with --events FILE")
+        waited = self._events_limit.wait(request.client.host if request.client else "")
+        if waited > 0:
+            self._metrics_store.add("events_limited", 1)
+            raise _HttpError(429, "too many event batches from this client", retry_after=waited)
+        try:
+            body = await self._json_body(request, any_json=True)
+        except InvalidParameterError:
+            self._metrics_store.add("events_rejected", 1)  # not JSON: counted as one bad event
+            raise
+        try:
+            events = validate_batch(body, variants=list(self.indexes) if self.experiment else ())
+            batch = batch_id(body)
+        except InvalidParameterError:
+            given = body.get("events") if isinstance(body, dict) else body
+            self._metrics_store.add("events_rejected", len(given) if isinstance(given, list) and given else 1)
+            raise
+        stored = await run_in_threadpool(self.events.add, events, batch=batch)
+        self._metrics_store.add("events_stored", stored.stored)
+        if stored.duplicate:
+            self._metrics_store.add("events_duplicate_batches", 1)
+        data = {"stored": stored.stored, "duplicate": stored.duplicate}
+        return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def _query(self, request: Request, index: Index) -> Response:
         body = await self._json_body(request)
@@ -314,6 +402,10 @@ class Service:
     async def _script(self, request: Request) -> Response:
         return Response(SCRIPT, media_type="text/javascript; charset=utf-8", headers=SECURITY_HEADERS)
 
+    async def _feedback_script(self, request: Request) -> Response:
+        headers = {"Cache-Control": f"public, max-age={self._max_age}", "X-Content-Type-Options": "nosniff"}
+        return Response(FEEDBACK_SCRIPT, media_type="text/javascript; charset=utf-8", headers=headers)
+
     async def _audit(self, request: Request, index: Index) -> Response:
         """``recommender audit``'s orphans and most-exposed articles, with the overrides (once per
         generation and overrides file)."""
@@ -348,7 +440,12 @@ class Service:
         etag = '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
         return {"ETag": etag, "Cache-Control": f"public, max-age={self._max_age}"}
 
-    async def _json_body(self, request: Request) -> dict[str, Any]:
+    @overload
+    async def _json_body(self, request: Request) -> dict[str, Any]: ...
+    @overload
+    async def _json_body(self, request: Request, *, any_json: bool) -> Any: ...
+    async def _json_body(self, request: Request, *, any_json: bool = False) -> Any:
+        """The request's JSON body, within the size limit; an object unless ``any_json``."""
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
             raise _HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
@@ -362,7 +459,7 @@ class Service:
         except (UnicodeDecodeError, ValueError) as error:
             message = f"the request body is not JSON ({error})"
             raise InvalidParameterError(message) from None
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) and not any_json:
             message = "the request body must be a JSON object"
             raise InvalidParameterError(message)
         return data
@@ -394,11 +491,53 @@ class Service:
 
 
 class _HttpError(RecommenderError):
-    """An error with its own HTTP status (401, 413)."""
+    """An error with its own HTTP status (401, 413, 429), and for 429 the seconds to wait."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
+
+
+def _variants(
+    model_dir: str | os.PathLike[str] | None,
+    variants: Mapping[str, str | os.PathLike[str]] | None,
+    split: Sequence[float] | None,
+) -> tuple[dict[str, str | os.PathLike[str]], list[float]]:
+    """The models to serve by variant name (one, named "default", without an experiment) and their shares."""
+    if not variants:
+        if model_dir is None:
+            msg = "serve needs a model folder, or two or more variants"
+            raise InvalidParameterError(msg)
+        if split is not None:
+            msg = "a split needs two or more variants (--variant NAME=MODEL)"
+            raise InvalidParameterError(msg)
+        return {"default": model_dir}, [100.0]
+    if model_dir is not None:
+        msg = "give either a model folder or variants, not both"
+        raise InvalidParameterError(msg)
+    names = list(variants)
+    if len(names) < 2:
+        msg = f"an experiment needs two or more variants, got {len(names)}"
+        raise InvalidParameterError(msg)
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+            message = f"variant name {name!r}: use 1 to 64 letters, digits, '_', '-' or '.'"
+            raise InvalidParameterError(message)
+    shares = [100.0 / len(names)] * len(names) if split is None else [float(share) for share in split]
+    if len(shares) == len(names) - 1:  # the last variant takes the rest
+        shares.append(100.0 - sum(shares))
+    if (
+        len(shares) != len(names)
+        or any(not 0 <= share <= 100 for share in shares)
+        or abs(sum(shares) - 100) > 1e-6
+    ):
+        message = (
+            f"the split must give each of the {len(names)} variants a share in percent, summing to 100 "
+            f"(or all but the last), got {list(split or [])}"
+        )
+        raise InvalidParameterError(message)
+    return dict(variants), shares
 
 
 def _holds(request: Request, etag: str) -> bool:
@@ -410,6 +549,8 @@ def _controls(params: Mapping[str, str]) -> dict[str, Any]:
     """``k``, ``explain`` and the ranking controls from query parameters, typed as the library takes them."""
     options: dict[str, Any] = {}
     for name, value in params.items():
+        if name == "visitor":
+            continue  # chooses the variant (Service.variant_of), not the list
         if name == "k":
             options["k"] = _integer(value, "k")
         elif name == "explain" or name in _FLAGS:
