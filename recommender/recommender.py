@@ -89,12 +89,16 @@ class Recommender:
         except BaseException:
             cancel_warm()
             raise
-        mapper = None
-        if scheduler is not None:
+        if scheduler is None:
+            self._use(build_model(frame, self.settings, stage=stage))
+        else:
             from .build.distributed import dask_mapper
 
             mapper = dask_mapper(scheduler)
-        self._use(build_model(frame, self.settings, mapper=mapper, stage=stage))
+            try:
+                self._use(build_model(frame, self.settings, mapper=mapper, stage=stage))
+            finally:
+                mapper.close()
         self._frame = frame
         return self
 

@@ -13,7 +13,7 @@ from recommender import Recommender
 from recommender.cli import main
 from recommender.types import InvalidParameterError
 
-from .conftest import BUNDLED, modules_after
+from .conftest import BUNDLED, ROOT, modules_after
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -53,6 +53,17 @@ def test_cli_build_with_a_scheduler_address(
     local = Recommender.load(tmp_path / "m")
     expected = Recommender().fit(BUNDLED)
     np.testing.assert_array_equal(local.neighbors, expected.neighbors)
+
+
+def test_a_build_of_several_languages_on_a_scheduler_address(cluster: Any) -> None:
+    """One connection serves every language group: a client the build opened from an address stays open
+    until the build ends (it was closed after the first group: "IOLoop is closed")."""
+    corpus = ROOT / "tests" / "data" / "multilingual.jsonl"
+    local = Recommender(k=3).fit(corpus)
+    assert len(set(local.languages)) >= 2
+    remote = Recommender(k=3).fit(corpus, scheduler=cluster.scheduler_address)
+    np.testing.assert_array_equal(remote.neighbors, local.neighbors)
+    np.testing.assert_array_equal(remote.scores, local.scores)
 
 
 def test_unreachable_or_bad_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

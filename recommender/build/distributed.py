@@ -11,60 +11,72 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..types import InvalidParameterError
-from .neighbors import TileMapper
 from .tiles import Found, TilePlan
 
-__all__ = ["dask_mapper"]
+__all__ = ["DaskMapper", "dask_mapper"]
 
 _INSTALL = "pip install 'recommender[dask]'"
 #: How long to wait for a scheduler address to answer.
 CONNECT_TIMEOUT = "10s"
 
 
-def dask_mapper(scheduler: Any) -> TileMapper:
-    """A tile mapper for ``top_k`` that runs on ``scheduler``: an address or a ``dask.distributed.Client``.
+class DaskMapper:
+    """A tile mapper for ``top_k`` on a Dask cluster, called once per language group of a build.
+
+    A client it opened itself (from an address) lives until :meth:`close`, after the whole build: closing
+    it after the first group, as an earlier version did, left the next group with a closed connection.
+    """
+
+    def __init__(self, client: Any, *, owned: bool) -> None:
+        self.client, self._owned = client, owned
+
+    def __call__(self, plan: TilePlan, pairs: list[tuple[int, int]], width: int) -> Iterator[Found]:
+        from dask.distributed import as_completed
+
+        shared = self.client.scatter(plan, broadcast=True)
+        try:
+            futures = [self.client.submit(_tile, shared, pair, width, pure=False) for pair in pairs]
+            for future in as_completed(futures):
+                found: Found = future.result()
+                future.release()
+                yield found
+        finally:
+            shared.release()  # the next group's plan replaces this one on every worker
+
+    def close(self) -> None:
+        """Close the client if this mapper opened it (a caller's own client stays open)."""
+        if self._owned:
+            self.client.close()
+
+
+def dask_mapper(scheduler: Any) -> DaskMapper:
+    """A tile mapper for ``top_k`` that runs on ``scheduler``: an address or a ``dask.distributed.Client``;
+    :meth:`DaskMapper.close` it after the build.
 
     Examples
     --------
     >>> Recommender().fit(articles, scheduler="tcp://127.0.0.1:8786")  # doctest: +SKIP
     """
     try:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import Client
     except ImportError as error:
         message = (
             f"a Dask scheduler was given but Dask is not installed ({error}); install it with: {_INSTALL}"
         )
         raise InvalidParameterError(message) from None
     if isinstance(scheduler, Client):
-        client, owned = scheduler, False
-    elif isinstance(scheduler, str) and scheduler.strip():
+        return DaskMapper(scheduler, owned=False)
+    if isinstance(scheduler, str) and scheduler.strip():
         try:
-            client, owned = Client(scheduler, timeout=CONNECT_TIMEOUT), True
+            return DaskMapper(Client(scheduler, timeout=CONNECT_TIMEOUT), owned=True)
         except (OSError, TimeoutError) as error:
             message = (
                 f"cannot reach the Dask scheduler at {scheduler!r} ({error}); start one with "
                 "`dask scheduler` and workers with `dask worker ADDRESS`, or leave scheduler unset"
             )
             raise InvalidParameterError(message) from None
-    else:
-        message = (
-            f"scheduler must be an address such as 'tcp://host:8786' or a dask Client, got {scheduler!r}"
-        )
-        raise InvalidParameterError(message)
-
-    def run(plan: TilePlan, pairs: list[tuple[int, int]], width: int) -> Iterator[Found]:
-        try:
-            shared = client.scatter(plan, broadcast=True)
-            futures = [client.submit(_tile, shared, pair, width, pure=False) for pair in pairs]
-            for future in as_completed(futures):
-                found: Found = future.result()
-                future.release()
-                yield found
-        finally:
-            if owned:
-                client.close()
-
-    return run
+    message = f"scheduler must be an address such as 'tcp://host:8786' or a dask Client, got {scheduler!r}"
+    raise InvalidParameterError(message)
 
 
 def _tile(plan: TilePlan, pair: tuple[int, int], width: int) -> Found:
