@@ -29,6 +29,7 @@ from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 from recommender.serve import app  # noqa: E402
 
+from .browser import chromium  # noqa: E402
 from .conftest import ROOT  # noqa: E402
 
 SEED = "kazakhstan-geopolitical-conundrum"
@@ -60,16 +61,8 @@ def served(tmp_path: Path, bundled_model_dir: Path) -> Iterator[tuple[str, Path]
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(shutil.which("chromium"))
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
-        options.add_argument(argument)
-    service = webdriver.ChromeService(executable_path=str(shutil.which("chromedriver")))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _rows(browser: webdriver.Chrome) -> list[tuple[str, str]]:

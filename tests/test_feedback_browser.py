@@ -32,6 +32,8 @@ from recommender import Index
 from recommender.outputs.export import render_block
 from recommender.serve import app
 
+from .browser import chromium
+
 SEED = "kazakhstan-geopolitical-conundrum"
 
 
@@ -77,16 +79,8 @@ def site(tmp_path: Path, bundled_model_dir: Path) -> Iterator[tuple[str, Path, l
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(shutil.which("chromium"))
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1000,800"):
-        options.add_argument(argument)
-    service = webdriver.ChromeService(executable_path=str(shutil.which("chromedriver")))
-    driver = webdriver.Chrome(options=options, service=service)
-    try:
+    with chromium(1000, 800) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _rows(database: Path) -> list[tuple[str, str, str, int, str, str | None]]:
