@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,50 @@ def test_a_build_of_several_languages_on_a_scheduler_address(cluster: Any) -> No
     remote = Recommender(k=3).fit(corpus, scheduler=cluster.scheduler_address)
     np.testing.assert_array_equal(remote.neighbors, local.neighbors)
     np.testing.assert_array_equal(remote.scores, local.scores)
+
+
+def test_a_scheduler_and_workers_started_as_a_user_would(tmp_path: Path) -> None:
+    """``dask scheduler`` and ``dask worker --nworkers 2`` as separate processes on loopback (the issue's
+    setup), a corpus of several languages built with ``--scheduler``: the model equals a local build."""
+    dask = Path(sys.executable).with_name("dask")
+    if not dask.exists():
+        pytest.skip("the dask command is not installed next to this Python")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen(
+        [str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [str(dask), "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    )
+    try:
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        corpus = ROOT / "tests" / "data" / "multilingual.jsonl"
+        assert main(["build", str(corpus), "-o", str(tmp_path / "m"), "--scheduler", address, "-k", "3"]) == 0
+        built = Recommender.load(tmp_path / "m")
+        local = Recommender(k=3).fit(corpus)
+        np.testing.assert_array_equal(built.neighbors, local.neighbors)
+        np.testing.assert_array_equal(built.scores, local.scores)
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_unreachable_or_bad_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
