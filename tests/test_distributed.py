@@ -69,6 +69,31 @@ def test_a_build_of_several_languages_on_a_scheduler_address(cluster: Any) -> No
     np.testing.assert_array_equal(remote.scores, local.scores)
 
 
+def test_the_analysis_on_the_workers_equals_the_local_one(cluster: Any) -> None:
+    """Every chunk read on a worker: vocabulary, counts, word forms and readable words as a local read."""
+    from recommender.build.analysis import analyse
+    from recommender.build.distributed import dask_mapper
+    from recommender.build.pipeline import analyzers_for
+    from recommender.sources.corpus import read_articles
+
+    frame = read_articles(ROOT / "tests" / "data" / "multilingual.jsonl")
+    local_model = Recommender().fit(frame)
+    analyzers = analyzers_for(local_model.settings)
+    languages = local_model.languages
+    inputs = (frame["body"].tolist(), frame["title"].tolist(), analyzers)
+    local = analyse(*inputs, languages=languages, title_weight=2.0, n_jobs=1)
+    with distributed.Client(cluster) as client:
+        mapper = dask_mapper(client)
+        remote = analyse(*inputs, languages=languages, title_weight=2.0, n_jobs=1, cluster=mapper)
+        assert mapper.workers() == 2
+    assert remote.vocabulary == local.vocabulary
+    assert (remote.counts != local.counts).nnz == 0
+    assert remote.forms == local.forms
+    assert remote.surface_forms == local.surface_forms
+    np.testing.assert_array_equal(remote.vector_forms, local.vector_forms)
+    assert remote.words == local.words
+
+
 def test_a_scheduler_and_workers_started_as_a_user_would(tmp_path: Path) -> None:
     """``dask scheduler`` and ``dask worker --nworkers 2`` as separate processes on loopback (the issue's
     setup), a corpus of several languages built with ``--scheduler``: the model equals a local build."""

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
 from math import ceil
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +29,7 @@ from .neighbors import default_threads
 from .reading import ByLanguage, Chunk, Written, read_chunk
 from .workers import run_in_workers, spans
 
-__all__ = ["MIN_PARALLEL", "Analysis", "analyse", "analyse_frozen"]
+__all__ = ["MIN_PARALLEL", "Analysis", "ChunkMapper", "analyse", "analyse_frozen"]
 
 #: Corpora with fewer articles than this are read in this process (workers cost ~1 s to start).
 MIN_PARALLEL = 5_000
@@ -89,15 +89,17 @@ def analyse(
     max_df: int | float = 1.0,
     n_jobs: int | None = None,
     min_parallel: int = MIN_PARALLEL,
+    cluster: ChunkMapper | None = None,
 ) -> Analysis:
     """Read every article once: vocabulary, counts, forms and readable words (see :class:`Analysis`).
 
     With ``languages`` (one code per article), ``analyzer`` gives each language's analyzer and every
     article is read by its own. Document frequency counts an article once whether a term is in its
-    title, body or both. Raises ``ValueError`` when no term is left (an empty vocabulary, or none within
-    ``min_df``/``max_df``).
+    title, body or both. ``cluster`` reads the chunks on other machines' workers (a Dask build): the
+    result is the same however the work is split. Raises ``ValueError`` when no term is left (an empty
+    vocabulary, or none within ``min_df``/``max_df``).
     """
-    parts = _read(bodies, titles, analyzer, languages, None, n_jobs, min_parallel)
+    parts = _read(bodies, titles, analyzer, languages, None, n_jobs, min_parallel, cluster)
     n_docs = len(bodies)
     terms = list(dict.fromkeys(sorted(chain.from_iterable(part.terms for part in parts))))
     if not terms:
@@ -169,9 +171,24 @@ def _read(
     fixed: dict[str, int] | None,
     n_jobs: int | None,
     min_parallel: int,
+    cluster: ChunkMapper | None = None,
 ) -> list[Chunk]:
-    """The chunks read, in article order: in worker processes when the corpus is large enough."""
+    """The chunks read, in article order: on the cluster when there is one, else in worker processes when
+    the corpus is large enough."""
     n_docs = len(bodies)
+    if cluster is not None and n_docs:
+        # Each task carries only its own articles; a few tasks per worker balance uneven chunks.
+        tasks = [
+            (
+                analyzer,
+                bodies[start:stop],
+                None if titles is None else titles[start:stop],
+                None if languages is None else languages[start:stop],
+                fixed,
+            )
+            for start, stop in spans(n_docs, 4 * cluster.workers(), most=_MAX_CHUNK)
+        ]
+        return cluster.map_chunks(_read_task, tasks)
     jobs = default_threads() if n_jobs is None else max(1, int(n_jobs))
     if jobs > 1 and n_docs >= max(min_parallel, 2):
         # One chunk per worker when it fits: each chunk stems its distinct words once.
@@ -181,6 +198,19 @@ def _read(
                 analyzer[language]  # made here (NLTK imported once), so every worker starts with them
         return run_in_workers(_read_span, (analyzer, bodies, titles, languages, fixed), chunks, jobs)
     return [read_chunk(analyzer, bodies, titles, languages, fixed)]
+
+
+def _read_task(task: tuple[Any, ...]) -> Chunk:
+    """One chunk sent whole to a cluster's worker."""
+    return read_chunk(*task)
+
+
+class ChunkMapper(Protocol):
+    """Where a cluster build reads its chunks (``recommender.build.distributed.DaskMapper``)."""
+
+    def workers(self) -> int: ...
+
+    def map_chunks(self, function: Callable[[Any], Chunk], tasks: Sequence[Any]) -> list[Chunk]: ...
 
 
 def _read_span(inputs: tuple[Any, ...], span: tuple[int, int]) -> Chunk:

@@ -7,7 +7,7 @@ them, so the lists are identical. Dask is imported only when a scheduler is aske
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..types import InvalidParameterError
@@ -42,6 +42,20 @@ class DaskMapper:
                 yield found
         finally:
             shared.release()  # the next group's plan replaces this one on every worker
+
+    def workers(self) -> int:
+        """How many workers the cluster has now (at least 1)."""
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map_chunks(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> list[Any]:
+        """``[function(task) for task in tasks]`` on the workers, in order (each task sent once)."""
+        futures = self.client.map(function, tasks, pure=False)
+        try:
+            results: list[Any] = self.client.gather(futures)
+        finally:
+            for future in futures:
+                future.release()
+        return results
 
     def close(self) -> None:
         """Close the client if this mapper opened it (a caller's own client stays open)."""

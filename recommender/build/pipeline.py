@@ -34,7 +34,7 @@ from ..text.languages import (
     warm_detector,
 )
 from ..types import CorpusError
-from .analysis import MIN_PARALLEL, Analysis, analyse
+from .analysis import MIN_PARALLEL, Analysis, ChunkMapper, analyse
 from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
 from .lists import rank_pools, search_pools
@@ -145,7 +145,11 @@ def weigh(counts: sp.csr_matrix, weighting: Weighting) -> sp.csr_matrix:
 
 
 def _analyse(
-    frame: pd.DataFrame, languages: Sequence[str], settings: Settings, analyzers: Analyzers
+    frame: pd.DataFrame,
+    languages: Sequence[str],
+    settings: Settings,
+    analyzers: Analyzers,
+    cluster: ChunkMapper | None = None,
 ) -> Analysis:
     try:
         return analyse(
@@ -156,6 +160,7 @@ def _analyse(
             title_weight=settings.title_weight,
             min_df=settings.min_df,
             max_df=settings.max_df,
+            cluster=cluster,
         )
     except ValueError as error:
         message = (
@@ -179,16 +184,17 @@ def build_model(
 ) -> MemoryModel:
     """The stored model of a validated article frame.
 
-    ``mapper`` runs the all-pairs tiles elsewhere (Dask); ``stage(name)`` wraps each stage: "languages",
-    "analysis", "weights", "embedding" (with the semantic view; a callable it yields gets
-    ``(done, total)`` as articles are embedded), "lsa", "neighbours", "lists", "tables".
+    ``mapper`` runs the analysis and the all-pairs tiles elsewhere (Dask); ``stage(name)`` wraps each
+    stage: "languages", "analysis", "weights", "embedding" (with the semantic view; a callable it yields
+    gets ``(done, total)`` as articles are embedded), "lsa", "neighbours", "lists", "tables".
     """
     stage = stage or untimed
     analyzers = analyzers_for(settings)
     with stage("languages"):
         languages = languages_of(frame, settings)
     with stage("analysis"):
-        analysis = _analyse(frame, languages, settings, analyzers)
+        cluster = mapper if hasattr(mapper, "map_chunks") else None  # a Dask build reads on its workers too
+        analysis = _analyse(frame, languages, settings, analyzers, cluster)
     with stage("weights"):
         counts = analysis.counts
         document_frequency = np.bincount(counts.indices, minlength=len(analysis.vocabulary))
