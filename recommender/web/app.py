@@ -6,10 +6,12 @@ and the command line's: ``GET /related/{id}`` with ``k``, ``explain`` and every 
 /query``, ``GET /articles?search=`` (titles, for pickers), ``GET /healthz`` and ``GET /metrics``
 (Prometheus text), the editor's page at ``/`` (:mod:`recommender.web.editor`) with ``GET /audit``
 and ``GET``/``POST /overrides`` behind it, and readers' feedback: ``POST /events`` and the page snippet
-``GET /feedback.js`` (:mod:`recommender.web.feedback`), with A/B variants chosen by ``visitor``. Each request answers from one generation: the model is reopened
-when ``build`` or ``update`` publishes another (the pointer is looked at, at most once per ``check_every``
-seconds, or at ``POST /reload`` with the token), and a request in flight finishes on the generation it
-began with, which it names in ``X-Recommender-Generation``. Errors are ``{"error": …}`` with their status:
+``GET /feedback.js`` (:mod:`recommender.web.feedback`), with A/B variants chosen by ``visitor``.
+
+Each request answers from one generation: the model is reopened when ``build`` or ``update`` publishes
+another (the pointer is looked at, at most once per ``check_every`` seconds, or at ``POST /reload`` with
+the token), and a request in flight finishes on the generation it began with, which it names in
+``X-Recommender-Generation``. Errors are ``{"error": …}`` with their status:
 404 for an unknown id (with suggestions), 422 for a bad parameter, 401 for a write without the token, 413
 for a body over the limit.
 """
