@@ -11,7 +11,7 @@ import pytest
 
 from recommender.semantic import cache as cache_module
 from recommender.semantic.cache import VectorCache, default_folder
-from recommender.semantic.embed import WINDOWS, Embedded, article_text, embed, window_keys
+from recommender.semantic.embed import WINDOWS, Embedded, article_text, embed, text_keys, window_keys
 from recommender.semantic.encoder import EncoderInfo, load_encoder
 
 
@@ -21,8 +21,10 @@ class CountingEncoder:
     def __init__(self, dimension: int = 4) -> None:
         self.info = EncoderInfo("counting", "f" * 64, dimension, 6)
         self.seen: list[list[int]] = []
+        self.tokenised: list[str] = []
 
     def windows(self, text: str, count: int) -> list[list[int]]:
+        self.tokenised.append(text)
         ids = [sum(map(ord, word)) % 97 for word in text.split()][: 4 * count]
         return [[101, *ids[start : start + 4], 102] for start in range(0, max(len(ids), 1), 4)]
 
@@ -74,6 +76,23 @@ def test_a_long_text_is_the_token_weighted_mean_of_its_windows() -> None:
     assert len(encoder.windows(very_long, WINDOWS)) == WINDOWS  # the rest is not read
 
 
+def test_an_unchanged_text_is_not_tokenised_again(tmp_path: Path) -> None:
+    """A rebuild reads an unchanged article's finished vector by the text's key: no tokenising, the
+    same bits as the first run."""
+    encoder = CountingEncoder()
+    cache = VectorCache(tmp_path, encoder.info.fingerprint, encoder.info.dimension)
+    texts = ["alpha beta", "one two three four five six seven eight nine", "gamma"]
+    first = embed(texts, encoder, cache=cache)
+    encoder.tokenised.clear()
+    again = embed(
+        texts, encoder, cache=VectorCache(tmp_path, encoder.info.fingerprint, encoder.info.dimension)
+    )
+    assert encoder.tokenised == []
+    assert (again.embedded, again.windows) == (0, 0)
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+    assert text_keys(["alpha beta"]) != text_keys(["alpha  beta"]) != window_keys([[1, 2]])
+
+
 def test_a_second_run_reads_the_cache_and_encodes_only_changed_windows(tmp_path: Path) -> None:
     encoder = CountingEncoder()
     cache = VectorCache(tmp_path, encoder.info.fingerprint, encoder.info.dimension)
@@ -89,6 +108,7 @@ def test_a_second_run_reads_the_cache_and_encodes_only_changed_windows(tmp_path:
         progress=lambda done, total: reports.append((done, total)),
     )
     assert len(encoder.seen) == 2  # the edited text's last window, and the new text
+    assert encoder.tokenised[3:] == [long_text.replace("nine", "ten"), "delta"]  # the others: one cache read
     assert (second.embedded, second.windows, second.reused) == (2, 2, 2)
     assert reports == [(0, 4), (4, 4)]
     np.testing.assert_array_equal(second.vectors[[0, 2]], first.vectors[[0, 2]])
