@@ -23,7 +23,6 @@ import hmac
 import json
 import math
 import os
-import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -39,7 +38,6 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ..feedback.events import EventStore, InvalidEventsError, assign_variant, batch_id, validate_batch
-from ..serve.controls import CONTROL_NAMES
 from ..serve.index import Index
 from ..serve.overrides import EDITS, Overrides, edit_overrides, load_overrides
 from ..types import (
@@ -53,12 +51,10 @@ from .editor import PAGE, SCRIPT, SECURITY_HEADERS
 from .feedback import SCRIPT as FEEDBACK_SCRIPT
 from .feedback import RateLimit
 from .metrics import Metrics
+from .params import HttpError, controls, holds, host_of, integer, published, served_variants
 
 __all__ = ["Service", "app"]
 
-_FLAGS = frozenset({"past_only", "same_category", "fill"})
-_NUMBERS = frozenset({"min_score", "min_relative", "mmr"})
-_TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 _Handler = Callable[[Request, Index], Awaitable[Response]]
 
 
@@ -130,7 +126,7 @@ class Service:
         variants: Mapping[str, str | os.PathLike[str]] | None = None,
         split: Sequence[float] | None = None,
     ) -> None:
-        self.variants, self.split = _variants(model_dir, variants, split)
+        self.variants, self.split = served_variants(model_dir, variants, split)
         self.indexes = {name: Index.load(path, verify=verify) for name, path in self.variants.items()}
         self.events = EventStore(events, retention_days=events_retention) if events is not None else None
         self._events_limit = RateLimit(events_rate)
@@ -255,7 +251,7 @@ class Service:
                 response = JSONResponse({"error": str(error), "problems": error.problems}, 422)
             except (InvalidParameterError, OverridesError) as error:
                 response = JSONResponse({"error": str(error)}, 422)
-            except _HttpError as error:
+            except HttpError as error:
                 response = JSONResponse({"error": str(error)}, error.status)
                 if error.retry_after is not None:
                     response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
@@ -274,7 +270,7 @@ class Service:
 
     async def _related(self, request: Request, index: Index) -> Response:
         article_id = request.path_params["article_id"]
-        options = _controls(request.query_params)
+        options = controls(request.query_params)
         overrides = await run_in_threadpool(self.overrides)
         links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
         return self._cached(request, index, [link.to_dict() for link in links])
@@ -285,12 +281,12 @@ class Service:
         from ..outputs.export import render_block
 
         article_id = request.path_params["article_id"]
-        options = _controls(request.query_params)
+        options = controls(request.query_params)
         options.pop("explain", None)
         overrides = await run_in_threadpool(self.overrides)
         links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
         headers = self._cache_headers(request, index)
-        if _holds(request, headers["ETag"]):
+        if holds(request, headers["ETag"]):
             return Response(status_code=304, headers=headers)
         headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src *"
         block = render_block(index, article_id, links, template=self._template)
@@ -302,11 +298,11 @@ class Service:
     async def _events(self, request: Request, index: Index) -> Response:
         """A page's batch of impressions and clicks, stored whole or not at all (and once per batch id)."""
         if self.events is None:
-            raise _HttpError(404, "this server keeps no events: start it with --events FILE")
+            raise HttpError(404, "this server keeps no events: start it with --events FILE")
         waited = self._events_limit.wait(request.client.host if request.client else "")
         if waited > 0:
             self._metrics_store.add("events_limited", 1)
-            raise _HttpError(429, "too many event batches from this client", retry_after=waited)
+            raise HttpError(429, "too many event batches from this client", retry_after=waited)
         try:
             body = await self._json_body(request, any_json=True)
         except InvalidParameterError:
@@ -337,7 +333,7 @@ class Service:
 
     async def _articles(self, request: Request, index: Index) -> Response:
         search = request.query_params.get("search", "").casefold().strip()
-        limit = _integer(request.query_params.get("limit", "20"), "limit")
+        limit = integer(request.query_params.get("limit", "20"), "limit")
         if not 1 <= limit <= 100:
             message = f"limit must be between 1 and 100, got {limit}"
             raise InvalidParameterError(message)
@@ -356,7 +352,7 @@ class Service:
             "generation": index.generation,
             "articles": len(index),
             "library_version": manifest.get("library_version"),
-            "published": _published(index),
+            "published": published(index),
         }
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
@@ -378,7 +374,7 @@ class Service:
         self._authorised(request)
         body = await self._json_body(request)
         if self._overrides_path is None:
-            raise _HttpError(409, "this server has no overrides file: start it with --overrides FILE")
+            raise HttpError(409, "this server has no overrides file: start it with --overrides FILE")
         action, article_id, other_id = body.get("action"), body.get("article_id"), body.get("other_id")
         if action not in EDITS:
             message = f"action must be one of {', '.join(EDITS)}, got {action!r}"
@@ -432,7 +428,7 @@ class Service:
     def _cached(self, request: Request, index: Index, data: object) -> Response:
         """A GET answer with its ETag and ``Cache-Control``; 304 when the client holds it already."""
         headers = self._cache_headers(request, index)
-        if _holds(request, headers["ETag"]):
+        if holds(request, headers["ETag"]):
             return Response(status_code=304, headers=headers)
         return JSONResponse(data, headers=headers)
 
@@ -451,12 +447,12 @@ class Service:
         """The request's JSON body, within the size limit; an object unless ``any_json``."""
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise _HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
+            raise HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > self._max_body:
-                raise _HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
+                raise HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as error:
@@ -472,14 +468,14 @@ class Service:
         if (
             origin is not None
             and origin not in self._origins
-            and _host(origin) != request.headers.get("host")
+            and host_of(origin) != request.headers.get("host")
         ):
-            raise _HttpError(403, f"writes from the page of another site ({origin}) are refused")
+            raise HttpError(403, f"writes from the page of another site ({origin}) are refused")
         if self._token is None:
-            raise _HttpError(401, "this server is read-only: start it with a token (--token) to allow writes")
+            raise HttpError(401, "this server is read-only: start it with a token (--token) to allow writes")
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode("utf-8"), self._token.encode("utf-8")):
-            raise _HttpError(401, "a write needs the server's token: Authorization: Bearer TOKEN")
+            raise HttpError(401, "a write needs the server's token: Authorization: Bearer TOKEN")
 
     def _titles_of(self, index: Index) -> list[tuple[str, str, str]]:
         """(id, title, folded title) of every article of ``index``'s generation, built once per generation."""
@@ -491,123 +487,3 @@ class Service:
             ]
             self._titles = (index.generation, titles)
         return titles
-
-
-class _HttpError(RecommenderError):
-    """An error with its own HTTP status (401, 413, 429), and for 429 the seconds to wait."""
-
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
-
-
-def _variants(
-    model_dir: str | os.PathLike[str] | None,
-    variants: Mapping[str, str | os.PathLike[str]] | None,
-    split: Sequence[float] | None,
-) -> tuple[dict[str, str | os.PathLike[str]], list[float]]:
-    """The models to serve by variant name (one, named "default", without an experiment) and their shares."""
-    if not variants:
-        if model_dir is None:
-            msg = "serve needs a model folder, or two or more variants"
-            raise InvalidParameterError(msg)
-        if split is not None:
-            msg = "a split needs two or more variants (--variant NAME=MODEL)"
-            raise InvalidParameterError(msg)
-        return {"default": model_dir}, [100.0]
-    if model_dir is not None:
-        msg = "give either a model folder or variants, not both"
-        raise InvalidParameterError(msg)
-    names = list(variants)
-    if len(names) < 2:
-        msg = f"an experiment needs two or more variants, got {len(names)}"
-        raise InvalidParameterError(msg)
-    for name in names:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
-            message = f"variant name {name!r}: use 1 to 64 letters, digits, '_', '-' or '.'"
-            raise InvalidParameterError(message)
-    shares = [100.0 / len(names)] * len(names) if split is None else [float(share) for share in split]
-    if len(shares) == len(names) - 1:  # the last variant takes the rest
-        shares.append(100.0 - sum(shares))
-    if (
-        len(shares) != len(names)
-        or any(not 0 <= share <= 100 for share in shares)
-        or abs(sum(shares) - 100) > 1e-6
-    ):
-        message = (
-            f"the split must give each of the {len(names)} variants a share in percent, summing to 100 "
-            f"(or all but the last), got {list(split or [])}"
-        )
-        raise InvalidParameterError(message)
-    return dict(variants), shares
-
-
-def _holds(request: Request, etag: str) -> bool:
-    """Whether the client's ``If-None-Match`` names ``etag`` (it holds this answer already)."""
-    return etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
-
-
-def _controls(params: Mapping[str, str]) -> dict[str, Any]:
-    """``k``, ``explain`` and the ranking controls from query parameters, typed as the library takes them."""
-    options: dict[str, Any] = {}
-    for name, value in params.items():
-        if name == "visitor":
-            continue  # chooses the variant (Service.variant_of), not the list
-        if name == "k":
-            options["k"] = _integer(value, "k")
-        elif name == "explain" or name in _FLAGS:
-            options[name] = _flag(value, name)
-        elif name in _NUMBERS:
-            options[name] = _number(value, name)
-        elif name == "max_exposure":
-            options[name] = _integer(value, name)
-        elif name in CONTROL_NAMES:
-            options[name] = value
-        else:
-            known = ", ".join(("k", "explain", *CONTROL_NAMES))
-            message = f"unknown parameter {name!r}; known: {known}"
-            raise InvalidParameterError(message)
-    return options
-
-
-def _flag(value: str, name: str) -> bool:
-    folded = value.strip().lower()
-    if folded in _TRUE or folded == "":
-        return True
-    if folded in _FALSE:
-        return False
-    message = f"{name} must be true or false, got {value!r}"
-    raise InvalidParameterError(message)
-
-
-def _number(value: str, name: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        message = f"{name} must be a number, got {value!r}"
-        raise InvalidParameterError(message) from None
-
-
-def _integer(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        message = f"{name} must be a whole number, got {value!r}"
-        raise InvalidParameterError(message) from None
-
-
-def _host(origin: str) -> str:
-    """The ``host[:port]`` of an ``Origin`` header's value."""
-    return origin.split("://", 1)[-1].rstrip("/")
-
-
-def _published(index: Index) -> str | None:
-    """When the generation answering was published (its folder's time), as ISO 8601 UTC."""
-    if index.generation is None:
-        return None
-    try:
-        seconds = (index.path / index.generation).stat().st_mtime
-    except OSError:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
