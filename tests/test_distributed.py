@@ -52,7 +52,7 @@ def test_cli_build_with_a_scheduler_address(
         main(["build", str(BUNDLED), "-o", str(tmp_path / "m"), "--scheduler", cluster.scheduler_address])
         == 0
     )
-    assert "built" in capsys.readouterr().out
+    assert f"on 2 Dask worker(s) at {cluster.scheduler_address}" in capsys.readouterr().out
     local = Recommender.load(tmp_path / "m")
     expected = Recommender().fit(BUNDLED)
     np.testing.assert_array_equal(local.neighbors, expected.neighbors)

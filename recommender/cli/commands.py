@@ -57,7 +57,12 @@ def build(args: argparse.Namespace) -> int:
             date_format=args.date_format,
         )
     report_skipped(articles.attrs.get("skipped", []))
-    model = recommender.fit(articles, scheduler=args.scheduler, stage=stage)
+    cluster, where = _cluster(args)
+    try:
+        model = recommender.fit(articles, scheduler=cluster and cluster.client, stage=stage)
+    finally:
+        if cluster is not None:
+            cluster.close()
     with stage("save"):
         path = model.save(args.output, wait=not args.no_wait, keep=args.keep)
     seconds = time.perf_counter() - started
@@ -65,9 +70,30 @@ def build(args: argparse.Namespace) -> int:
     languages = ", ".join(f"{lang} {count}" for lang, count in sorted(counts.items()))
     print(
         f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
-        f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s"
+        f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s{where}"
     )
     return 0
+
+
+def _cluster(args: argparse.Namespace) -> tuple[Any, str]:
+    """The Dask cluster of ``--scheduler`` (connected, said on a terminal with its dashboard) and the
+    words the summary line adds; (None, "") without one."""
+    if not args.scheduler:
+        return None, ""
+    from ..build.distributed import dask_mapper
+
+    cluster = dask_mapper(args.scheduler)
+    workers = cluster.workers()
+    if _shown(args):
+        try:
+            dashboard = f"; progress on its dashboard, {cluster.client.dashboard_link}"
+        except Exception:  # a scheduler without a dashboard
+            dashboard = ""
+        print(
+            f"building on the Dask cluster at {args.scheduler}: {workers} worker(s){dashboard}",
+            file=sys.stderr,
+        )
+    return cluster, f", on {workers} Dask worker(s) at {args.scheduler}"
 
 
 def related(args: argparse.Namespace) -> int:
