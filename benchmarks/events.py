@@ -167,8 +167,7 @@ def _report(
         values = np.array(latencies) * 1000
         return {f"p{q}": round(float(np.percentile(values, q)), 2) for q in (50, 90, 99)}
 
-    runs = sent
-    totals = {name: sum(run["counts"][name] for run in runs) for name in runs[0]["counts"]}
+    totals = {name: sum(run["counts"][name] for run in sent) for name in sent[0]["counts"]}
     valid = sum(len(body["events"]) for plan in plans for body, ok in plan if ok)
     invalid = sum(len(body["events"]) for plan in plans for body, ok in plan if not ok)
     rejected = next(
@@ -193,7 +192,7 @@ def _report(
         "unexpected_answers": totals["unexpected"],
         "events_seconds": round(events_seconds, 2),
         "events_per_second": round((valid + invalid) / events_seconds, 1),
-        "events_latency_ms": percentiles([value for run in runs for value in run["latencies"]]),
+        "events_latency_ms": percentiles([value for run in sent for value in run["latencies"]]),
         "related_alone_ms": related_alone,
         "related_with_events_ms": related_beside,
         "related_p99_ratio": round(related_beside["p99"] / related_alone["p99"], 2),

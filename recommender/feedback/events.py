@@ -37,6 +37,7 @@ __all__ = [
     "InvalidEventsError",
     "StoredBatch",
     "assign_variant",
+    "reading",
     "validate_batch",
 ]
 
@@ -337,6 +338,28 @@ class EventStore:
         return connection.execute(
             "DELETE FROM events WHERE time < ?", (now - self.retention_days * _DAY,)
         ).rowcount
+
+
+@contextmanager
+def reading(database: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to an events database (a server may be writing it meanwhile); every
+    failure is an :class:`EventsError` naming the file."""
+    path = Path(database)
+    if not path.is_file():
+        message = f"{path}: no events database there"
+        raise EventsError(message)
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        message = f"{path}: cannot open the events database ({error})"
+        raise EventsError(message) from None
+    try:
+        yield connection
+    except sqlite3.Error as error:
+        message = f"{path}: cannot read the events database ({error})"
+        raise EventsError(message) from None
+    finally:
+        connection.close()
 
 
 def _hashed(salt: bytes, visitor: str) -> str:

@@ -13,15 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import sqlite3
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from ..serve.index import Index
 from ..types import UnknownArticleError
-from .events import EventsError
-from .report import parse_since
+from .events import reading
+from .report import parse_since, percent
 
 __all__ = ["Replay", "replay"]
 
@@ -74,11 +72,11 @@ class Replay:
                 f"{self.model} (top {self.k}) against {self.pages:,} logged pages"
                 + (f" ({self.unknown_pages:,} not in the model, skipped)" if self.unknown_pages else ""),
                 f"  logged: {self.logged_impressions:,} impressions, {self.logged_clicks:,} clicks, "
-                f"CTR {_percent(self.logged_ctr)}",
-                f"  the candidate also shows {_percent(self.coverage)} of those impressions: "
+                f"CTR {percent(self.logged_ctr)}",
+                f"  the candidate also shows {percent(self.coverage)} of those impressions: "
                 f"{self.matched_clicks:,} clicks of {self.matched_impressions:,}, replay CTR "
-                f"{_percent(self.replay_ctr)}",
-                f"  click recall {_percent(self.click_recall)}; {self.unseen_links:,} of its links were "
+                f"{percent(self.replay_ctr)}",
+                f"  click recall {percent(self.click_recall)}; {self.unseen_links:,} of its links were "
                 "never shown (no evidence)",
             ]
         )
@@ -95,24 +93,13 @@ def replay(
     """Replay the logged events of ``database`` on the candidate ``model`` (a folder or an ``Index``);
     ``controls`` are the ranking controls the candidate would be served with."""
     index = model if isinstance(model, Index) else Index.load(model)
-    path = Path(database)
-    if not path.is_file():
-        msg = f"{path}: no events database there"
-        raise EventsError(msg)
     start = parse_since(since)
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            rows = connection.execute(
-                "SELECT article_id, link_id, SUM(type = 'impression'), SUM(type = 'click') FROM events "
-                "WHERE time >= ? GROUP BY article_id, link_id",
-                (start if start is not None else -math.inf,),
-            ).fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error as error:
-        msg = f"{path}: cannot read the events database ({error})"
-        raise EventsError(msg) from None
+    with reading(database) as connection:
+        rows = connection.execute(
+            "SELECT article_id, link_id, SUM(type = 'impression'), SUM(type = 'click') FROM events "
+            "WHERE time >= ? GROUP BY article_id, link_id",
+            (start if start is not None else -math.inf,),
+        ).fetchall()
     logged: dict[str, dict[str, tuple[int, int]]] = {}
     for article_id, link_id, impressions, clicks in rows:
         logged.setdefault(article_id, {})[link_id] = (int(impressions), int(clicks))
@@ -145,7 +132,3 @@ def replay(
 
 def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else math.nan
-
-
-def _percent(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{100 * value:.2f}%"

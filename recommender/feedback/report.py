@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 
 from ..types import InvalidParameterError
-from .events import EventsError
+from .events import reading
 from .stats import Comparison, compare, rate_table
 
-__all__ = ["FeedbackReport", "parse_since", "read_clusters", "report"]
+__all__ = ["FeedbackReport", "parse_since", "percent", "read_clusters", "report", "verdict"]
 
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([mhdw])")
 _SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
@@ -98,7 +98,7 @@ def verdict(comparison: Comparison) -> str:
     """A comparison in words: the difference, its interval, the test, and what to do next."""
     a, b = comparison.rate_a, comparison.rate_b
     lines = [
-        f"{comparison.b} against {comparison.a}: CTR {_percent(b.ctr)} vs {_percent(a.ctr)}, "
+        f"{comparison.b} against {comparison.a}: CTR {percent(b.ctr)} vs {percent(a.ctr)}, "
         f"difference {_points(comparison.difference)} "
         f"({100 * (1 - comparison.alpha):.0f}% CI {_points(comparison.low)} to {_points(comparison.high)}), "
         f"z = {comparison.z:.2f}, p {_p(comparison.p_value)}"
@@ -133,28 +133,15 @@ def report(
     or Unix seconds). ``top`` articles are listed best and worst among those with ``min_impressions``.
     """
     start = parse_since(since)
-    path = Path(database)
-    if not path.is_file():
-        msg = f"{path}: no events database there"
-        raise EventsError(msg)
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as error:
-        msg = f"{path}: cannot open the events database ({error})"
-        raise EventsError(msg) from None
-    try:
-        with connection:
-            clusters = read_clusters(connection, ["rank", "reason", "variant", "article_id"], start)
-            events, visitors = connection.execute(
-                "SELECT COUNT(*), COUNT(DISTINCT day || ':' || visitor) FROM events WHERE time >= ?",
-                (start if start is not None else -math.inf,),
-            ).fetchone()
-    except sqlite3.Error as error:
-        msg = f"{path}: cannot read the events database ({error})"
-        raise EventsError(msg) from None
-    finally:
-        connection.close()
-    return _report(str(path), start, int(events), int(visitors), clusters, min_impressions, top, alpha, power)
+    with reading(database) as connection:
+        clusters = read_clusters(connection, ["rank", "reason", "variant", "article_id"], start)
+        events, visitors = connection.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT day || ':' || visitor) FROM events WHERE time >= ?",
+            (start if start is not None else -math.inf,),
+        ).fetchone()
+    return _report(
+        str(Path(database)), start, int(events), int(visitors), clusters, min_impressions, top, alpha, power
+    )
 
 
 def read_clusters(connection: sqlite3.Connection, keys: list[str], since: float | None) -> pd.DataFrame:
@@ -256,11 +243,12 @@ def parse_since(since: str | float | dt.datetime | None, *, now: float | None = 
 def _shown(frame: pd.DataFrame) -> str:
     shown = frame.copy()
     for name in ("ctr", "low", "high"):
-        shown[name] = shown[name].map(_percent)
+        shown[name] = shown[name].map(percent)
     return shown.drop(columns=["stderr", "clusters"]).to_string()
 
 
-def _percent(value: float) -> str:
+def percent(value: float) -> str:
+    """A rate as a percentage with two decimals ("n/a" when there is none)."""
     return "n/a" if not math.isfinite(value) else f"{100 * value:.2f}%"
 
 

@@ -126,8 +126,8 @@ class Service:
         variants: Mapping[str, str | os.PathLike[str]] | None = None,
         split: Sequence[float] | None = None,
     ) -> None:
-        self.variants, self.split = served_variants(model_dir, variants, split)
-        self.indexes = {name: Index.load(path, verify=verify) for name, path in self.variants.items()}
+        served, self.split = served_variants(model_dir, variants, split)
+        self.indexes = {name: Index.load(path, verify=verify) for name, path in served.items()}
         self.events = EventStore(events, retention_days=events_retention) if events is not None else None
         self._events_limit = RateLimit(events_rate)
         self._template = None
@@ -241,7 +241,7 @@ class Service:
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
-            variant = self.variant_of(request.query_params.get("visitor"))
+            variant = request.state.variant = self.variant_of(request.query_params.get("visitor"))
             index = await run_in_threadpool(self.current, variant)
             try:
                 response = await handler(request, index)
@@ -291,8 +291,9 @@ class Service:
         headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src *"
         block = render_block(index, article_id, links, template=self._template)
         if self.experiment:  # the feedback snippet reports the variant a reader saw
-            variant = self.variant_of(request.query_params.get("visitor"))
-            block = f'<div class="recommender-variant" data-variant="{variant}">\n{block}\n</div>'
+            block = (
+                f'<div class="recommender-variant" data-variant="{request.state.variant}">\n{block}\n</div>'
+            )
         return HTMLResponse(block, headers=headers)
 
     async def _events(self, request: Request, index: Index) -> Response:
