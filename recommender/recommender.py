@@ -69,6 +69,7 @@ class Recommender:
         date_format: str | None = None,
         scheduler: Any = None,
         stage: Stage | None = None,
+        output: str | os.PathLike[str] | None = None,
     ) -> Recommender:
         """Index ``articles`` (a path, a DataFrame or dicts with at least ``id`` and ``body``).
 
@@ -76,13 +77,18 @@ class Recommender:
         how dates are written when not in a format read by default (see ``read_articles``).
 
         ``scheduler`` (a Dask scheduler address or ``dask.distributed.Client``; needs the ``dask``
-        extra) computes the all-pairs neighbours on that cluster; the result is identical. ``stage``,
-        a function of a stage's name returning a context manager, wraps each build stage (to time or
-        show them).
+        extra) builds on that cluster: files are read, analysed, weighted and searched on its workers,
+        and the model is the one a local build makes (with the semantic view, only the all-pairs search
+        runs there). ``output`` saves the model there (as :meth:`save`); on a cluster it is written as
+        it is fetched from the workers, so this process never holds its large arrays, and it is then
+        read memory-mapped. ``stage``, a function of a stage's name returning a context manager, wraps
+        each build stage (to time or show them).
         """
         from .build.pipeline import build_model, warm_languages
         from .text.languages import cancel_warm
 
+        if scheduler is not None and not self.settings.semantic:
+            return self._fit_on_cluster(articles, scheduler, skip_invalid, date_format, stage, output)
         warm_languages(self.settings, articles)
         try:
             frame = load_articles(articles, skip_invalid=skip_invalid, date_format=date_format)
@@ -100,6 +106,36 @@ class Recommender:
             finally:
                 mapper.close()
         self._frame = frame
+        if output is not None:
+            self.save(output)
+        return self
+
+    def _fit_on_cluster(
+        self,
+        articles: Articles,
+        scheduler: Any,
+        skip_invalid: bool,
+        date_format: str | None,
+        stage: Stage | None,
+        output: str | os.PathLike[str] | None,
+    ) -> Recommender:
+        """``fit`` on a Dask cluster: the articles read, analysed and searched on its workers."""
+        from .build.cluster import build_on_cluster
+        from .build.distributed import dask_mapper
+
+        mapper = dask_mapper(scheduler)
+        try:
+            built = build_on_cluster(
+                articles,
+                self.settings,
+                mapper.client,
+                reading={"skip_invalid": skip_invalid, "date_format": date_format},
+                stage=stage,
+                output=output,
+            )
+        finally:
+            mapper.close()
+        self._use(built)
         return self
 
     def _use(self, stored: Any) -> None:

@@ -16,7 +16,7 @@ import pytest
 from recommender import Index, Recommender
 from recommender import store as fmt
 from recommender.store import folder as folder_module
-from recommender.types import InvalidParameterError, ModelFormatError, ModelLockedError
+from recommender.types import InvalidParameterError, ModelFormatError, ModelLockedError, RecommenderError
 
 from .conftest import GOLDEN, model_files, refresh_checksums, write_manifest
 
@@ -422,3 +422,29 @@ def test_a_writer_that_waits_says_for_whom(tmp_path: Path, caplog: pytest.LogCap
     ]
     assert_holds(fmt.open_model(path), 2)
     assert [name.split("-")[1] for name in generations(path)] == ["000001", "000002"]
+
+
+def test_an_array_given_in_pieces_is_the_file_np_save_writes(tmp_path: Path) -> None:
+    """A model too large for the writing process is saved from pieces: the same bytes and checksum."""
+    import io
+
+    from recommender.store.pieces import Pieces, write_npy
+
+    whole = np.arange(12, dtype=np.float32).reshape(4, 3)
+    expected, given = io.BytesIO(), io.BytesIO()
+    np.save(expected, whole, allow_pickle=False)
+    write_npy(given, Pieces(np.dtype(np.float32), (4, 3), lambda: iter([whole[:1], whole[1:3], whole[3:]])))
+    assert given.getvalue() == expected.getvalue()
+    short = Pieces(np.dtype(np.float32), (4, 3), lambda: iter([whole[:2]]))
+    with pytest.raises(RecommenderError, match="given 6 element"):
+        write_npy(io.BytesIO(), short)
+    model = Recommender(k=3).fit(
+        [{"id": "a", "body": "grain exports rise"}, {"id": "b", "body": "grain exports fall"}],
+        output=tmp_path / "m",
+    )
+    before = sorted(os.listdir(tmp_path / "m"))
+    parts = model.stored.parts()
+    parts["arrays"] = {**parts["arrays"], "extra": short}
+    with pytest.raises(RecommenderError, match="nothing was published"):
+        fmt.write_model(tmp_path / "m", **parts)
+    assert sorted(os.listdir(tmp_path / "m")) == before  # the last good model stays, no staging left

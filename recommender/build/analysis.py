@@ -100,20 +100,39 @@ def analyse(
     vocabulary, or none within ``min_df``/``max_df``).
     """
     parts = _read(bodies, titles, analyzer, languages, None, n_jobs, min_parallel, cluster)
-    n_docs = len(bodies)
-    terms = list(dict.fromkeys(sorted(chain.from_iterable(part.terms for part in parts))))
+    vocabulary, columns = vocabulary_of(
+        [part.terms for part in parts], [chunk_frequency(part) for part in parts], len(bodies), min_df, max_df
+    )
+    return _assemble(parts, columns, vocabulary, analyzer, title_weight, n_jobs, _receivers(languages))
+
+
+def chunk_frequency(part: Chunk) -> np.ndarray:
+    """How many of a chunk's articles have each of its terms (in title, body or both)."""
+    # The words have one entry per term an article has in its title, body or both.
+    return np.bincount(part.words.indices, minlength=len(part.terms))
+
+
+def vocabulary_of(
+    term_lists: Sequence[Sequence[str]],
+    frequencies: Sequence[np.ndarray],
+    n_docs: int,
+    min_df: int | float,
+    max_df: int | float,
+) -> tuple[list[str], list[np.ndarray]]:
+    """The kept terms (sorted), from each chunk's terms and their document frequencies, and per chunk
+    the column each of its terms moves to (``len(vocabulary)``, cut off, for a dropped one)."""
+    terms = list(dict.fromkeys(sorted(chain.from_iterable(term_lists))))
     if not terms:
         message = "empty vocabulary; perhaps the documents only contain stop words"
         raise ValueError(message)
     position = dict(zip(terms, range(len(terms)), strict=True))
     to_global = [
-        np.fromiter(map(position.__getitem__, part.terms), dtype=np.int64, count=len(part.terms))
-        for part in parts
+        np.fromiter(map(position.__getitem__, chunk), dtype=np.int64, count=len(chunk))
+        for chunk in term_lists
     ]
     document_frequency = np.zeros(len(terms), dtype=np.int64)
-    for part, mapping in zip(parts, to_global, strict=True):
-        # The words have one entry per term an article has in its title, body or both.
-        document_frequency += np.bincount(mapping[part.words.indices], minlength=len(terms))
+    for mapping, frequency in zip(to_global, frequencies, strict=True):
+        document_frequency[mapping] += frequency  # a chunk's terms are distinct: no index repeats
     high = max_df if isinstance(max_df, int) else max_df * n_docs
     low = min_df if isinstance(min_df, int) else min_df * n_docs
     if high < low:
@@ -126,9 +145,7 @@ def analyse(
         raise ValueError(message)
     new_column = np.full(len(terms), kept, dtype=np.int64)  # dropped terms go to a column cut off
     new_column[keep] = np.arange(kept)
-    columns = [new_column[mapping] for mapping in to_global]
-    vocabulary = list(compress(terms, keep.tolist()))
-    return _assemble(parts, columns, vocabulary, analyzer, title_weight, n_jobs, _receivers(languages))
+    return list(compress(terms, keep.tolist())), [new_column[mapping] for mapping in to_global]
 
 
 def analyse_frozen(
@@ -251,29 +268,29 @@ def _assemble(
     ``receivers`` are the languages given the other languages' tokens (None: all); ``readable``: whether
     to derive one readable word per term."""
     kept = len(vocabulary)
-    bodies = [_remap(part.body, mapping, kept) for part, mapping in zip(parts, columns, strict=True)]
-    titles = [
-        _remap(part.title, mapping, kept)
-        for part, mapping in zip(parts, columns, strict=True)
-        if part.title is not None
+    counted = [
+        chunk_counts(part, mapping, kept, title_weight) for part, mapping in zip(parts, columns, strict=True)
     ]
-    counts = sp.csr_matrix(sp.vstack(bodies, format="csr"), dtype=np.float64)
-    if titles and title_weight:
-        counts = sp.csr_matrix(counts + title_weight * sp.csr_matrix(sp.vstack(titles, format="csr")))
-    counts.sort_indices()
+    counts = sp.csr_matrix(sp.vstack([chunk for chunk, _ in counted], format="csr"), dtype=np.float64)
+    counts.has_sorted_indices = True  # each chunk's are
     read = sum(_total(part.body) + _total(part.title) for part in parts)
-    counted = sum(map(_total, bodies)) + sum(map(_total, titles))
-    surface_forms, vector_forms = _entry_words(parts, columns, counts)
+    used = [chunk_words(part, mapping, kept) for part, mapping in zip(parts, columns, strict=True)]
+    table = word_table([names for _, names in used])
+    entries = [
+        chunk_entries(len(part.word_table), block, names, table, chunk)
+        for part, (block, names), (chunk, _) in zip(parts, used, counted, strict=True)
+    ]
+    surface_forms, renumbered = used_words(table, entries)
     words = _readable([part.written for part in parts], vocabulary) if readable else []
     return Analysis(
         vocabulary=vocabulary,
         counts=counts,
         forms=_merge_forms([part.forms for part in parts], analyzer, n_jobs, receivers),
         surface_forms=surface_forms,
-        vector_forms=vector_forms,
+        vector_forms=np.concatenate([renumbered[chunk] for chunk in entries]).astype(np.int32),
         words=words,
         tokens=read,
-        unseen=read - counted,
+        unseen=read - sum(number for _, number in counted),
     )
 
 
@@ -281,35 +298,59 @@ def _total(counts: sp.csr_matrix | None) -> int:
     return 0 if counts is None else int(counts.data.sum(dtype=np.int64))
 
 
-def _entry_words(
-    parts: list[Chunk], columns: list[np.ndarray], counts: sp.csr_matrix
-) -> tuple[list[str], np.ndarray]:
-    """The distinct words the entries of ``counts`` use (sorted), and each entry's row among them."""
-    blocks = [
-        _remap(part.words, mapping, counts.shape[1]) for part, mapping in zip(parts, columns, strict=True)
-    ]
-    used = [np.unique(block.data).tolist() for block in blocks]
-    named = [
-        list(map(part.word_table.__getitem__, numbers)) for part, numbers in zip(parts, used, strict=True)
-    ]
-    table = sorted(set().union(*named))
+def chunk_counts(
+    part: Chunk, mapping: np.ndarray, kept: int, title_weight: float
+) -> tuple[sp.csr_matrix, int]:
+    """A chunk's counts over the vocabulary (``body + title_weight × title``, float64, sorted) and how
+    many of its tokens they count."""
+    body = _remap(part.body, mapping, kept)
+    counts = sp.csr_matrix(body, dtype=np.float64)
+    counted = _total(body)
+    if part.title is not None:
+        title = _remap(part.title, mapping, kept)
+        counted += _total(title)
+        if title_weight:
+            counts = sp.csr_matrix(counts + title_weight * title)
+    counts.sort_indices()
+    return counts, counted
+
+
+def chunk_words(part: Chunk, mapping: np.ndarray, kept: int) -> tuple[sp.csr_matrix, list[str]]:
+    """A chunk's word matrix over the vocabulary and, sorted by their numbers there, the words it uses."""
+    block = _remap(part.words, mapping, kept)
+    return block, list(map(part.word_table.__getitem__, np.unique(block.data).tolist()))
+
+
+def word_table(names: Sequence[Sequence[str]]) -> list[str]:
+    """Every chunk's used words, sorted: the rows :func:`chunk_entries` numbers entries by."""
+    return sorted(set().union(*names))
+
+
+def chunk_entries(
+    table_size: int, block: sp.csr_matrix, names: Sequence[str], table: Sequence[str], counts: sp.csr_matrix
+) -> np.ndarray:
+    """For each entry of a chunk's ``counts``, the row in ``table`` of the word its article writes
+    (``table_size``: how many words the chunk's own table has)."""
     position = dict(zip(table, range(len(table)), strict=True))
-    renamed = []
-    for part, block, numbers, names in zip(parts, blocks, used, named, strict=True):
-        rows = np.zeros(len(part.word_table), dtype=np.int32)
-        rows[numbers] = np.fromiter(map(position.__getitem__, names), dtype=np.int32, count=len(names))
-        renamed.append(sp.csr_matrix((rows[block.data], block.indices, block.indptr), shape=block.shape))
-    words = sp.csr_matrix(sp.vstack(renamed, format="csr"))
-    entries = np.asarray(words.data)
-    if not (np.array_equal(words.indptr, counts.indptr) and np.array_equal(words.indices, counts.indices)):
+    rows = np.zeros(table_size, dtype=np.int32)
+    numbers = np.unique(block.data)
+    rows[numbers] = np.fromiter(map(position.__getitem__, names), dtype=np.int32, count=len(names))
+    entries = rows[block.data]
+    if not (np.array_equal(block.indptr, counts.indptr) and np.array_equal(block.indices, counts.indices)):
         # Counts hold fewer entries than the words (titles weigh 0): find each one's (row, column).
         width = np.int64(counts.shape[1])
-        keys = _rows(words) * width + words.indices
+        keys = _rows(block) * width + block.indices
         entries = entries[np.searchsorted(keys, _rows(counts) * width + counts.indices)]
+    return np.asarray(entries)
+
+
+def used_words(table: Sequence[str], entries: Sequence[np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """The words of ``table`` some entry uses, and each table row's number among them."""
     used_rows = np.zeros(len(table), dtype=bool)
-    used_rows[entries] = True
-    renumbered = np.cumsum(used_rows, dtype=np.int64) - 1
-    return list(compress(table, used_rows.tolist())), renumbered[entries].astype(np.int32)
+    for chunk in entries:
+        used_rows[chunk] = True
+    renumbered = (np.cumsum(used_rows, dtype=np.int64) - 1).astype(np.int32)
+    return list(compress(table, used_rows.tolist())), renumbered
 
 
 def _rows(matrix: sp.csr_matrix) -> np.ndarray:

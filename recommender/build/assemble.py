@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,9 @@ from .duplicates import hide_rows
 from .lists import Lists, pool_width
 from .tables import StoredForms, draft_tables
 
-__all__ = ["METADATA_FIELDS", "ModelParts", "OwnWords", "assemble", "records_of"]
+__all__ = ["METADATA_FIELDS", "Large", "ModelParts", "OwnWords", "assemble", "records_of"]
+
+_Part = TypeVar("_Part")
 
 #: What a link needs to show an article (and the filters read), stored per article.
 METADATA_FIELDS = ("title", "date", "url", "category", "author", "tags")
@@ -55,8 +57,8 @@ class ModelParts:
     vocabulary: list[str]
     idf: np.ndarray
     reference_length: float
-    vectors: sp.csr_matrix
-    search: SearchRows
+    vectors: sp.csr_matrix | None  # None (and search None) only with a cluster build's ``Large`` arrays
+    search: SearchRows | None
     components: np.ndarray | None
     pools: tuple[np.ndarray, np.ndarray]
     lists: Lists
@@ -85,15 +87,27 @@ def _value(value: object) -> object:
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def assemble(parts: ModelParts) -> MemoryModel:
-    """The stored model of ``parts``."""
+@dataclass(frozen=True)
+class Large:
+    """The arrays a cluster build writes in pieces, in place of those :func:`assemble` makes from the
+    vectors and search rows: the vectors' three arrays and each entry's word (``arrays``), the postings
+    of drafts (data, indices, indptr) with each term's largest weight, the LSA rows, and the count of
+    stored non-zeros."""
+
+    arrays: Mapping[str, np.ndarray | store.Pieces]
+    postings: tuple[np.ndarray | store.Pieces, np.ndarray | store.Pieces, np.ndarray]
+    maxima: np.ndarray
+    lsa_rows: np.ndarray | store.Pieces | None
+    nonzeros: int
+
+
+def assemble(parts: ModelParts, large: Large | None = None) -> MemoryModel:
+    """The stored model of ``parts`` (with ``large``, its largest arrays given in pieces: the result is
+    only for writing, see :class:`Large`)."""
     settings, vectors, lists = parts.settings, parts.vectors, parts.lists
     ids = parts.ids
-    arrays: dict[str, np.ndarray] = {
+    arrays: dict[str, Any] = {
         store.IDF: np.asarray(parts.idf, dtype=np.float64),
-        store.VECTORS_DATA: np.asarray(vectors.data, dtype=np.float32),
-        store.VECTORS_INDICES: np.asarray(vectors.indices, dtype=np.int32),
-        store.VECTORS_INDPTR: np.asarray(vectors.indptr, dtype=np.int64),
         store.NEIGHBORS: np.asarray(lists.neighbors, dtype=np.int32),
         store.SCORES: np.asarray(lists.scores, dtype=np.float32),
         store.LENGTHS: np.asarray(parts.lengths, dtype=np.int64),
@@ -110,9 +124,18 @@ def assemble(parts: ModelParts) -> MemoryModel:
         arrays[f"{store.SURFACE_FORMS}_bytes"], arrays[f"{store.SURFACE_FORMS}_offsets"] = (
             parts.own_words.words
         )
-        arrays[store.VECTOR_FORMS] = np.asarray(parts.own_words.rows, dtype=np.int32)
     hidden = sorted(lists.canonical)
-    tables, query_document = _draft_tables(parts, hidden)
+    if large is None:
+        assert vectors is not None
+        arrays[store.VECTORS_DATA] = np.asarray(vectors.data, dtype=np.float32)
+        arrays[store.VECTORS_INDICES] = np.asarray(vectors.indices, dtype=np.int32)
+        arrays[store.VECTORS_INDPTR] = np.asarray(vectors.indptr, dtype=np.int64)
+        if parts.own_words is not None:
+            arrays[store.VECTOR_FORMS] = np.asarray(parts.own_words.rows, dtype=np.int32)
+        tables, query_document = _draft_tables(parts, hidden)
+    else:
+        arrays.update(large.arrays)
+        tables, query_document = _draft_tables(parts, hidden, large)
     arrays.update(tables)
     documents: dict[str, Any] = {
         store.IDS: ids,
@@ -130,7 +153,7 @@ def assemble(parts: ModelParts) -> MemoryModel:
         "articles": len(ids),
         "terms": len(parts.vocabulary),
         "k": int(lists.neighbors.shape[1]),
-        "nonzeros": int(vectors.nnz),
+        "nonzeros": large.nonzeros if large is not None else int(_given(vectors).nnz),
         "duplicates": len(lists.canonical),
     }
     extra = {"lineage": dict(parts.lineage)} if parts.lineage else None
@@ -145,17 +168,31 @@ def assemble(parts: ModelParts) -> MemoryModel:
     )
 
 
-def _draft_tables(parts: ModelParts, hidden: list[int]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _draft_tables(
+    parts: ModelParts, hidden: list[int], large: Large | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The tables drafts and searches read: word forms, the inverted index, the LSA rows, languages."""
-    term_part = hide_rows(parts.search.terms, hidden) if hidden else parts.search.terms
-    transposed = sp.csr_matrix(term_part.T.tocsr(), dtype=np.float32)
-    transposed.sort_indices()
+    if large is None:
+        assert parts.search is not None
+        term_part = hide_rows(parts.search.terms, hidden) if hidden else parts.search.terms
+        transposed = sp.csr_matrix(term_part.T.tocsr(), dtype=np.float32)
+        transposed.sort_indices()
+        postings: tuple[Any, Any, np.ndarray] = (transposed.data, transposed.indices, transposed.indptr)
+    else:
+        postings = large.postings
     return draft_tables(
         forms=parts.forms,
         vocabulary=parts.vocabulary,
-        candidates=(transposed.data, transposed.indices, transposed.indptr),
-        lsa_rows=parts.search.dense,
+        candidates=postings,
+        maxima=None if large is None else large.maxima,
+        lsa_rows=large.lsa_rows if large is not None else _given(parts.search).dense,
         row_languages=parts.languages,
         hidden_rows=hidden,
         bigrams=parts.settings.ngrams == 2,
     )
+
+
+def _given(part: _Part | None) -> _Part:
+    """A part a build without ``Large`` arrays always gives."""
+    assert part is not None
+    return part

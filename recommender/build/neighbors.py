@@ -98,27 +98,37 @@ def resolve_kernel(kernel: str, n_rows: int) -> str:
     return kernel
 
 
-def _reorder(vectors: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """Columns renumbered by falling document frequency (ties by column; dot products stay), split into
-    the sparse rest and, as a dense array, the leading columns present in at least ``DENSE_SHARE`` of rows.
-
-    Renumbers ``vectors`` in place.
-    """
-    n_rows, n_cols = vectors.shape
-    frequency = np.bincount(vectors.indices, minlength=n_cols)
+def column_order(frequency: np.ndarray, n_rows: int) -> tuple[np.ndarray, int]:
+    """Each column's new number, by falling document ``frequency`` (ties by column), and how many of the
+    leading ones are present in at least ``DENSE_SHARE`` of the ``n_rows`` rows (kept dense)."""
     order = np.argsort(-frequency, kind="stable")
-    rank = np.empty(n_cols, dtype=vectors.indices.dtype)
-    rank[order] = np.arange(n_cols, dtype=vectors.indices.dtype)
-    vectors.indices = rank[vectors.indices]
+    rank = np.empty(frequency.size, dtype=np.int32)
+    rank[order] = np.arange(frequency.size, dtype=np.int32)
+    count = int(np.count_nonzero(frequency >= DENSE_SHARE * n_rows))
+    return rank, (0 if n_rows < 2 else count)
+
+
+def reordered(
+    vectors: sp.csr_matrix, rank: np.ndarray, count: int
+) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """``vectors`` with its columns renumbered by ``rank`` (in place; dot products stay), split into the
+    sparse rest and, as a dense array, the ``count`` leading columns."""
+    vectors.indices = rank.astype(vectors.indices.dtype)[vectors.indices]
     vectors.has_sorted_indices = False
     vectors.sort_indices()
-    count = int(np.count_nonzero(frequency >= DENSE_SHARE * n_rows))
-    if count == 0 or n_rows < 2:
+    if count == 0:
         return vectors, None
     dense = np.ascontiguousarray(vectors[:, :count].toarray(), dtype=np.float32)
     rest = sp.csr_matrix(vectors[:, count:], dtype=np.float32)
     rest.sort_indices()
     return rest, dense
+
+
+def _reorder(vectors: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """Columns renumbered by falling document frequency, split into the sparse rest and the dense
+    leading columns (see :func:`column_order`). Renumbers ``vectors`` in place."""
+    n_rows, n_cols = vectors.shape
+    return reordered(vectors, *column_order(np.bincount(vectors.indices, minlength=n_cols), n_rows))
 
 
 def _check_budget(memory_budget: int) -> None:

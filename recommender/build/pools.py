@@ -26,7 +26,7 @@ from .blend import SearchRows
 from .neighbors import DENSE_SHARE, default_threads, resolve_kernel
 from .tiles import compiled_routine
 
-__all__ = ["POOL_MARGIN", "canonical_scores", "settle", "settle_rows"]
+__all__ = ["POOL_MARGIN", "canonical_scores", "settle", "settle_rows", "sorted_pools"]
 
 #: Extra candidates searched per pool, so that rounding in the search never decides the last places.
 POOL_MARGIN = 10
@@ -197,7 +197,13 @@ def settle_rows(
     subject = np.repeat(np.asarray(rows, dtype=np.int64), neighbors.shape[1])[found]
     flat = np.zeros(neighbors.size, dtype=np.float32)
     flat[found] = canonical_scores(search, subject, neighbors.ravel()[found], kernel=kernel)
-    scores = flat.reshape(neighbors.shape)
+    return sorted_pools(neighbors, flat.reshape(neighbors.shape), width)
+
+
+def sorted_pools(neighbors: np.ndarray, scores: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates with their canonical scores, each row sorted by ``(-score, row)`` and cut to ``width``;
+    ``-1`` / 0 where a candidate is missing or scores 0."""
+    width = min(width, neighbors.shape[1])
     valid = (neighbors >= 0) & (scores > 0)
     order = np.lexsort(
         (np.where(valid, neighbors, np.iinfo(np.int32).max), np.where(valid, -scores, np.inf)), axis=1

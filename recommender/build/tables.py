@@ -37,12 +37,13 @@ def draft_tables(
     *,
     forms: Mapping[str, Mapping[str, str]] | StoredForms,
     vocabulary: Sequence[str],
-    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
-    lsa_rows: np.ndarray | None,
+    candidates: tuple[Any, Any, np.ndarray],
+    lsa_rows: Any,
     row_languages: Sequence[str],
     hidden_rows: Sequence[int],
     bigrams: bool,
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    maxima: np.ndarray | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The arrays and the JSON document ``Drafts`` reads, from a fitted model's parts.
 
     ``forms`` is language -> token -> term, or the form and term tables already made (``StoredForms``).
@@ -51,28 +52,30 @@ def draft_tables(
     ``hidden_rows`` the duplicates never listed (left out of the postings, kept in ``lsa_rows``).
     """
     n_terms = len(vocabulary)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}
     if isinstance(forms, StoredForms):
         arrays.update({name: np.asarray(forms.arrays[name]) for name in StoredForms.NAMES})
     else:
         arrays.update(_form_arrays(forms, vocabulary, bigrams=bigrams))
     data, indices, indptr = candidates
     arrays[_POSTINGS_INDPTR] = np.asarray(indptr[: n_terms + 1], dtype=np.int64)
-    arrays[_POSTINGS_ROWS] = np.asarray(indices, dtype=np.int32)
-    arrays[_POSTINGS_WEIGHTS] = np.asarray(data, dtype=np.float32)
-    lengths = np.diff(arrays[_POSTINGS_INDPTR])
-    maxima = np.zeros(n_terms, dtype=np.float32)
-    filled = lengths > 0
-    if filled.any():
-        starts = arrays[_POSTINGS_INDPTR][:-1][filled]
-        maxima[filled] = np.maximum.reduceat(arrays[_POSTINGS_WEIGHTS], starts)
+    if maxima is None:  # the postings in memory (else given in pieces, with their maxima)
+        data, indices = np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32)
+        maxima = np.zeros(n_terms, dtype=np.float32)
+        filled = np.diff(arrays[_POSTINGS_INDPTR]) > 0
+        if filled.any():
+            maxima[filled] = np.maximum.reduceat(data, arrays[_POSTINGS_INDPTR][:-1][filled])
+    arrays[_POSTINGS_ROWS] = indices
+    arrays[_POSTINGS_WEIGHTS] = data
     arrays[_MAX_WEIGHT] = maxima
     present = sorted(set(row_languages))
     code = {language: position for position, language in enumerate(present)}
     arrays[_ROW_LANGUAGES] = np.asarray([code[language] for language in row_languages], dtype=np.uint16)
     arrays[_HIDDEN] = np.asarray(sorted(hidden_rows), dtype=np.int32)
     if lsa_rows is not None:
-        arrays[_LSA] = np.ascontiguousarray(lsa_rows, dtype=np.float32)
+        arrays[_LSA] = (
+            lsa_rows if isinstance(lsa_rows, fmt.Pieces) else np.ascontiguousarray(lsa_rows, dtype=np.float32)
+        )
     # The settings the tables are read with (title weight, tf, ...) are the model's parameters.
     document = {"tables_version": TABLES_VERSION, "vocabulary_size": n_terms, "languages": present}
     return arrays, document

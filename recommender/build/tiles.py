@@ -24,7 +24,16 @@ try:  # the routine behind scipy's sparse ``@``; used directly to skip its count
 except ImportError:  # pragma: no cover - a future scipy may move it; ``@`` is then used
     _sparsetools = None
 
-__all__ = ["SCRATCH", "SMALLEST_POSITIVE", "Best", "Found", "Lists", "TilePlan", "numba_available"]
+__all__ = [
+    "SCRATCH",
+    "SMALLEST_POSITIVE",
+    "Best",
+    "Found",
+    "Lists",
+    "RowBlock",
+    "TilePlan",
+    "numba_available",
+]
 
 # Columns (rows) sampled per neighbour slot to estimate a lower bound of a block row's k-th best.
 _SAMPLE_PER_SLOT = 40
@@ -141,7 +150,15 @@ class Best:
         self.scores[rows[take], rank[take]] = values[take]
 
 
-#: Runs ``plan.candidates(pair, width)`` for every pair, yielding results in any order (e.g. on Dask).
+@dataclass(frozen=True)
+class RowBlock:
+    """One row block of a search matrix, as a cluster's worker keeps it: its first row's number, its
+    sparse rows and their transpose, and its dense columns (or None)."""
+
+    start: int
+    rows: sp.csr_matrix
+    transposed: sp.csr_matrix
+    dense: np.ndarray | None
 
 
 class TilePlan:
@@ -158,6 +175,20 @@ class TilePlan:
         self.transposed = [block.T.tocsr() for block in self.blocks]
         # The dense columns (see ``_reorder``) of each row block, or None.
         self.dense = None if dense is None else [dense[start : start + side] for start in self.starts]
+
+    @classmethod
+    def of_blocks(cls, blocks: list[RowBlock], kernel: str) -> TilePlan:
+        """A plan over a few row blocks of a larger matrix (a cluster's tile: one or two blocks), whose
+        candidates are numbered as in the whole matrix."""
+        plan = cls.__new__(cls)
+        plan.n_rows = sum(block.rows.shape[0] for block in blocks)
+        plan.side, plan.kernel = 0, kernel
+        plan.starts = [block.start for block in blocks]
+        plan.blocks = [block.rows for block in blocks]
+        plan.transposed = [block.transposed for block in blocks]
+        dense = [block.dense for block in blocks]
+        plan.dense = None if any(part is None for part in dense) else dense  # type: ignore[assignment]
+        return plan
 
     def _dense_tile(self, r: int, c: int) -> np.ndarray | None:
         """The dense columns' share of tile ``(r, c)``, or None when the matrix has no dense columns."""

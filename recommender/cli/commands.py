@@ -17,6 +17,7 @@ from typing import Any
 
 from ..text.printable import printable
 from ..types import InvalidParameterError
+from .cluster import build_on_cluster, connect
 from .flags import controls_given, settings_given
 from .output import print_comparison, print_json, print_links, print_reports, report_skipped, stages
 
@@ -47,6 +48,10 @@ def build(args: argparse.Namespace) -> int:
     recommender = Recommender(**settings_given(args, "build"))  # a bad setting is refused before reading
     check_target(args.output)  # so is a folder that is not a model
     stage = stages(_shown(args))
+    if args.scheduler and not recommender.settings.semantic:
+        built, where = build_on_cluster(args, recommender.settings, stage, shown=_shown(args))
+        _say_built(Path(args.output), type(recommender).from_stored(built), started, where)
+        return 0
     warm_languages(recommender.settings, args.corpus)
     with stage("read"):
         articles = read_articles(
@@ -57,7 +62,7 @@ def build(args: argparse.Namespace) -> int:
             date_format=args.date_format,
         )
     report_skipped(articles.attrs.get("skipped", []))
-    cluster, where = _cluster(args)
+    cluster, where = connect(args, shown=_shown(args))
     try:
         model = recommender.fit(articles, scheduler=cluster and cluster.client, stage=stage)
     finally:
@@ -65,6 +70,11 @@ def build(args: argparse.Namespace) -> int:
             cluster.close()
     with stage("save"):
         path = model.save(args.output, wait=not args.no_wait, keep=args.keep)
+    _say_built(path, model, started, where)
+    return 0
+
+
+def _say_built(path: Path, model: Any, started: float, where: str) -> None:
     seconds = time.perf_counter() - started
     counts = Counter(model.languages)
     languages = ", ".join(f"{lang} {count}" for lang, count in sorted(counts.items()))
@@ -72,28 +82,6 @@ def build(args: argparse.Namespace) -> int:
         f"built {path}: {len(model)} articles ({languages}), {len(model.vocabulary)} terms, "
         f"{model.neighbors.shape[1]} neighbours each, in {seconds:.2f} s{where}"
     )
-    return 0
-
-
-def _cluster(args: argparse.Namespace) -> tuple[Any, str]:
-    """The Dask cluster of ``--scheduler`` (connected, said on a terminal with its dashboard) and the
-    words the summary line adds; (None, "") without one."""
-    if not args.scheduler:
-        return None, ""
-    from ..build.distributed import dask_mapper
-
-    cluster = dask_mapper(args.scheduler)
-    workers = cluster.workers()
-    if _shown(args):
-        try:
-            dashboard = f"; progress on its dashboard, {cluster.client.dashboard_link}"
-        except Exception:  # a scheduler without a dashboard
-            dashboard = ""
-        print(
-            f"building on the Dask cluster at {args.scheduler}: {workers} worker(s){dashboard}",
-            file=sys.stderr,
-        )
-    return cluster, f", on {workers} Dask worker(s) at {args.scheduler}"
 
 
 def related(args: argparse.Namespace) -> int:

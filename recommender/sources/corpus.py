@@ -138,8 +138,8 @@ def load_articles(
     articles: Articles, *, skip_invalid: bool = False, date_format: str | None = None
 ) -> pd.DataFrame:
     """Accept what ``Recommender.fit`` accepts (a path, a DataFrame, dicts) as a validated DataFrame."""
-    if isinstance(articles, str | os.PathLike):
-        return read_articles(articles, skip_invalid=skip_invalid, date_format=date_format)
+    if isinstance(articles, str | os.PathLike) or _paths(articles):
+        return read_articles(articles, skip_invalid=skip_invalid, date_format=date_format)  # type: ignore[arg-type]
     if isinstance(articles, pd.DataFrame):
         if still_valid(articles):
             return articles  # read and validated here already (read_articles), and unchanged since
@@ -158,6 +158,15 @@ def load_articles(
         raise CorpusError(message) from None
     records = ((f"record {i}", record) for i, record in enumerate(iterator, start=1))
     return validate(records, "articles", skip_invalid=skip_invalid, date_format=date_format)
+
+
+def _paths(articles: object) -> bool:
+    """Whether ``articles`` is a non-empty list or tuple of paths (several sources)."""
+    return (
+        isinstance(articles, list | tuple)
+        and bool(articles)
+        and all(isinstance(item, str | os.PathLike) for item in articles)
+    )
 
 
 # --- sources: each yields (location, record, Problem or Skip) ---------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .folder import ModelFolder, current_generation, open_model, sha256
 from .names import *  # noqa: F403 - every file name lives in names.py
 from .names import FORMAT_NAME, FORMAT_VERSION, MANIFEST, READABLE_VERSIONS
+from .pieces import Pieces
 from .tables import IdTable, Records, StringTable
 from .write import Writer, check_target, upgrade, write_model, writer
 
@@ -20,6 +21,7 @@ __all__ = [
     "READABLE_VERSIONS",
     "IdTable",
     "ModelFolder",
+    "Pieces",
     "Records",
     "StringTable",
     "Writer",

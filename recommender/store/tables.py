@@ -285,7 +285,7 @@ def _take_strings(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tu
     return np.concatenate(pieces).astype(np.uint8, copy=False), taken
 
 
-def tabulate(arrays: dict[str, np.ndarray], documents: dict[str, Any]) -> None:
+def tabulate(arrays: dict[str, Any], documents: dict[str, Any]) -> None:
     """Turn the id and article lists into version-2 tables, and add the inverted index for queries."""
     if IDS in documents:
         ids = [str(article_id) for article_id in documents.pop(IDS)]

@@ -42,6 +42,7 @@ from .layout import (
 )
 from .lock import ModelLock
 from .names import FORMAT_VERSION, MANIFEST, POINTER, REBUILD
+from .pieces import Pieces, write_npy
 from .steps import step
 from .tables import tabulate
 
@@ -109,7 +110,7 @@ class Writer:
     def publish(
         self,
         *,
-        arrays: Mapping[str, np.ndarray],
+        arrays: Mapping[str, np.ndarray | Pieces],
         documents: Mapping[str, Any],
         parameters: Mapping[str, Any],
         counts: Mapping[str, int],
@@ -172,7 +173,7 @@ def writer(path: str | os.PathLike[str], *, wait: bool = True, keep: int = 2) ->
 def write_model(
     path: str | os.PathLike[str],
     *,
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, np.ndarray | Pieces],
     documents: Mapping[str, Any],
     parameters: Mapping[str, Any],
     counts: Mapping[str, int],
@@ -355,8 +356,8 @@ def _write_file(
     return {"bytes": hashing.size, "sha256": hashing.digest.hexdigest()}
 
 
-def _array_writer(array: np.ndarray) -> _Write:
-    return lambda handle: np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+def _array_writer(array: np.ndarray | Pieces) -> _Write:
+    return lambda handle: write_npy(handle, array)  # type: ignore[arg-type]
 
 
 def _bytes_writer(data: bytes) -> _Write:
