@@ -24,7 +24,7 @@ import pandas as pd
 from .. import store
 from ..score.weighting import Weighting, smoothed_idf
 from ..settings import Settings
-from ..sources.corpus import load_articles
+from ..sources.corpus import _sources, load_articles
 from ..store.memory import MemoryModel
 from ..types import CorpusError
 from . import cluster_tasks as tasks
@@ -59,14 +59,7 @@ def partition_sources(articles: Any) -> list[Any] | None:
     for path in given:
         shards = _shards(path) if path.is_dir() else None
         found.extend(shards if shards else [path])
-    for number, path in enumerate(found):
-        if not path.exists():
-            message = f"{path}: no such file or folder"
-            raise CorpusError(message)
-        if path in found[:number]:
-            message = f"{path}: given twice; list each source once"
-            raise CorpusError(message)
-    return [str(path) for path in found]
+    return [str(path) for path in _sources(found)]  # each exists, none given twice
 
 
 def _shards(folder: Path) -> list[Path] | None:
@@ -133,8 +126,10 @@ def build_on_cluster(
     _check_unique(described)
     languages = [code for about in described for code in about["languages"]]
     with stage("analysis"):
+        # No reference to the partitions' text or chunks stays here: each is let go on its worker as
+        # soon as the next step of its partition exists.
         chunks = cluster.each(tasks.read, parts, analyzers)
-        del parts  # the text is no longer needed on the workers
+        del parts
         vocabulary, counted, words = _vocabulary(cluster, chunks, len(ids), settings, analyzers, languages)
     with stage("weights"):
         weighting, vectors = _weights(cluster, counted, len(ids), len(vocabulary), settings)
@@ -356,7 +351,7 @@ def _vocabulary(
     languages: list[str],
 ) -> tuple[list[str], list[Any], dict[str, Any]]:
     """The vocabulary (reduced here from each chunk's terms), the counted partitions on the workers and
-    the word tables (forms, readable words, the words entries use)."""
+    the word tables (forms, readable words, the words entries use). Empties ``chunks``."""
     summaries = cluster.gather(cluster.each(tasks.terms, chunks))
     try:
         vocabulary, columns = vocabulary_of(
@@ -373,18 +368,18 @@ def _vocabulary(
         )
         raise CorpusError(message) from None
     del summaries
+    written = cluster.gather(cluster.each(tasks.written, chunks))
+    forms = cluster.gather(cluster.each(tasks.forms, chunks))
     counted = [
         cluster.submit(tasks.count, chunk, mapping, len(vocabulary), settings.title_weight)
         for chunk, mapping in zip(chunks, columns, strict=True)
     ]
+    chunks.clear()  # the caller's list too: each chunk is let go on its worker once counted
     table = word_table(cluster.gather(cluster.each(tasks.names, counted)))
     shared = cluster.share(table)
     used = cluster.gather(cluster.each(tasks.entry_rows, counted, shared))
     surface_forms, renumbered = used_words(table, used)
     counted = cluster.each(tasks.with_forms, counted, shared, cluster.share(renumbered))
-    written = cluster.gather(cluster.each(tasks.written, chunks))
-    forms = cluster.gather(cluster.each(tasks.forms, chunks))
-    del chunks
     words = {
         "forms": _merge_forms(forms, analyzers, None, _receivers(languages)),
         "surface": _readable(written, vocabulary),
