@@ -15,7 +15,7 @@ reads new articles against a model's vocabulary, as an update does.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
 from math import ceil
@@ -276,8 +276,9 @@ def _assemble(
     read = sum(_total(part.body) + _total(part.title) for part in parts)
     used = [chunk_words(part, mapping, kept) for part, mapping in zip(parts, columns, strict=True)]
     table = word_table([names for _, names in used])
+    position = dict(zip(table, range(len(table)), strict=True))
     entries = [
-        chunk_entries(len(part.word_table), block, names, table, chunk)
+        chunk_entries(len(part.word_table), block, names, position, chunk)
         for part, (block, names), (chunk, _) in zip(parts, used, counted, strict=True)
     ]
     surface_forms, renumbered = used_words(table, entries)
@@ -327,11 +328,14 @@ def word_table(names: Sequence[Sequence[str]]) -> list[str]:
 
 
 def chunk_entries(
-    table_size: int, block: sp.csr_matrix, names: Sequence[str], table: Sequence[str], counts: sp.csr_matrix
+    table_size: int,
+    block: sp.csr_matrix,
+    names: Sequence[str],
+    position: Mapping[str, int],
+    counts: sp.csr_matrix,
 ) -> np.ndarray:
-    """For each entry of a chunk's ``counts``, the row in ``table`` of the word its article writes
-    (``table_size``: how many words the chunk's own table has)."""
-    position = dict(zip(table, range(len(table)), strict=True))
+    """For each entry of a chunk's ``counts``, the row of the word its article writes in the word table
+    (``position``: each word's row there; ``table_size``: how many words the chunk's own table has)."""
     rows = np.zeros(table_size, dtype=np.int32)
     numbers = np.unique(block.data)
     rows[numbers] = np.fromiter(map(position.__getitem__, names), dtype=np.int32, count=len(names))

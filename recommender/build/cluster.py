@@ -24,7 +24,7 @@ import pandas as pd
 from .. import store
 from ..score.weighting import Weighting, smoothed_idf
 from ..settings import Settings
-from ..sources.corpus import _sources, load_articles
+from ..sources.corpus import _sources, load_articles, paths_given
 from ..store.memory import MemoryModel
 from ..types import CorpusError
 from . import cluster_tasks as tasks
@@ -45,15 +45,8 @@ SHARD_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".json", ".json.gz", ".csv",
 def partition_sources(articles: Any) -> list[Any] | None:
     """The partitions' sources: one path per file of ``articles`` (a path, a folder of shard files or a
     list of paths); None when ``articles`` are not paths (they are read here and sent in parts)."""
-    if isinstance(articles, str | os.PathLike):
-        given: list[Path] = [Path(articles)]
-    elif (
-        isinstance(articles, list | tuple)
-        and articles
-        and all(isinstance(a, str | os.PathLike) for a in articles)
-    ):
-        given = [Path(a) for a in articles]
-    else:
+    given = paths_given(articles)
+    if given is None:
         return None
     found: list[Path] = []
     for path in given:
@@ -125,6 +118,8 @@ def build_on_cluster(
     ids = [article_id for about in described for article_id in about["ids"]]
     _check_unique(described)
     languages = [code for about in described for code in about["languages"]]
+    # Where each partition's rows start in the model (the last entry: the number of articles).
+    offsets = np.cumsum([0] + [len(about["ids"]) for about in described], dtype=np.int64)
     with stage("analysis"):
         # No reference to the partitions' text or chunks stays here: each is let go on its worker as
         # soon as the next step of its partition exists.
@@ -138,7 +133,7 @@ def build_on_cluster(
         components = None if fitted is None else cluster.gather([fitted])[0]
         search = cluster.each(tasks.blend_part, vectors, fitted, settings.lsa_weight)
     with stage("neighbours"):
-        pools = _pools(cluster, search, languages, settings)
+        pools = _pools(cluster, search, offsets, languages, settings)
     with stage("lists"):
         records = [record for about in described for record in about["records"]]
         lengths = np.concatenate([about["lengths"] for about in described]).astype(np.int64)
@@ -163,7 +158,7 @@ def build_on_cluster(
             surface=words["surface"],
             own_words=OwnWords.of(words["surface_forms"], np.zeros(0, dtype=np.int32)),
         )
-        large = _large(cluster, vectors, search, counted, sorted(lists.canonical), len(vocabulary))
+        large = _large(cluster, vectors, search, counted, offsets, sorted(lists.canonical))
         content = assemble(parts_out, large).parts()
         if output is None:  # gathered here, piece by piece, into one model in memory
             content["arrays"] = {name: _whole(array) for name, array in content["arrays"].items()}
@@ -202,14 +197,13 @@ def _large(
     vectors: list[Any],
     search: list[Any],
     counted: list[Any],
+    starts: np.ndarray,
     hidden: list[int],
-    n_terms: int,
 ) -> Large:
     """The model's largest arrays as pieces fetched from the workers while they are written."""
     sizes = cluster.gather(cluster.each(tasks.vector_parts, vectors))
     nonzeros = sum(size for size, _ in sizes)
     lengths = np.concatenate([row_lengths for _, row_lengths in sizes])
-    n_rows = lengths.size
     indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
     arrays: dict[str, np.ndarray | store.Pieces] = {
         store.VECTORS_DATA: _pieces(cluster, vectors, "data", np.float32, (nonzeros,)),
@@ -217,9 +211,6 @@ def _large(
         store.VECTORS_INDPTR: indptr,
         store.VECTOR_FORMS: _pieces(cluster, counted, "vector_forms", np.int32, (nonzeros,)),
     }
-    starts = np.concatenate([[0], np.cumsum(cluster.gather(cluster.each(tasks.size, search)))]).astype(
-        np.int64
-    )
     hidden_rows = np.asarray(hidden, dtype=np.int64)
     transposed = [
         cluster.submit(
@@ -244,7 +235,9 @@ def _large(
             postings_indptr,
         ),
         maxima=maxima,
-        lsa_rows=None if dims is None else _pieces(cluster, search, "dense", np.float32, (n_rows, dims)),
+        lsa_rows=None
+        if dims is None
+        else _pieces(cluster, search, "dense", np.float32, (int(starts[-1]), dims)),
         nonzeros=nonzeros,
     )
 
@@ -376,7 +369,7 @@ def _vocabulary(
     ]
     chunks.clear()  # the caller's list too: each chunk is let go on its worker once counted
     table = word_table(cluster.gather(cluster.each(tasks.names, counted)))
-    shared = cluster.share(table)
+    shared = cluster.share(dict(zip(table, range(len(table)), strict=True)))
     used = cluster.gather(cluster.each(tasks.entry_rows, counted, shared))
     surface_forms, renumbered = used_words(table, used)
     counted = cluster.each(tasks.with_forms, counted, shared, cluster.share(renumbered))
@@ -389,13 +382,12 @@ def _vocabulary(
 
 
 def _pools(
-    cluster: _Cluster, search: list[Any], languages: list[str], settings: Settings
+    cluster: _Cluster, search: list[Any], offsets: np.ndarray, languages: list[str], settings: Settings
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every article's raw candidate pool, as ``search_pools`` finds it: tiles on the workers, where their
-    row blocks are; the candidates merged here and scored canonically on the workers."""
+    row blocks are; the candidates merged here and scored canonically on the workers (``offsets``: where
+    each partition's rows start)."""
     width = pool_width(settings)
-    sizes = cluster.gather(cluster.each(tasks.size, search))
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     n_rows = int(offsets[-1])
     labels = np.asarray(languages, dtype=object)
     groups = [np.arange(n_rows)]

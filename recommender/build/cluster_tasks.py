@@ -91,18 +91,18 @@ def names(counted: Counted) -> list[str]:
     return counted.names
 
 
-def _entries(counted: Counted, table: list[str]) -> np.ndarray:
-    return chunk_entries(counted.table_size, counted.block, counted.names, table, counted.counts)
+def _entries(counted: Counted, position: dict[str, int]) -> np.ndarray:
+    return chunk_entries(counted.table_size, counted.block, counted.names, position, counted.counts)
 
 
-def entry_rows(counted: Counted, table: list[str]) -> np.ndarray:
-    """The rows of the word table a partition's entries use."""
-    return np.unique(_entries(counted, table))
+def entry_rows(counted: Counted, position: dict[str, int]) -> np.ndarray:
+    """The rows of the word table (``position``: each word's row) a partition's entries use."""
+    return np.unique(_entries(counted, position))
 
 
-def with_forms(counted: Counted, table: list[str], renumbered: np.ndarray) -> Counted:
+def with_forms(counted: Counted, position: dict[str, int], renumbered: np.ndarray) -> Counted:
     """The partition with each entry's readable word (its row among the used words)."""
-    forms = renumbered[_entries(counted, table)].astype(np.int32)
+    forms = renumbered[_entries(counted, position)].astype(np.int32)
     empty = sp.csr_matrix(np.zeros((0, 0), dtype=np.int32))
     return replace(counted, block=empty, names=[], vector_forms=forms)
 
@@ -144,10 +144,6 @@ def stacked(parts: list[sp.csr_matrix]) -> sp.csr_matrix:
     matrix = sp.csr_matrix(sp.vstack(parts, format="csr"), dtype=parts[0].dtype)
     matrix.has_sorted_indices = all(part.has_sorted_indices for part in parts)
     return matrix
-
-
-def size(search: SearchRows) -> int:
-    return int(search.shape[0])
 
 
 def column_counts(search: SearchRows, rows: np.ndarray) -> np.ndarray:

@@ -23,7 +23,15 @@ from . import FORMATS, tabular
 from ._base import Located, open_bytes
 from .validate import FIELDS, SkippedRecord, still_valid, validate, validated
 
-__all__ = ["FIELDS", "FORMATS", "SkippedRecord", "iter_articles", "load_articles", "read_articles"]
+__all__ = [
+    "FIELDS",
+    "FORMATS",
+    "SkippedRecord",
+    "iter_articles",
+    "load_articles",
+    "paths_given",
+    "read_articles",
+]
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +146,9 @@ def load_articles(
     articles: Articles, *, skip_invalid: bool = False, date_format: str | None = None
 ) -> pd.DataFrame:
     """Accept what ``Recommender.fit`` accepts (a path, a DataFrame, dicts) as a validated DataFrame."""
-    if isinstance(articles, str | os.PathLike) or _paths(articles):
-        return read_articles(articles, skip_invalid=skip_invalid, date_format=date_format)  # type: ignore[arg-type]
+    paths = paths_given(articles)
+    if paths is not None:
+        return read_articles(paths, skip_invalid=skip_invalid, date_format=date_format)
     if isinstance(articles, pd.DataFrame):
         if still_valid(articles):
             return articles  # read and validated here already (read_articles), and unchanged since
@@ -149,6 +158,7 @@ def load_articles(
     if isinstance(articles, Mapping):
         message = "articles must be a path, a DataFrame or an iterable of dicts, not a single dict"
         raise CorpusError(message)
+    assert not isinstance(articles, str | os.PathLike)  # read above, as paths
     try:
         iterator = iter(articles)
     except TypeError:
@@ -160,13 +170,17 @@ def load_articles(
     return validate(records, "articles", skip_invalid=skip_invalid, date_format=date_format)
 
 
-def _paths(articles: object) -> bool:
-    """Whether ``articles`` is a non-empty list or tuple of paths (several sources)."""
-    return (
+def paths_given(articles: object) -> list[Path] | None:
+    """The sources when ``articles`` is a path or a non-empty list or tuple of paths, else None."""
+    if isinstance(articles, str | os.PathLike):
+        return [Path(articles)]
+    if (
         isinstance(articles, list | tuple)
-        and bool(articles)
+        and articles
         and all(isinstance(item, str | os.PathLike) for item in articles)
-    )
+    ):
+        return [Path(item) for item in articles]
+    return None
 
 
 # --- sources: each yields (location, record, Problem or Skip) ---------------------------------------
