@@ -101,7 +101,10 @@ class _Cluster:
         self.file = folder / f"scheduler-{workers}-{time.monotonic_ns()}.json"
         dask = str(Path(sys.executable).parent / "dask")
         log = (folder / f"dask-{workers}.log").open("w")
-        quiet = {"stdout": log, "stderr": log}
+        # No heartbeat deadline: on a shared virtual machine the clock can jump, and the scheduler would
+        # restart healthy workers ("failed to heartbeat for 456s" after 20 s of work).
+        environment = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL="None")
+        quiet = {"stdout": log, "stderr": log, "env": environment}
         self.scheduler = subprocess.Popen(
             [
                 dask,

@@ -76,11 +76,14 @@ class _Cluster:
         return [self.submit(function, future, *args) for future in futures]
 
     def share(self, value: Any) -> Any:
-        """``value`` sent once to every worker (for many tasks to read)."""
-        return self.client.scatter(value, broadcast=True, hash=False)
+        """``value`` sent once to every worker (for many tasks to read), packed: a task gets it as
+        ``cluster_tasks.Packed``."""
+        return self.client.scatter([tasks.Packed(value)], broadcast=True, hash=False)[0]
 
     def gather(self, futures: Sequence[Any]) -> list[Any]:
-        return list(self.client.gather(list(futures)))
+        """The futures' results, unpacked (see ``cluster_tasks.Packed``)."""
+        found = self.client.gather(list(futures))
+        return [value.value if isinstance(value, tasks.Packed) else value for value in found]
 
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
