@@ -1,6 +1,7 @@
 """A whole build on a Dask cluster against the same build on this machine alone: client memory and time.
 
-    python -m benchmarks.scale_out --n 300000 [--shards 8] [--memory-limit 4GB] [--cap-gb 2.5] [--json]
+    python -m benchmarks.scale_out --n 300000 [--shards 8] [--memory-limit 5GB] [--cap-gb 3]
+        [--builds local,2,1,capped] [--json]
 
 N synthetic articles (``benchmarks.synthetic``) are written as JSONL shards, then built four ways, each
 in its own process: locally; on a cluster of 1 and of 2 Dask workers (``dask scheduler`` and ``dask
@@ -14,6 +15,7 @@ workers' from ``/proc`` by this process. The settings are ``benchmarks.million``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +64,18 @@ def _build(paths: list[str], output: str, scheduler: str | None) -> dict[str, An
     settings = dict(SETTINGS, stop_words=tuple(synthetic.most_frequent(300)))
     sampler = RssSampler()
     sampler.start()
+    stages: dict[str, dict[str, float]] = {}
+
+    @contextlib.contextmanager
+    def stage(name: str) -> Iterator[None]:
+        before, sampler.peak = sampler.peak, 0
+        began = time.perf_counter()
+        yield
+        stages[name] = {"seconds": round(time.perf_counter() - began, 1), "peak_rss_mb": sampler.peak}
+        sampler.peak = max(before, sampler.peak)
+
     started = time.perf_counter()
-    model = Recommender(**settings).fit(paths, scheduler=scheduler, output=output)
+    model = Recommender(**settings).fit(paths, scheduler=scheduler, output=output, stage=stage)
     seconds = time.perf_counter() - started
     peak = sampler.stop()
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -71,6 +84,7 @@ def _build(paths: list[str], output: str, scheduler: str | None) -> dict[str, An
         "peak_rss_mb": round(peak),
         "children_peak_rss_mb": round(children),
         "articles": len(model),
+        "stages": stages,
     }
 
 
@@ -183,42 +197,62 @@ class _TreeSampler(RssSampler):
         return max(sizes, default=0.0)
 
 
-def run(n: int, *, shards: int, memory_limit: str, cap_gb: float | None) -> dict[str, Any]:
-    """Every build of the comparison, in order, with their ratios."""
+def run(n: int, *, shards: int, memory_limit: str, cap_gb: float | None, builds: str) -> dict[str, Any]:
+    """The builds asked for (``local``, ``2`` and ``1`` workers, ``capped``: both under ``cap_gb``), in
+    order, with their ratios."""
     folder = Path(tempfile.mkdtemp(prefix="scale-out-"))
+    chosen = builds.split(",")
     try:
         paths = write_shards(n, shards, folder / "shards")
         report: dict[str, Any] = {"n": n, "shards": shards, "worker_memory_limit": memory_limit}
-        report["local"] = _run(paths, str(folder / "local"), None, None)
-        print(f"local: {report['local']}", file=sys.stderr, flush=True)
+        if "local" in chosen:
+            report["local"] = _run(paths, str(folder / "local"), None, None)
+            print(f"local: {report['local']}", file=sys.stderr, flush=True)
         for workers in (2, 1):
-            cluster = _Cluster(workers, memory_limit, folder, None)
-            try:
-                result = _run(paths, str(folder / f"cluster-{workers}"), cluster.address, None)
-            finally:
-                result["worker_peak_rss_mb"] = round(cluster.close())
-            report[f"cluster_{workers}"] = result
-            print(f"cluster of {workers}: {result}", file=sys.stderr, flush=True)
-        if cap_gb is not None:
+            if str(workers) in chosen:
+                report[f"cluster_{workers}"] = _on_cluster(paths, folder, workers, memory_limit, None)
+        if cap_gb is not None and "capped" in chosen:
             report["cap_gb"] = cap_gb
             report["local_capped"] = _run(paths, str(folder / "local-capped"), None, cap_gb)
-            cluster = _Cluster(2, memory_limit, folder, cap_gb)
-            try:
-                capped = _run(paths, str(folder / "cluster-capped"), cluster.address, cap_gb)
-            finally:
-                capped["worker_peak_rss_mb"] = round(cluster.close())
-            report["cluster_2_capped"] = capped
-            print(f"capped: {report['local_capped']} / {capped}", file=sys.stderr, flush=True)
+            print(f"local capped: {report['local_capped']}", file=sys.stderr, flush=True)
+            report["cluster_2_capped"] = _on_cluster(paths, folder, 2, memory_limit, cap_gb)
         report["same_model"] = _same(folder / "local", folder / "cluster-2")
-        local, two, one = report["local"], report["cluster_2"], report["cluster_1"]
-        if not any(result.get("failed") for result in (local, two, one)):
-            report["client_peak_over_local_peak"] = round(two["peak_rss_mb"] / local["peak_rss_mb"], 3)
-            report["wall_1_over_2_workers"] = round(one["seconds"] / two["seconds"], 2)
-            report["wall_cluster_2_over_local"] = round(two["seconds"] / local["seconds"], 2)
+        report.update(_ratios(report))
         report["machine"] = machine()
         return report
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _on_cluster(paths: list[str], folder: Path, workers: int, memory_limit: str, cap_gb: float | None) -> Any:
+    """One build on a fresh cluster of ``workers``, with its workers' peak RSS."""
+    name = f"cluster-{workers}" + ("-capped" if cap_gb is not None else "")
+    cluster = _Cluster(workers, memory_limit, folder, cap_gb)
+    result: dict[str, Any] = {"failed": True}
+    try:
+        result = _run(paths, str(folder / name), cluster.address, cap_gb)
+    finally:
+        result["worker_peak_rss_mb"] = round(cluster.close())
+    print(f"{name}: {result}", file=sys.stderr, flush=True)
+    return result
+
+
+def _ratios(report: dict[str, Any]) -> dict[str, float]:
+    """Client peak over local peak, wall times of 1 over 2 workers and of 2 workers over local."""
+    ok = {
+        name: report[name]
+        for name in ("local", "cluster_2", "cluster_1")
+        if not report.get(name, {"failed": 1}).get("failed")
+    }
+    ratios = {}
+    if "local" in ok and "cluster_2" in ok:
+        ratios["client_peak_over_local_peak"] = round(
+            ok["cluster_2"]["peak_rss_mb"] / ok["local"]["peak_rss_mb"], 3
+        )
+        ratios["wall_cluster_2_over_local"] = round(ok["cluster_2"]["seconds"] / ok["local"]["seconds"], 2)
+    if "cluster_1" in ok and "cluster_2" in ok:
+        ratios["wall_1_over_2_workers"] = round(ok["cluster_1"]["seconds"] / ok["cluster_2"]["seconds"], 2)
+    return ratios
 
 
 def _same(left: Path, right: Path) -> bool | None:
@@ -241,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--memory-limit", default="4GB", help="each Dask worker's memory_limit")
     parser.add_argument("--cap-gb", type=float, help="also build with every process's data segment capped")
+    parser.add_argument("--builds", default="local,2,1,capped", help="which builds: local, 2, 1, capped")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--run", metavar="OUTPUT", help=argparse.SUPPRESS)
     parser.add_argument("--scheduler", help=argparse.SUPPRESS)
@@ -249,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.run:
         print(json.dumps(_build(args.paths, args.run, args.scheduler)))
         return 0
-    report = run(args.n, shards=args.shards, memory_limit=args.memory_limit, cap_gb=args.cap_gb)
+    report = run(
+        args.n, shards=args.shards, memory_limit=args.memory_limit, cap_gb=args.cap_gb, builds=args.builds
+    )
     print(json.dumps(report, indent=2) if args.json else report)
     return 0
 

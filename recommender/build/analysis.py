@@ -15,7 +15,7 @@ reads new articles against a model's vocabulary, as an update does.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress
 from math import ceil
@@ -362,8 +362,9 @@ def _rows(matrix: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
 
 
-def _readable(parts: list[Written], vocabulary: Sequence[str]) -> list[str]:
-    """One word per term, counted over all languages (see :class:`Analysis`)."""
+def _readable(parts: Iterable[Written], vocabulary: Sequence[str]) -> list[str]:
+    """One word per term, counted over all languages (see :class:`Analysis`); ``parts`` are read once,
+    in order (a cluster build fetches each as it is needed)."""
     everywhere: Counter[tuple[str, str]] = Counter()
     for written in parts:
         for counts in written.values():
@@ -394,7 +395,7 @@ def _receivers(languages: Sequence[str] | None) -> frozenset[str] | None:
 
 
 def _merge_forms(
-    parts: list[dict[str, dict[str, str]]],
+    parts: Iterable[dict[str, dict[str, str]]],
     analyzer: Analyzer | ByLanguage,
     n_jobs: int | None,
     receivers: frozenset[str] | None = None,

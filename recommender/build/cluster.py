@@ -85,6 +85,12 @@ class _Cluster:
         found = self.client.gather(list(futures))
         return [value.value if isinstance(value, tasks.Packed) else value for value in found]
 
+    def one_by_one(self, futures: list[Any]) -> Iterator[Any]:
+        """Each future's result in order, fetched when asked for and let go on its worker (empties
+        ``futures``)."""
+        while futures:
+            yield self.gather([futures.pop(0)])[0]
+
     def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
@@ -364,8 +370,8 @@ def _vocabulary(
         )
         raise CorpusError(message) from None
     del summaries
-    written = cluster.gather(cluster.each(tasks.written, chunks))
-    forms = cluster.gather(cluster.each(tasks.forms, chunks))
+    written = cluster.each(tasks.written, chunks)
+    forms = cluster.each(tasks.forms, chunks)
     counted = [
         cluster.submit(tasks.count, chunk, mapping, len(vocabulary), settings.title_weight)
         for chunk, mapping in zip(chunks, columns, strict=True)
@@ -376,9 +382,10 @@ def _vocabulary(
     used = cluster.gather(cluster.each(tasks.entry_rows, counted, shared))
     surface_forms, renumbered = used_words(table, used)
     counted = cluster.each(tasks.with_forms, counted, shared, cluster.share(renumbered))
+    # Each chunk's tables fetched as they are merged, so that only one is here beside the merge.
     words = {
-        "forms": _merge_forms(forms, analyzers, None, _receivers(languages)),
-        "surface": _readable(written, vocabulary),
+        "forms": _merge_forms(cluster.one_by_one(forms), analyzers, None, _receivers(languages)),
+        "surface": _readable(cluster.one_by_one(written), vocabulary),
         "surface_forms": surface_forms,
     }
     return vocabulary, counted, words
