@@ -46,6 +46,7 @@ class Parts:
     embeddings: np.ndarray
     labels: np.ndarray
     library: float
+    lengths: np.ndarray
 
 
 def _labels(values: list[object]) -> np.ndarray:
@@ -85,6 +86,7 @@ def parts_of(frame: pd.DataFrame, semantic: str) -> Parts:
         embeddings=embeddings,
         labels=_labels(frame["category"].tolist()),
         library=library,
+        lengths=np.diff(terms.indptr),
     )
 
 
@@ -118,7 +120,8 @@ def _shipped(parts: Parts) -> np.ndarray:
 
 def _with_embedding(parts: Parts, rows: np.ndarray) -> np.ndarray:
     rows = _unit(rows)
-    return _shipped(Parts(parts.terms, parts.lsa, rows @ rows.T, rows, parts.labels, parts.library))
+    similarity: np.ndarray = 0.42 * parts.terms + 0.18 * parts.lsa + np.float32(0.4) * (rows @ rows.T)
+    return similarity
 
 
 def _centred(embeddings: np.ndarray) -> np.ndarray:
@@ -130,6 +133,16 @@ def _whitened(embeddings: np.ndarray, power: float) -> np.ndarray:
     centred = _centred(embeddings).astype(np.float64)
     _, values, axes = np.linalg.svd(centred, full_matrices=False)
     return np.asarray(centred @ (axes.T / values**power), dtype=np.float32)
+
+
+def _by_length(parts: Parts, short: int, weights: tuple[float, float]) -> np.ndarray:
+    """Semantic weight per article, ``weights[0]`` under ``short`` distinct terms, else ``weights[1]``; a
+    pair's parts weigh the geometric mean of its two articles' weights (as rows scaled per article would)."""
+    weight = np.where(parts.lengths < short, weights[0], weights[1]).astype(np.float32)
+    words = np.sqrt(np.outer(1 - weight, 1 - weight))
+    similarity: np.ndarray = words * (0.7 * parts.terms + 0.3 * parts.lsa)
+    similarity += np.sqrt(np.outer(weight, weight)) * parts.semantic
+    return similarity
 
 
 def _standardised(parts: Parts) -> np.ndarray:
@@ -168,6 +181,8 @@ VARIANTS: tuple[tuple[str, Callable[[Parts], np.ndarray], float], ...] = (
     ("embedding centred (corpus mean removed)", lambda p: _with_embedding(p, _centred(p.embeddings)), 0.25),
     ("embedding whitened (power 0.5)", lambda p: _with_embedding(p, _whitened(p.embeddings, 0.5)), 0.25),
     ("each part standardised per article", _standardised, HUB_WEIGHT),
+    ("semantic weight 0.6 under 30 terms, else 0.4", lambda p: _by_length(p, 30, (0.6, 0.4)), 0.25),
+    ("semantic weight 0.7 under 50 terms, else 0.3", lambda p: _by_length(p, 50, (0.7, 0.3)), 0.25),
     ("query expansion, 5 neighbours, β = 0.5", lambda p: _expanded(p, 5, 0.5), HUB_WEIGHT),
     ("query expansion, 5 neighbours, β = 1", lambda p: _expanded(p, 5, 1.0), HUB_WEIGHT),
     ("query expansion, 10 neighbours, β = 0.5", lambda p: _expanded(p, 10, 0.5), HUB_WEIGHT),
