@@ -191,7 +191,11 @@ def test_skip_invalid_reports_each_record(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "match"),
     [
-        (b'{"id": "a", "body": "x"}\n{"id": "b", "body": "y"\n', r"x\.jsonl:2: malformed JSON"),
+        (
+            b'{"id": "a", "body": "x"}\n{"id": "b", "body": "y"\n',
+            r"x\.jsonl:2: malformed JSON: Expecting ',' delimiter at the end of the line",
+        ),
+        (b'{"id": "a", "body": x}\n', r"x\.jsonl:1: malformed JSON: Expecting value at column 21"),
         (b'{"title": "t", "body": "x"}\n', r"x\.jsonl:1: missing 'id'"),
         (b'{"id": "", "body": "x"}\n', r"x\.jsonl:1: empty 'id'"),
         (b'{"id": "a"}\n', r"x\.jsonl:1: article 'a' has no 'body'"),

@@ -38,7 +38,12 @@ def read_jsonl(source: Path) -> Located:
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as error:
-                yield location, Problem(f"malformed JSON: {error.msg} at column {error.colno}")
+                where = (
+                    "the end of the line"
+                    if error.pos >= len(text.rstrip("\r\n"))
+                    else f"column {error.colno}"
+                )
+                yield location, Problem(f"malformed JSON: {error.msg} at {where}")
                 continue
             yield location, record
 
