@@ -235,3 +235,29 @@ def test_the_view_blends_with_lsa_and_updates_stay_exact(
     updated.save(path)
     subject = str(frame["id"][0])
     assert Index.load(path).related(subject, k=30) == updated.related(subject, k=30)
+
+
+def test_judgments_are_scored_with_the_blended_similarity(semantic_model: Recommender, frame: Any) -> None:
+    """Agreement with people must see every part of the score: a judged pair's score is the ranking's
+    similarity (here TF-IDF and the embedding), not the TF-IDF cosine alone."""
+    from recommender.analysis.evaluate import evaluate_model, judgment_scores
+
+    ids = list(frame["id"])
+    judged = frame.copy()
+    judged["judgments"] = None
+    pairs: list[tuple[str, str, float]] = []
+    for place in range(0, 40, 4):  # each of 10 articles judged against 5 others, graded by position
+        others = [ids[(place + step * 7) % len(ids)] for step in range(1, 6)]
+        judged.at[place, "judgments"] = [
+            {"other_id": other, "score": float(grade)} for grade, other in enumerate(others)
+        ]
+        pairs += [(ids[place], other, float(grade)) for grade, other in enumerate(others)]
+    report = evaluate_model(semantic_model, judged, label="category", k=5)
+    ours = [float(semantic_model.similarity([a, b])[0, 1]) for a, b, _ in pairs]
+    theirs = [grade for _, _, grade in pairs]
+    expected = judgment_scores(ours, theirs)
+    assert report.judgments == len(pairs) == 50
+    np.testing.assert_allclose([report.pearson, report.spearman, report.auc], expected, atol=1e-6)
+    vectors = semantic_model.vectors
+    plain_cosines = [float(vectors[ids.index(a)].multiply(vectors[ids.index(b)]).sum()) for a, b, _ in pairs]
+    assert report.pearson != pytest.approx(judgment_scores(plain_cosines, theirs)[0], abs=1e-6)

@@ -385,9 +385,12 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
 
 
 def _judgment_pairs(frame: pd.DataFrame, model: Any) -> list[tuple[float, float]]:
-    """(our cosine, judged score) for every judged pair; a malformed judgment names its article."""
+    """(our score, judged score) for every judged pair; a malformed judgment names its article.
+
+    Our score is the ranking's similarity (the blend of TF-IDF, LSA and the semantic view, as a link's
+    ``similarity``), so a lever of any part shows in the agreement with people."""
     rows = {article_id: row for row, article_id in enumerate(model.ids)}
-    vectors = model.vectors
+    engine = model.index().engine
     pairs: list[tuple[float, float]] = []
     for article_id, judgments in zip(frame["id"], frame["judgments"], strict=True):
         if judgments is None or (isinstance(judgments, float) and math.isnan(judgments)):
@@ -395,6 +398,8 @@ def _judgment_pairs(frame: pd.DataFrame, model: Any) -> list[tuple[float, float]
         if not isinstance(judgments, list):
             message = f"article {article_id!r}: 'judgments' must be a list of {{other_id, score}} objects"
             raise CorpusError(message)
+        others: list[int] = []
+        judged: list[float] = []
         for number, judgment in enumerate(judgments, start=1):
             if not isinstance(judgment, Mapping) or "other_id" not in judgment or "score" not in judgment:
                 message = f"article {article_id!r}: judgment {number} needs 'other_id' and 'score'"
@@ -407,6 +412,9 @@ def _judgment_pairs(frame: pd.DataFrame, model: Any) -> list[tuple[float, float]
             if isinstance(score, bool) or not isinstance(score, int | float):
                 message = f"article {article_id!r}: judgment {number} score must be a number, got {score!r}"
                 raise CorpusError(message)
-            cosine = float(vectors[rows[article_id]].multiply(vectors[rows[other]]).sum())
-            pairs.append((cosine, float(score)))
+            others.append(rows[other])
+            judged.append(float(score))
+        if others:
+            ours = engine.similarity(rows[article_id], others)
+            pairs.extend(zip(ours.tolist(), judged, strict=True))
     return pairs
