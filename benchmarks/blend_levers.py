@@ -19,7 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,9 @@ from recommender.settings import Settings
 from .quality import CORPORA, DATA, ROOT, TARGETS, _replace_block
 
 K = 10
-HUB_WEIGHT = 0.25
+#: The shipped settings' weights, which every variant but the first ones keeps.
+DEFAULTS = Settings()
+HUB = DEFAULTS.hub_weight
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def _top(scores: np.ndarray) -> np.ndarray:
     return np.argpartition(-scores, K, axis=1)[:, :K]
 
 
-def score(similarity: np.ndarray, labels: np.ndarray, hub_weight: float = HUB_WEIGHT) -> dict[str, float]:
+def score(similarity: np.ndarray, labels: np.ndarray, hub_weight: float = HUB) -> dict[str, float]:
     """P@10, coverage and the largest in-degree of lists ordered by the hub-discounted ``similarity``."""
     ordered = similarity.copy()
     if hub_weight:
@@ -114,14 +116,14 @@ def _blend(parts: Parts, terms: float, lsa: float, semantic: float) -> np.ndarra
 
 
 def _shipped(parts: Parts) -> np.ndarray:
-    """The shipped weights: (1 − 0.4) · (0.7 · terms + 0.3 · LSA) + 0.4 · embedding."""
-    return _blend(parts, 0.42, 0.18, 0.4)
+    """The shipped weights: (1 − s) · ((1 − w) · terms + w · LSA) + s · embedding (0.42, 0.18, 0.4)."""
+    s, w = DEFAULTS.semantic_weight, DEFAULTS.lsa_weight
+    return _blend(parts, (1 - s) * (1 - w), (1 - s) * w, s)
 
 
 def _with_embedding(parts: Parts, rows: np.ndarray) -> np.ndarray:
     rows = _unit(rows)
-    similarity: np.ndarray = 0.42 * parts.terms + 0.18 * parts.lsa + np.float32(0.4) * (rows @ rows.T)
-    return similarity
+    return _shipped(replace(parts, semantic=rows @ rows.T))
 
 
 def _centred(embeddings: np.ndarray) -> np.ndarray:
@@ -140,7 +142,8 @@ def _by_length(parts: Parts, short: int, weights: tuple[float, float]) -> np.nda
     pair's parts weigh the geometric mean of its two articles' weights (as rows scaled per article would)."""
     weight = np.where(parts.lengths < short, weights[0], weights[1]).astype(np.float32)
     words = np.sqrt(np.outer(1 - weight, 1 - weight))
-    similarity: np.ndarray = words * (0.7 * parts.terms + 0.3 * parts.lsa)
+    lsa = DEFAULTS.lsa_weight
+    similarity: np.ndarray = words * ((1 - lsa) * parts.terms + lsa * parts.lsa)
     similarity += np.sqrt(np.outer(weight, weight)) * parts.semantic
     return similarity
 
@@ -152,7 +155,7 @@ def _standardised(parts: Parts) -> np.ndarray:
         centred = matrix - matrix.mean(axis=1, keepdims=True)
         return np.asarray(centred / matrix.std(axis=1, keepdims=True), dtype=np.float32)
 
-    return 0.42 * z(parts.terms) + 0.18 * z(parts.lsa) + 0.4 * z(parts.semantic)
+    return _shipped(replace(parts, terms=z(parts.terms), lsa=z(parts.lsa), semantic=z(parts.semantic)))
 
 
 def _expanded(parts: Parts, neighbours: int, beta: float) -> np.ndarray:
@@ -174,18 +177,18 @@ VARIANTS: tuple[tuple[str, Callable[[Parts], np.ndarray], float], ...] = (
     ("TF-IDF alone (no hub discount)", lambda p: p.terms, 0.0),
     ("LSA alone (no hub discount)", lambda p: p.lsa, 0.0),
     ("embedding alone (no hub discount)", lambda p: p.semantic, 0.0),
-    ("**shipped blend** 0.42 · TF-IDF + 0.18 · LSA + 0.4 · embedding", _shipped, HUB_WEIGHT),
-    ("equal thirds", lambda p: _blend(p, 1 / 3, 1 / 3, 1 / 3), HUB_WEIGHT),
-    ("0.3 · TF-IDF + 0.3 · LSA + 0.4 · embedding", lambda p: _blend(p, 0.3, 0.3, 0.4), HUB_WEIGHT),
-    ("0.25 · TF-IDF + 0.25 · LSA + 0.5 · embedding", lambda p: _blend(p, 0.25, 0.25, 0.5), HUB_WEIGHT),
-    ("embedding centred (corpus mean removed)", lambda p: _with_embedding(p, _centred(p.embeddings)), 0.25),
-    ("embedding whitened (power 0.5)", lambda p: _with_embedding(p, _whitened(p.embeddings, 0.5)), 0.25),
-    ("each part standardised per article", _standardised, HUB_WEIGHT),
-    ("semantic weight 0.6 under 30 terms, else 0.4", lambda p: _by_length(p, 30, (0.6, 0.4)), 0.25),
-    ("semantic weight 0.7 under 50 terms, else 0.3", lambda p: _by_length(p, 50, (0.7, 0.3)), 0.25),
-    ("query expansion, 5 neighbours, β = 0.5", lambda p: _expanded(p, 5, 0.5), HUB_WEIGHT),
-    ("query expansion, 5 neighbours, β = 1", lambda p: _expanded(p, 5, 1.0), HUB_WEIGHT),
-    ("query expansion, 10 neighbours, β = 0.5", lambda p: _expanded(p, 10, 0.5), HUB_WEIGHT),
+    ("**shipped blend** 0.42 · TF-IDF + 0.18 · LSA + 0.4 · embedding", _shipped, HUB),
+    ("equal thirds", lambda p: _blend(p, 1 / 3, 1 / 3, 1 / 3), HUB),
+    ("0.3 · TF-IDF + 0.3 · LSA + 0.4 · embedding", lambda p: _blend(p, 0.3, 0.3, 0.4), HUB),
+    ("0.25 · TF-IDF + 0.25 · LSA + 0.5 · embedding", lambda p: _blend(p, 0.25, 0.25, 0.5), HUB),
+    ("embedding centred (corpus mean removed)", lambda p: _with_embedding(p, _centred(p.embeddings)), HUB),
+    ("embedding whitened (power 0.5)", lambda p: _with_embedding(p, _whitened(p.embeddings, 0.5)), HUB),
+    ("each part standardised per article", _standardised, HUB),
+    ("semantic weight 0.6 under 30 terms, else 0.4", lambda p: _by_length(p, 30, (0.6, 0.4)), HUB),
+    ("semantic weight 0.7 under 50 terms, else 0.3", lambda p: _by_length(p, 50, (0.7, 0.3)), HUB),
+    ("query expansion, 5 neighbours, β = 0.5", lambda p: _expanded(p, 5, 0.5), HUB),
+    ("query expansion, 5 neighbours, β = 1", lambda p: _expanded(p, 5, 1.0), HUB),
+    ("query expansion, 10 neighbours, β = 0.5", lambda p: _expanded(p, 10, 0.5), HUB),
     ("query expansion, 5 neighbours, β = 0.5, hub discount 0.5", lambda p: _expanded(p, 5, 0.5), 0.5),
     ("query expansion, 5 neighbours, β = 1, hub discount 0.75", lambda p: _expanded(p, 5, 1.0), 0.75),
 )  # fmt: skip
