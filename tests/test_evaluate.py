@@ -62,7 +62,12 @@ def test_intra_list_similarity() -> None:
     vectors = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8], [1.0, 0.0]]))
     neighbors = np.array([[0, 1, 2], [0, 2, -1], [3, -1, -1]])
     # list 1: cosines 0, 0.6, 0.8 -> 0.4667; list 2: 0.6; list 3 has one member and is skipped.
-    assert intra_list_similarity(vectors, neighbors) == pytest.approx((1.4 / 3 + 0.6) / 2)
+    assert intra_list_similarity(vectors, None, neighbors) == pytest.approx((1.4 / 3 + 0.6) / 2)
+    # A dense part adds its own dot products: rows 0, 1, 2 gain 0.5, 0.5, -0.5 in one extra column.
+    dense = np.array([[0.5], [0.5], [-0.5], [0.0]])
+    # list 1: 0 + 0.25, 0.6 - 0.25, 0.8 - 0.25 -> 1.15 / 3; list 2: 0.6 - 0.25.
+    assert intra_list_similarity(vectors, dense, neighbors) == pytest.approx((1.15 / 3 + 0.35) / 2)
+    assert intra_list_similarity(vectors, None, np.array([[0, -1], [1, -1]])) == 0.0
 
 
 def test_roc_auc_and_correlations() -> None:

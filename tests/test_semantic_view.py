@@ -261,3 +261,18 @@ def test_judgments_are_scored_with_the_blended_similarity(semantic_model: Recomm
     vectors = semantic_model.vectors
     plain_cosines = [float(vectors[ids.index(a)].multiply(vectors[ids.index(b)]).sum()) for a, b, _ in pairs]
     assert report.pearson != pytest.approx(judgment_scores(plain_cosines, theirs)[0], abs=1e-6)
+
+
+def test_intra_list_similarity_is_the_ranking_similarity(semantic_model: Recommender, frame: Any) -> None:
+    """The diversity of a list is measured with the similarity its links show (every part of the blend)."""
+    from recommender.analysis.evaluate import evaluate_model
+
+    report = evaluate_model(semantic_model, frame, label="category", k=5)
+    engine = semantic_model.index().engine
+    means = []
+    for members in np.asarray(semantic_model.neighbors)[:, :5]:
+        members = members[members >= 0]
+        if members.size >= 2:
+            matrix = engine.pair_similarity(members.tolist())
+            means.append((matrix.sum() - np.trace(matrix)) / (members.size * (members.size - 1)))
+    assert report.intra_list_similarity == pytest.approx(float(np.mean(means)), abs=1e-5)

@@ -198,7 +198,7 @@ def evaluate_model(
     duplicates = getattr(model, "duplicates", {})
     hidden = [row for row, article_id in enumerate(model.ids) if article_id in duplicates]
     coverage, max_in_degree, gini = graph_health(neighbors, len(labels), hidden=hidden)
-    intra = intra_list_similarity(model.vectors, neighbors)
+    intra = intra_list_similarity(*_ranking_rows(model), neighbors)
     pearson = spearman = auc = None
     count = 0
     if "judgments" in frame.columns:
@@ -339,22 +339,43 @@ def gini(values: np.ndarray) -> float:
     return float((2.0 * (ranks * ordered).sum()) / (count * total) - (count + 1.0) / count)
 
 
-def intra_list_similarity(vectors: sp.csr_matrix, neighbors: np.ndarray) -> float:
-    """Mean pairwise cosine among the members of each related list, averaged over lists of 2 or more."""
+def intra_list_similarity(vectors: sp.csr_matrix, dense: np.ndarray | None, neighbors: np.ndarray) -> float:
+    """Mean pairwise similarity among the members of each related list, averaged over lists of 2 or more.
+
+    A pair's similarity is the dot product of its rows: ``vectors`` (sparse) plus ``dense`` (or None)."""
     valid = neighbors >= 0
     sizes = valid.sum(axis=1)
     rows = np.repeat(np.arange(neighbors.shape[0]), sizes)
     members = sp.csr_matrix(
         (np.ones(rows.size), (rows, neighbors[valid])), shape=(neighbors.shape[0], vectors.shape[0])
     )
+    # Sum of a list's pairwise dot products = |sum of its rows|^2 - sum of |row|^2, per part.
     sums = members @ sp.csr_matrix(vectors, dtype=np.float64)
     squared = np.asarray(sums.multiply(sums).sum(axis=1)).ravel()
-    self_terms = np.asarray(members @ np.asarray(vectors.multiply(vectors).sum(axis=1))).ravel()
+    norms = np.asarray(vectors.multiply(vectors).sum(axis=1), dtype=np.float64).ravel()
+    if dense is not None:
+        dense64 = np.asarray(dense, dtype=np.float64)
+        dense_sums = np.asarray(members @ dense64)
+        squared = squared + np.einsum("ij,ij->i", dense_sums, dense_sums)
+        norms = norms + np.einsum("ij,ij->i", dense64, dense64)
+    self_terms = np.asarray(members @ norms).ravel()
     usable = sizes >= 2
     if not usable.any():
         return 0.0
     pairs = sizes[usable] * (sizes[usable] - 1)
     return float(((squared[usable] - self_terms[usable]) / pairs).mean())
+
+
+def _ranking_rows(model: Any) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """The rows whose dot products are the ranking's similarity (TF-IDF, LSA and semantic view blended),
+    as the search stores them; the TF-IDF rows for a model stored without them."""
+    search = model.index().engine.search
+    if search is None:
+        return model.vectors, None
+    rows = search.rows
+    data = np.asarray(rows.data, dtype=np.float64) * float(rows.scale)
+    terms = sp.csr_matrix((data, rows.indices, rows.indptr), shape=(rows.n_rows, rows.n_terms))
+    return terms, rows.dense
 
 
 def judgment_scores(
