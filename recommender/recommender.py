@@ -78,11 +78,11 @@ class Recommender:
 
         ``scheduler`` (a Dask scheduler address or ``dask.distributed.Client``; needs the ``dask``
         extra) builds on that cluster: files are read, analysed, weighted and searched on its workers,
-        and the model is the one a local build makes (with the semantic view, only the all-pairs search
-        runs there). ``output`` saves the model there (as :meth:`save`); on a cluster it is written as
-        it is fetched from the workers, so this process never holds its large arrays, and it is then
-        read memory-mapped. ``stage``, a function of a stage's name returning a context manager, wraps
-        each build stage (to time or show them).
+        and the model is the one a local build makes (with the semantic view, files are read and weighted
+        here; the analysis, the encoding and the all-pairs search run there). ``output`` saves the model
+        there (as :meth:`save`); on a cluster it is written as it is fetched from the workers, so this
+        process never holds its large arrays, and it is then read memory-mapped. ``stage``, a function
+        of a stage's name returning a context manager, wraps each build stage (to time or show them).
         """
         from .build.pipeline import build_model, warm_languages
         from .text.languages import cancel_warm

@@ -148,6 +148,43 @@ def test_lsa_bm25_and_small_write_pieces_on_the_cluster(
     assert _files(tmp_path / "cluster") == _files(tmp_path / "local")
 
 
+def test_the_semantic_view_is_encoded_on_the_workers(
+    cluster: Any, tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the semantic view the windows are encoded on the workers (each loads the model itself), in the
+    local encoder's batches, so the embeddings and the lists equal a local build's."""
+    monkeypatch.setenv("RECOMMENDER_CACHE", "off")  # a cached vector would never reach the workers
+    monkeypatch.setattr("recommender.build.semantic.TASK_BATCHES", 1)  # many small tasks on both workers
+    settings = {"k": 6, "semantic": str(tiny_encoder), "semantic_weight": 0.4, "memory_budget": 2**20}
+    local = Recommender(**settings).fit(BUNDLED)
+    with distributed.Client(cluster) as client:
+        remote = Recommender(**settings).fit(BUNDLED, scheduler=client)
+        loaded = client.run(_encoders_loaded)
+    assert sum(loaded.values()) >= 1, loaded  # a worker loaded the encoder: it encoded there
+    local_arrays, remote_arrays = local.stored.parts()["arrays"], remote.stored.parts()["arrays"]
+    assert sorted(remote_arrays) == sorted(local_arrays)
+    for name, array in local_arrays.items():  # the embeddings are in the search rows' dense part
+        np.testing.assert_array_equal(remote_arrays[name], array, err_msg=name)
+
+
+def _encoders_loaded() -> int:
+    """How many encoders this process loaded (run on a worker)."""
+    return len(getattr(sys.modules.get("recommender.build.semantic"), "_ENCODERS", ()))
+
+
+def test_a_worker_without_the_clients_encoder_is_a_clear_error(tiny_encoder: Path, tmp_path: Path) -> None:
+    from recommender.build.semantic import _encode_task, encoder_of
+
+    fingerprint = encoder_of(str(tiny_encoder)).info.fingerprint
+    windows = [[2, 5, 3]]
+    assert _encode_task((str(tiny_encoder), fingerprint, windows)).shape == (1, 16)
+    with pytest.raises(InvalidParameterError, match=r"fingerprint .* the client's") as caught:
+        _encode_task((str(tiny_encoder), "0" * 64, windows))
+    assert "Dask worker on" in str(caught.value)
+    with pytest.raises(InvalidParameterError, match="same path on every worker"):
+        _encode_task((str(tmp_path / "absent"), fingerprint, windows))
+
+
 def test_an_id_in_two_shards_is_refused_naming_both(cluster: Any, tmp_path: Path) -> None:
     shards = _shards(tmp_path, 2)
     first = (shards / "part-0.jsonl").read_text(encoding="utf-8").splitlines()[0]

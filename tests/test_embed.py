@@ -180,17 +180,14 @@ def test_a_real_encoder_through_the_cache_gives_the_same_rows(tiny_encoder: Path
     np.testing.assert_array_equal(fresh.vectors[:2], encoder.encode(texts[:2]))  # short: one window each
 
 
-def test_blocks_give_the_same_rows_and_report_progress(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from recommender.semantic import embed as embed_module
-
+def test_blocks_give_the_same_rows_and_report_progress(tmp_path: Path) -> None:
     texts = [f"text number {n} " * (n + 1) for n in range(7)] + ["text number 0 "]
     whole = embed(texts, CountingEncoder())
-    monkeypatch.setattr(embed_module, "BLOCK", 3)
     reports: list[tuple[int, int]] = []
     cache = VectorCache(tmp_path, "c" * 64, 4)
-    blocked = embed(texts, CountingEncoder(), cache=cache, progress=lambda *step: reports.append(step))
+    blocked = embed(
+        texts, CountingEncoder(), cache=cache, progress=lambda *step: reports.append(step), block=3
+    )
     np.testing.assert_array_equal(blocked.vectors, whole.vectors)
     assert reports == [(0, 8), (3, 8), (6, 8), (8, 8)]
     assert blocked.embedded == 7  # the last text's windows were cached by the first block

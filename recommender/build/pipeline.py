@@ -211,9 +211,8 @@ def build_model(
     semantic = None
     if uses_semantic(settings):
         with stage("embedding") as progress:
-            semantic = embed_articles(
-                list(frame["title"]), list(frame["body"]), settings, progress=_reporter(progress)
-            )
+            titles, bodies = list(frame["title"]), list(frame["body"])
+            semantic = embed_articles(titles, bodies, settings, progress=_reporter(progress), mapper=cluster)
             log.info(
                 "embedded %d article(s), %d from the cache", semantic.embedded, len(frame) - semantic.embedded
             )

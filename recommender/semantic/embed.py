@@ -70,10 +70,11 @@ def embed(
     *,
     cache: VectorCache | None = None,
     progress: Callable[[int, int], None] | None = None,
+    block: int = BLOCK,
 ) -> Embedded:
     """The rows of ``texts``: their windows from ``cache`` where it holds them, else encoded (and kept).
 
-    Texts are taken ``BLOCK`` at a time (their token windows are held only for that long);
+    Texts are taken ``block`` at a time (their token windows are held only for that long);
     ``progress(done, total)`` counts the texts, and each block's new windows are written to the cache as it
     finishes, so an interrupted run keeps what it did.
     """
@@ -81,13 +82,13 @@ def embed(
     embedded = windows = 0
     if progress is not None:
         progress(0, len(texts))
-    for start in range(0, len(texts), BLOCK):
-        block = texts[start : start + BLOCK]
-        vectors[start : start + len(block)], touched, encoded = _embed_block(block, encoder, cache)
+    for start in range(0, len(texts), block):
+        part = texts[start : start + block]
+        vectors[start : start + len(part)], touched, encoded = _embed_block(part, encoder, cache)
         embedded += touched
         windows += encoded
         if progress is not None:
-            progress(start + len(block), len(texts))
+            progress(start + len(part), len(texts))
     return Embedded(vectors, embedded, windows)
 
 
