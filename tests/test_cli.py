@@ -3,6 +3,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -245,6 +246,37 @@ def test_export_cli_formats(
     assert "wrote" in capsys.readouterr().out
     assert main(["export", str(model_dir), *args, "--quiet"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_export_to_standard_output(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(model_dir), "-o", str(tmp_path / "links.csv"), "--quiet"]) == 0
+    assert main(["export", str(model_dir), "-o", "-", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == (tmp_path / "links.csv").read_text(encoding="utf-8")
+    assert not Path("-").exists()
+    assert main(["export", str(model_dir), "-o", "-"]) == 0  # json when no suffix tells
+    assert len(json.loads(capsys.readouterr().out)) == 136
+    assert main(["export", str(model_dir), "-o", "-", "--per-article"]) == 1
+    assert "--per-article writes a folder" in capsys.readouterr().err
+    assert main(["export", str(model_dir), "-o", "-", "--format", "hugo"]) == 1
+    assert "a hugo export is a folder" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_is_not_an_error(model_dir: Path) -> None:
+    """``recommender … | head -1``: the closed pipe ends the command quietly (141), no error line."""
+    command = [sys.executable, "-m", "recommender", "export", str(model_dir), "-o", "-", "--format", "csv"]
+    # Buffered standard output, as a terminal user has it (an unbuffered one drops a short write unseen).
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()
+        error = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 141, error
+    assert "error" not in error
+    assert "Traceback" not in error
 
 
 def test_audit_cli(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,6 +129,35 @@ def test_a_single_file_export_removes_only_its_own_leftovers(tmp_path: Path) -> 
         write_file(tmp_path, "a,b\n")
 
 
+def test_a_symbolic_link_is_written_through_and_kept(tmp_path: Path) -> None:
+    target, link = tmp_path / "site" / "related.csv", tmp_path / "related.csv"
+    target.parent.mkdir()
+    link.symlink_to(target)  # dangling: the export creates the file it points to
+    write_file(link, "a,b\n")
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "a,b\n"
+    write_file(link, "c,d\n")
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "c,d\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["related.csv"]
+
+
+def test_a_path_that_is_not_a_regular_file_is_written_not_replaced(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    write_file(pipe, "a,b\n")
+    reader.join(timeout=10)
+    assert received == [b"a,b\n"]
+    assert pipe.is_fifo()  # still the pipe: not moved over by a regular file
+    if Path("/dev/full").exists():
+        with pytest.raises(InvalidParameterError, match="/dev/full: cannot write the export"):
+            write_file(Path("/dev/full"), "a,b\n")
+        assert Path("/dev/full").is_char_device()
+
+
 @pytest.mark.parametrize("name", ["../x.json", "a/b.json", ".hidden.json", "", "a\\b.json"])
 def test_unsafe_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(InvalidParameterError, match="refusing to write"):

@@ -149,24 +149,28 @@ _EXPORT_SUFFIXES = {".csv": "csv", ".html": "html", ".htm": "html", ".jsonl": "j
 
 def export(args: argparse.Namespace) -> int:
     """``recommender export``: every article's links into a file or a site's data folder."""
-    from ..outputs.export import export_links
+    from ..outputs.export import export_links, render_links
     from ..serve.index import Index
 
     output = Path(args.output)
     guessed = "html" if args.per_article else _EXPORT_SUFFIXES.get(output.suffix.lower(), "json")
     chosen = args.format or guessed
     index = Index.load(args.model)
-    written = export_links(
-        index,
-        output,
-        format=chosen,
-        k=args.k,
-        explain=args.explain,
-        per_article=args.per_article,
-        template=args.template,
-        progress=not args.quiet and sys.stderr.isatty(),
+    options: dict[str, Any] = {
+        "format": chosen,
+        "k": args.k,
+        "explain": args.explain,
+        "template": args.template,
+        "progress": not args.quiet and sys.stderr.isatty(),
         **controls_given(args),
-    )
+    }
+    if args.output == "-":  # standard output carries the export alone
+        if args.per_article:
+            message = "--per-article writes a folder of files; give a folder with -o, not '-'"
+            raise InvalidParameterError(message)
+        sys.stdout.write(render_links(index, **options))
+        return 0
+    written = export_links(index, output, per_article=args.per_article, **options)
     if not args.quiet:
         print(f"wrote {written} ({chosen}, {len(index)} articles, up to {args.k} links each)")
     return 0

@@ -210,7 +210,13 @@ def _export(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         ),
     )
     parser.add_argument("model", metavar="MODEL_DIR")
-    parser.add_argument("-o", "--output", required=True, metavar="PATH", help="file (or folder) to write")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="file (or folder) to write; - for standard output",
+    )
     parser.add_argument(
         "--format",
         choices=EXPORT_FORMATS,

@@ -38,6 +38,7 @@ __all__ = [
     "load_template",
     "render_block",
     "render_html",
+    "render_links",
     "safe_file_name",
     "safe_url",
 ]
@@ -92,6 +93,72 @@ def export_links(
     ``Index.related``; ``progress`` shows a progress bar on standard error. ``explain=True`` (json and
     jsonl only) adds each link's ``terms``: shared words and their share of the score.
     """
+    _check_export(format, explain=explain, per_article=per_article, template=template)
+    target = Path(path)
+    if format not in SITE_FOLDERS and not per_article:
+        text = render_links(
+            index,
+            format=format,
+            k=k,
+            explain=explain,
+            overrides=overrides,
+            template=template,
+            progress=progress,
+            **controls,
+        )
+        return write_file(target, text)
+    block = _template(template)
+    links = list(
+        _progress(
+            iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
+        )
+    )
+    if format in SITE_FOLDERS:
+        files = {f"{safe_file_name(a)}.json": _site_json(a, related) for a, related in links}
+        return write_folder(target / SITE_FOLDERS[format], files, export_format=format)
+    files = {f"{safe_file_name(a)}.html": _block(index, a, related, block) + "\n" for a, related in links}
+    return write_folder(target, files, export_format="html")
+
+
+def render_links(
+    index: Index,
+    *,
+    format: str = "json",
+    k: int = 8,
+    explain: bool = False,
+    overrides: Overrides | None = None,
+    template: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+    **controls: Any,
+) -> str:
+    """Every article's related links as the text :func:`export_links` writes to one file (json, jsonl,
+    csv or html): for standard output or a caller's own storage."""
+    _check_export(format, explain=explain, per_article=False, template=template)
+    if format in SITE_FOLDERS:
+        message = f"a {format} export is a folder of files, not one text; give a site folder to write to"
+        raise InvalidParameterError(message)
+    block = _template(template)
+    links = list(
+        _progress(
+            iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
+        )
+    )
+    if format == "json":
+        return _to_json(links)
+    if format == "jsonl":
+        return "".join(
+            _json_text({"article_id": a, "links": [_link_dict(x) for x in related]}, indent=None) + "\n"
+            for a, related in links
+        )
+    if format == "csv":
+        return _to_csv(links)
+    return render_html(index, links, template=block)
+
+
+def _check_export(
+    format: str, *, explain: bool, per_article: bool, template: str | os.PathLike[str] | None
+) -> None:
+    """A clear error for a format and options that do not go together, before any work."""
     if format not in EXPORT_FORMATS:
         message = f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}"
         raise InvalidParameterError(message)
@@ -104,31 +171,10 @@ def export_links(
     if template is not None and format != "html":
         message = "a template applies to the html format; add format='html' (--format html)"
         raise InvalidParameterError(message)
-    block = load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
-    links = list(
-        _progress(
-            iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
-        )
-    )
-    target = Path(path)
-    if format in SITE_FOLDERS:
-        files = {f"{safe_file_name(a)}.json": _site_json(a, related) for a, related in links}
-        return write_folder(target / SITE_FOLDERS[format], files, export_format=format)
-    if per_article:
-        files = {f"{safe_file_name(a)}.html": _block(index, a, related, block) + "\n" for a, related in links}
-        return write_folder(target, files, export_format="html")
-    if format == "json":
-        text = _to_json(links)
-    elif format == "jsonl":
-        text = "".join(
-            _json_text({"article_id": a, "links": [_link_dict(x) for x in related]}, indent=None) + "\n"
-            for a, related in links
-        )
-    elif format == "csv":
-        text = _to_csv(links)
-    else:
-        text = render_html(index, links, template=block)
-    return write_file(target, text)
+
+
+def _template(template: str | os.PathLike[str] | None) -> string.Template:
+    return load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
 
 
 def _progress(items: Iterator[Any], total: int, enabled: bool) -> Iterable[Any]:

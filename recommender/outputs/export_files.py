@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -50,17 +51,35 @@ log = logging.getLogger(__name__)
 def write_file(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to the file ``path`` atomically and return ``path``.
 
-    Temporary files an interrupted export to the same path left next to it are removed first.
+    Temporary files an interrupted export to the same path left next to it are removed first. A symbolic
+    link is written through: the file it points to is replaced, the link stays. A path that is not a
+    regular file (``/dev/stdout``, a named pipe, a device) is written to as it is, since it cannot be
+    replaced: it is opened and written, not moved over.
     """
     if path.is_dir():
         message = f"{path}: is a folder; give a file name for the export"
         raise InvalidParameterError(message)
-    _make_folder(path.parent)
-    with _locked(path.parent) as folder_fd:
-        _remove_temporaries(path.parent, only=path.name)
-        _replace(path.parent, {path.name: text.encode("utf-8")})
+    data = text.encode("utf-8")
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        _write_stream(path, data)
+        return path
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    _make_folder(target.parent)
+    with _locked(target.parent) as folder_fd:
+        _remove_temporaries(target.parent, only=target.name)
+        _replace(target.parent, {target.name: data})
         os.fsync(folder_fd)
     return path
+
+
+def _write_stream(path: Path, data: bytes) -> None:
+    """Write ``data`` to a path that is not a regular file (a pipe, a terminal, a device)."""
+    try:
+        with path.open("wb") as stream:
+            stream.write(data)
+    except OSError as error:
+        message = f"{path}: cannot write the export ({error.strerror or error})"
+        raise InvalidParameterError(message) from None
 
 
 @dataclass
