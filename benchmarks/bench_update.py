@@ -1,6 +1,7 @@
 """Benchmark: add 100 articles to a 100,000-article model with `update` versus a full rebuild.
 
-Both models use the default settings (log tf, the LSA blend, the hub discount, hidden near-duplicates).
+Both models use the default settings of the code that runs it (now log tf, the LSA blend, the hub discount,
+hidden near-duplicates; the stored results were taken when the default was BM25).
 
 The 100,000 base articles come from the real corpora in ../shared/data (20 Newsgroups, Reuters-21578,
 AG News, BBC News: 47,679 articles). To reach 100,000 distinct texts, each article also appears as two
