@@ -4,7 +4,8 @@ The reference is computed here from the definition, with scipy: the search rows'
 product adds each pair's products in column order: the canonical score), then per article the candidates a
 list may hold (same language, no hidden near-duplicate, not the article nor the one it duplicates), the best
 ``candidate_width(k)`` of them by ``(-score, row)``, re-ranked by the hub discount, cut to ``k``. Up to the
-stored ``k`` a list is the build's: its pool is the best ``candidate_width(stored k)`` before duplicates go.
+width of the build's pool (``candidate_width(stored k)``) a list is drawn from that pool, taken before
+duplicates go, so lists of different lengths agree; a draft's pool has that width too.
 """
 
 from __future__ import annotations
@@ -71,8 +72,13 @@ class _Reference:
         allowed[list(hidden)] = False
         candidates = np.flatnonzero(allowed & (scores > 0))
         order = candidates[np.lexsort((candidates, -scores[candidates]))]
-        order = order[: candidate_width(k) if self.hubs is not None else k]
+        order = order[: self._width(k) if self.hubs is not None else k]
         return self._ranked(order, scores, k)
+
+    def _width(self, k: int) -> int:
+        """The pool a list of ``k`` is drawn from: the build's, for any ``k`` it covers."""
+        pool = candidate_width(self.stored_k)
+        return pool if k <= pool else candidate_width(k)
 
     def _ranked(self, order: np.ndarray, scores: np.ndarray, k: int) -> tuple[list[int], list[float]]:
         """The best ``k`` of ``order`` and the scores they show (the similarity less the hub discount)."""
@@ -97,8 +103,8 @@ class _Reference:
         scores = self.scores[row]
         allowed = self.same_language[row].copy()
         allowed[row] = False
-        pooled_first = k <= self.stored_k
-        if not pooled_first:  # past the stored lists: hidden rows never compete
+        pooled_first = k <= (candidate_width(self.stored_k) if self.hubs is not None else self.stored_k)
+        if not pooled_first:  # past the build's pool: hidden rows never compete
             allowed[list(self.duplicates)] = False
             allowed[self.duplicates.get(row, row)] = False
         candidates = np.flatnonzero(allowed & (scores > 0))
@@ -187,3 +193,20 @@ def test_queries_answer_alike_and_equal_the_reference(built: tuple[Recommender, 
                 reference.similarity(row, expected_rows), abs=1e-6
             )
             _same(index.query(body, title=title, k=k), links)
+
+
+def test_a_longer_list_continues_a_shorter_one(built: tuple[Recommender, Index]) -> None:
+    """Asking for one more link never reorders the links before it, up to the build's pool width: lists
+    of every length come from the same pool (they used to come from pools sized for each k)."""
+    model, index = built
+    width = candidate_width(model.neighbors.shape[1])
+    changed = []
+    for article_id in model.ids[::3]:
+        lists = [[link.article_id for link in index.related(article_id, k=k)] for k in range(1, width + 1)]
+        changed += [(article_id, k) for k in range(1, width) if lists[k][:k] != lists[k - 1]]
+    assert not changed
+    for article_id in model.ids[::15]:
+        draft = index.article(article_id)
+        text = " ".join(str(draft.get(key) or "") for key in ("title", "body"))
+        lists = [[link.article_id for link in index.query(text, k=k)] for k in range(1, width + 1)]
+        assert all(lists[k][:k] == lists[k - 1] for k in range(1, width)), article_id

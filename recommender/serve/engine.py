@@ -59,6 +59,7 @@ class Engine:
         self.partitioned = not bool(parameters.get("cross_language", False)) and len(self.languages) > 1
         self.search = _search(stored, self) if stored.has(store.VECTORS_DATA) else None
         self._weighting: Weighting | None = None
+        self._pools: tuple[np.ndarray, np.ndarray] | None = None
         self._stored = stored
         self._masks: dict[str, np.ndarray | None] = {}
 
@@ -71,7 +72,33 @@ class Engine:
             rows, scores = self.neighbors[row, :k], self.scores[row, :k]
             keep = rows >= 0
             return rows[keep], scores[keep]
+        if self.hubs is not None and k <= self.pool_neighbors.shape[1]:
+            return self._from_pool(row, k)
         return self._ranked(self.search.rows.query(row), k, self.allowed(self.language_of(row), row))
+
+    @property
+    def pool_neighbors(self) -> np.ndarray:
+        """Each article's candidate pool as the build gathered it (empty columns for a model without)."""
+        if self._pools is None:
+            stored = self._stored
+            if stored.has(store.POOL_NEIGHBORS):
+                neighbors = np.asarray(stored.array(store.POOL_NEIGHBORS)).view(np.ndarray)
+                self._pools = (neighbors, np.asarray(stored.array(store.POOL_SCORES)).view(np.ndarray))
+            else:
+                self._pools = (np.zeros((self.n_rows, 0), np.int32), np.zeros((self.n_rows, 0), np.float32))
+        return self._pools[0]
+
+    def _from_pool(self, row: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` of the article's stored pool, ranked as the build ranks it: a list longer than
+        the stored one continues it, up to the pool's width."""
+        assert self._pools is not None
+        rows, scores = self._pools[0][row], self._pools[1][row]
+        keep = (rows >= 0) & ~np.isin(rows, self.hidden) & (rows != self.duplicates.get(row, -2))
+        ranked, ranked_scores = rerank(
+            rows[keep][None, :], scores[keep][None, :], self.hubs, hub_weight=self.hub_weight, k=k
+        )
+        found = ranked[0] >= 0
+        return ranked[0][found], ranked_scores[0][found]
 
     def shown(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The scores a list of ``rows`` shows and is ordered by: ``scores`` less the hub discount."""
@@ -237,8 +264,12 @@ class Engine:
         return mask
 
     def _ranked(self, query: Query, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``k`` rows for a query after the hub discount, chosen among its top rows by similarity:
+        as many as an article's stored pool for any ``k`` the pool covers, so that a draft's lists of
+        different lengths agree (a longer one continues a shorter one), else a pool sized for ``k``."""
         assert self.search is not None
-        width = candidate_width(k) if self.hubs is not None else k
+        stored_width = candidate_width(self.neighbors.shape[1])
+        width = k if self.hubs is None else stored_width if k <= stored_width else candidate_width(k)
         rows, scores = self.search.best(query, width, allowed)
         if self.hubs is None:
             return rows[:k], scores[:k]
