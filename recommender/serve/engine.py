@@ -92,6 +92,7 @@ class Engine:
         """The best ``k`` of the article's stored pool, ranked as the build ranks it: a list longer than
         the stored one continues it, up to the pool's width."""
         assert self._pools is not None
+        assert self.hubs is not None
         rows, scores = self._pools[0][row], self._pools[1][row]
         keep = (rows >= 0) & ~np.isin(rows, self.hidden) & (rows != self.duplicates.get(row, -2))
         ranked, ranked_scores = rerank(
