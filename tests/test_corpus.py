@@ -242,6 +242,16 @@ def test_every_record_invalid_is_empty_corpus(tmp_path: Path) -> None:
         read_articles(path, skip_invalid=True)
 
 
+def test_every_record_invalid_says_why(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "x.jsonl", [{"id": f"a{i}"} for i in range(5)])
+    with pytest.raises(
+        EmptyCorpusError,
+        match=r"x\.jsonl: every record was invalid \(5: .*x\.jsonl:1: article 'a0' has no 'body'; .*:2: "
+        r"article 'a1' has no 'body'; .*:3: article 'a2' has no 'body'; and 2 more\)",
+    ):
+        read_articles(path, skip_invalid=True)
+
+
 def test_missing_path_and_wrong_kind(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no such file or folder"):
         read_articles(tmp_path / "nope.jsonl")
@@ -359,3 +369,150 @@ def test_a_blank_date_is_no_date() -> None:
         [{"id": "a", "body": "Text.", "date": "   "}, {"id": "b", "body": "Text.", "date": " 2024-01-02 "}]
     )
     assert frame["date"].tolist() == [None, "2024-01-02"]
+
+
+def test_csv_quote_left_open_is_an_error_not_one_long_field(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        'id,title,body\na,A,"he said hello world\nb,B,second article body\nc,C,third body\n', encoding="utf-8"
+    )
+    with pytest.raises(CorpusError, match=r"t\.csv:2: malformed CSV: a quoted field .* never closed"):
+        read_articles(path)
+    path.write_text('id,title,body\na,A,"x"y\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"t\.csv:2: malformed CSV: ',' expected after '\"'"):
+        read_articles(path)
+
+
+def test_csv_quoted_line_breaks_and_old_mac_line_ends_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'\xef\xbb\xbfid,title,body\r\na,A,"two\r\nlines"\r\nb,B,"say ""hi"""\r\n')
+    assert read_articles(path)["body"].tolist() == ["two\r\nlines", 'say "hi"']
+    path.write_bytes(b"id,title,body\ra,A,one\rb,B,two\r")
+    assert read_articles(path)["body"].tolist() == ["one", "two"]
+
+
+def test_json_array_with_data_after_it_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    for extra in (' [{"id": "b", "body": "y"}]', "\n\n garbage", ", 3"):
+        path.write_text('[{"id": "a", "body": "x"}]' + extra, encoding="utf-8")
+        with pytest.raises(CorpusError, match=r"t\.json:\d: malformed JSON: extra data after the array"):
+            read_articles(path)
+    path.write_text('\n[{"id": "a", "body": "x"}]  \n\n', encoding="utf-8")
+    assert read_articles(path)["id"].tolist() == ["a"]
+
+
+def test_csv_header_names_repeated_or_missing(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,title,body, body\na,A,one,two\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"t\.csv:1: column 'body' appears twice in the header"):
+        read_articles(path)
+    # An unnamed column (a spreadsheet's trailing comma) is fine while empty; a value in it is not.
+    path.write_text("id,title,body,\na,A,one,\nb,B,two,lost\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"t\.csv:3: a value in column 4, which has no name"):
+        read_articles(path)
+    assert read_articles(path, skip_invalid=True)["id"].tolist() == ["a"]
+
+
+def test_csv_header_error_shows_a_short_header(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("slug," + ",".join(f"column{i}" for i in range(1000)) + "\na\n", encoding="utf-8")
+    with pytest.raises(CorpusError) as caught:
+        read_articles(path)
+    assert str(caught.value).endswith("…)")
+    assert len(str(caught.value).split("(found: ")[1]) < 100
+
+
+def test_json_nested_too_deeply_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": "a", "body": "x"}\n' + "[" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"t\.jsonl:2: JSON nested too deeply"):
+        read_articles(path)
+    assert read_articles(path, skip_invalid=True)["id"].tolist() == ["a"]
+    array = tmp_path / "t.json"
+    array.write_text('[{"id": "a", "body": "x"},\n' + "[" * 100_000, encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"t\.json:2: JSON nested too deeply"):
+        read_articles(array)
+
+
+def test_undecodable_json_and_csv_name_the_line_and_offset(tmp_path: Path) -> None:
+    array = tmp_path / "t.json"
+    first = b'[{"id": "a", "body": "x"},\n'
+    array.write_bytes(first + b'{"id": "b", "body": "\xff"}]\n')
+    with pytest.raises(CorpusError, match=rf"t\.json:2: undecodable bytes at byte offset {len(first) + 21}"):
+        read_articles(array)
+    table = tmp_path / "t.csv"
+    table.write_bytes(b"id,title,body\na,A,one\nb,B,t\xffwo\n")
+    with pytest.raises(CorpusError, match=r"t\.csv:3: undecodable bytes at byte offset 27"):
+        read_articles(table)
+
+
+def test_json_array_reads_characters_cut_by_its_chunks(tmp_path: Path) -> None:
+    # "é" is two bytes: one of them falls at the reader's chunk boundary, which is no error.
+    records = [{"id": f"a{i}", "body": "é" * (100_000 + i)} for i in range(4)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    assert read_articles(path)["body"].str.len().tolist() == [100_000 + i for i in range(4)]
+
+
+def test_json_nan_in_a_text_field_and_repeated_keys_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        '{"id": "a", "body": "x", "date": NaN}\n{"id": "b", "body": "x", "author": -Infinity}\n'
+        '{"id": "c", "body": "x", "title": "T", "title": "U"}\n{"id": "d", "body": "x", "views": NaN}\n',
+        encoding="utf-8",
+    )
+    frame = read_articles(path, skip_invalid=True)
+    assert frame["id"].tolist() == ["d"]  # NaN outside the text fields is a missing number, as before
+    assert [str(record) for record in frame.attrs["skipped"]] == [
+        f"{path}:1: 'date' is NaN, which is not text (write null for no value)",
+        f"{path}:2: 'author' is -Infinity, which is not text (write null for no value)",
+        f"{path}:3: key 'title' appears more than once in the record",
+    ]
+    array = tmp_path / "t.json"
+    array.write_text('[{"id": "a", "body": "x", "tags": {"k": 1, "k": 2}}]', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"t\.json:1: key 'k' appears more than once"):
+        read_articles(array)
+
+
+def test_folder_lists_files_of_other_formats_as_left_out(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("A\n\nThe first body.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# B\n\nThe second body.\n", encoding="utf-8")
+    (tmp_path / "c.html").write_text("<html><body><p>Third.</p></body></html>", encoding="utf-8")
+    _write_jsonl(tmp_path / "d.jsonl", [{"id": "d", "body": "x"}])
+    (tmp_path / "photo.jpg").write_bytes(b"\xff\xd8")  # not a corpus file: not listed
+    frame = read_articles(tmp_path)
+    assert frame["id"].tolist() == ["a", "b"]
+    skipped = frame.attrs["skipped"]
+    assert [record.location for record in skipped] == [str(tmp_path / "c.html"), str(tmp_path / "d.jsonl")]
+    assert all(not record.invalid and "read as 'text'" in record.reason for record in skipped)
+
+
+def test_folder_with_nothing_to_read_says_what_it_holds(tmp_path: Path) -> None:
+    _write_jsonl(tmp_path / "d.jsonl", [{"id": "d", "body": "x"}])
+    with pytest.raises(
+        EmptyCorpusError,
+        match=r"no articles found \(2 left out, first: .*: no \.txt, \.md, \.markdown file to read as "
+        r"'text'; the folder holds 1 \.jsonl\)",
+    ):
+        read_articles(tmp_path)
+
+
+def test_declared_language_is_checked_with_the_record(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "x.jsonl",
+        [
+            {"id": "a", "body": "x", "lang": "englsh"},
+            {"id": "b", "body": "x", "language": 5},
+            {"id": "c", "body": "x", "lang": "eng"},
+            {"id": "d", "body": "x", "lang": "ru-RU"},
+        ],
+    )
+    with pytest.raises(CorpusError, match=r"x\.jsonl:1: article 'a': language 'englsh' is not an ISO 639"):
+        read_articles(path)
+    frame = read_articles(path, skip_invalid=True)
+    assert frame["id"].tolist() == ["c", "d"]
+    assert [str(record) for record in frame.attrs["skipped"]] == [
+        f"{path}:1: article 'a': language 'englsh' is not an ISO 639 code (like 'en', 'ru', 'fr') or a "
+        "Snowball name",
+        f"{path}:2: article 'b': 'language' must be a language code such as 'en', found 5",
+    ]

@@ -89,6 +89,13 @@ def test_a_format_that_cannot_read_dates_is_refused(date_format: object) -> None
         check_date_format(date_format)
 
 
+@pytest.mark.parametrize("date_format", ["%m/%d", "%d %B", "%H:%M", "%%Y %m %d"])
+def test_a_format_without_a_year_is_refused(date_format: str) -> None:
+    with pytest.raises(InvalidParameterError, match=r"has no year \(%Y, %y or %G\)"):
+        check_date_format(date_format)
+    assert check_date_format("%G-W%V-%u") == "%G-W%V-%u"
+
+
 def test_numbers_and_dates_of_other_types() -> None:
     assert parse_date(dt.date(2024, 7, 24)) == "2024-07-24"
     assert parse_date(dt.datetime(2024, 7, 24, 10, 0)) == "2024-07-24T10:00:00"

@@ -169,6 +169,14 @@ def test_language_code(value: str, code: str) -> None:
     assert language_code(value) == code
 
 
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [("eng", "en"), ("fre", "fr"), ("fra", "fr"), ("ger", "de"), ("rus-RU", "ru"), ("zho", "zho")],
+)
+def test_three_letter_codes_of_supported_languages_become_two_letter_ones(value: str, code: str) -> None:
+    assert language_code(value) == code
+
+
 def test_bad_language_setting_is_rejected() -> None:
     with pytest.raises(InvalidParameterError, match="is not an ISO 639 code"):
         Recommender(language="english please")

@@ -71,3 +71,24 @@ def test_an_unknown_xml_encoding_is_an_error_naming_the_file(tmp_path: Path) -> 
     )
     with pytest.raises(CorpusError, match=r"feed\.atom: unreadable XML text \(unknown encoding: tf-8\)"):
         read_articles(feed, format="atom")
+
+
+def test_plain_permalinks_keep_the_query_that_names_the_post(tmp_path: Path) -> None:
+    items = "".join(
+        f"<item><title>Post {link}</title><link>{link}</link><description>Text {link}.</description></item>"
+        for link in (
+            "https://blog.example/?p=1",
+            "https://blog.example/?p=2",
+            "https://blog.example/index.php?p=3",
+            "https://blog.example/2024/07/pretty/?utm_source=rss",
+        )
+    )
+    path = tmp_path / "feed.rss"
+    path.write_text(f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>')
+    frame = read_articles(path)
+    assert frame["id"].tolist() == [
+        "blog.example/?p=1",
+        "blog.example/?p=2",
+        "index.php?p=3",
+        "2024/07/pretty",
+    ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from recommender.sources.corpus import read_articles
-from recommender.sources.markdown import markdown_to_text, parse_front_matter
+from recommender.sources.markdown import markdown_to_text, parse_front_matter, parse_yaml_subset
 from recommender.types import CorpusError
 
 SOURCES = Path(__file__).resolve().parent / "data" / "sources"
@@ -84,3 +84,31 @@ def test_markdown_to_text(markdown: str, text: str) -> None:
 
 def test_front_matter_without_fences_is_body() -> None:
     assert parse_front_matter("Just text\n") == ({}, "Just text\n")
+
+
+_NESTED = [
+    "title: Real title",
+    "seo:",
+    "  title: SEO override",
+    "  image:",
+    "    url: x.png",
+    "date: 2024-01-02",
+]
+
+
+def test_built_in_yaml_keeps_nested_keys_nested() -> None:
+    data = parse_yaml_subset([*_NESTED, "tags:", "  - a", "  - b"])
+    assert data["title"] == "Real title"
+    assert data["seo"] == {"title": "SEO override", "image": {"url": "x.png"}}
+    assert data["date"] == "2024-01-02"
+    assert data["tags"] == ["a", "b"]
+    with pytest.raises(ValueError, match=r"line 3: front matter nested under 'title'"):
+        parse_yaml_subset(["title: T", "  url: x"])
+
+
+def test_text_file_front_matter_nested_keys_do_not_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("---\n" + "\n".join(_NESTED) + "\n---\nThe body.\n", encoding="utf-8")
+    frame = read_articles(tmp_path)
+    assert frame.loc[0, "title"] == "Real title"
+    assert frame.loc[0, "seo"]["title"] == "SEO override"
+    assert frame.loc[0, "date"] == "2024-01-02"

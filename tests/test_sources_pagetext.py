@@ -100,3 +100,16 @@ def test_empty_page_is_reported(tmp_path: Path) -> None:
     frame = read_articles(tmp_path, format="page-text", skip_invalid=True)
     assert frame["id"].tolist() == ["ok"]
     assert [str(s) for s in frame.attrs["skipped"]] == [f"{tmp_path / 'blank.txt'}: the page is empty"]
+
+
+def test_a_sentence_starting_like_a_comment_prompt_stays_in_the_body() -> None:
+    text = (
+        "Budget week\nBy: A. Writer\nThe budget was presented to parliament on Tuesday afternoon.\n"
+        "3 comments from the finance minister stood out: the deficit, the debt and the pensions.\n"
+        "Post a comment on social media and you may be fined, the new media law says in its third part.\n"
+        "Comments:\nGreat piece!\n"
+    )
+    record = clean_page_text(text, article_id="budget")
+    assert record["body"].endswith("the new media law says in its third part.")
+    assert "3 comments from the finance minister" in record["body"]
+    assert "Great piece" not in record["body"]

@@ -21,7 +21,7 @@ from ..types import CorpusError
 
 __all__ = [
     "Located", "Problem", "Skip", "decode", "html_to_text", "iter_xml", "open_bytes", "per_file",
-    "problem_text", "read_bytes",
+    "problem_text", "read_bytes", "undecodable",
 ]  # fmt: skip
 
 Located = Iterator[tuple[str, Any]]
@@ -95,11 +95,13 @@ def decode(data: bytes, source: Path, *, base_offset: int = 0, line: int | None 
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         where = f"{source}:{line}" if line is not None else str(source)
-        message = (
-            f"{where}: undecodable bytes at byte offset {base_offset + error.start} "
-            f"({data[error.start : error.start + 4]!r}); the file must be UTF-8"
-        )
-        raise CorpusError(message) from None
+        raise CorpusError(undecodable(where, base_offset + error.start, error)) from None
+
+
+def undecodable(where: str, offset: int, error: UnicodeDecodeError) -> str:
+    """The message for bytes that are not UTF-8: where (file and line), the byte offset and the bytes."""
+    bad = error.object[error.start : error.start + 4]
+    return f"{where}: undecodable bytes at byte offset {offset} ({bad!r}); the file must be UTF-8"
 
 
 def problem_text(error: CorpusError) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pandas as pd
 
 from ..types import CorpusError
 from . import FORMATS, tabular
-from ._base import Located, open_bytes
+from ._base import Located, Skip, open_bytes
 from .validate import FIELDS, SkippedRecord, still_valid, validate, validated
 
 __all__ = [
@@ -224,15 +225,18 @@ def _located(source: Path, kind: str, *, include_drafts: bool) -> Located:
     from . import feeds, html, markdown, pagetext, wxr
 
     if kind in _FILE_PER_ARTICLE:
-        files = _files(source, _FILE_PER_ARTICLE[kind]) if source.is_dir() else [source]
+        files, left_out = _folder(source, kind) if source.is_dir() else ([source], [])
+        yield from left_out
         root = source if source.is_dir() else source.parent
         if kind == "page-text":
-            return pagetext.read_page_text(files)
-        if kind == "html":
-            return html.read_html(files)
-        if kind == "markdown":
-            return markdown.read_markdown(files, root=root, include_drafts=include_drafts)
-        return tabular.read_text_files(files)
+            yield from pagetext.read_page_text(files)
+        elif kind == "html":
+            yield from html.read_html(files)
+        elif kind == "markdown":
+            yield from markdown.read_markdown(files, root=root, include_drafts=include_drafts)
+        else:
+            yield from tabular.read_text_files(files)
+        return
     readers = {
         "jsonl": tabular.read_jsonl,
         "json": tabular.read_json,
@@ -242,18 +246,46 @@ def _located(source: Path, kind: str, *, include_drafts: bool) -> Located:
         "rss": feeds.read_rss,
         "atom": feeds.read_atom,
     }
-    return readers[kind](source)
+    yield from readers[kind](source)
 
 
-def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """Files under ``folder`` with one of ``suffixes``, sorted, skipping hidden files and folders."""
+def _files(folder: Path, suffixes: tuple[str, ...] | None) -> list[Path]:
+    """Files under ``folder`` with one of ``suffixes`` (None: any), sorted, skipping hidden files and
+    folders."""
     return sorted(
         path
         for path in folder.rglob("*")
         if path.is_file()
-        and path.suffix.lower() in suffixes
+        and (suffixes is None or path.suffix.lower() in suffixes)
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )
+
+
+def _folder(folder: Path, kind: str) -> tuple[list[Path], list[tuple[str, Skip]]]:
+    """The files ``kind`` reads in ``folder``, and the others left out, each with the reason, so that
+    none vanishes silently: every corpus file of another format, and the folder itself when ``kind``
+    finds nothing in it (saying what it holds)."""
+    suffixes = _FILE_PER_ARTICLE[kind]
+    reads = ", ".join(suffixes)
+    everything = _files(folder, None)
+    files = [path for path in everything if path.suffix.lower() in suffixes]
+    left_out = [
+        (str(path), Skip(f"not read: the folder is read as {kind!r}, which reads {reads} files only"))
+        for path in everything
+        if path.suffix.lower() not in suffixes and _corpus_suffix(path)
+    ]
+    if not files:
+        held = Counter(path.suffix.lower() or "without extension" for path in everything)
+        listing = ", ".join(f"{count} {suffix}" for suffix, count in held.most_common()) or "no files"
+        reason = f"no {reads} file to read as {kind!r}; the folder holds {listing}"
+        left_out.insert(0, (str(folder), Skip(reason)))
+    return files, left_out
+
+
+def _corpus_suffix(path: Path) -> bool:
+    """Whether a file's name ends like a corpus file (``.jsonl``, ``.txt``, ``.xml.gz``…)."""
+    name = path.name.lower().removesuffix(".gz")
+    return Path(name).suffix in {*_EXTENSIONS, ".txt", ".xml"}
 
 
 def _guess_format(source: Path) -> str:

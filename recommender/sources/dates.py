@@ -56,6 +56,7 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\S.*$")
 _YMD = re.compile(r"^(?P<year>\d{4})(?P<sep>[/.-])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})$")
 _NUMERIC_DMY = re.compile(r"^(?P<first>\d{1,2})[/.-](?P<second>\d{1,2})[/.-](?P<year>\d{2}|\d{4})$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%c", "%x")
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%z", "%X", "%c", "%T", "%R", "%p")
 
 _KNOWN = (
@@ -87,6 +88,10 @@ def check_date_format(date_format: object) -> str | None:
             "(for example %d/%m/%Y or %d.%m.%Y %H:%M), nor unix"
         )
         raise InvalidParameterError(message) from None
+    if not any(directive in date_format.replace("%%", "") for directive in _YEAR_DIRECTIVES):
+        # Without a year, strptime dates everything in 1900: every recency control would be wrong.
+        message = f"date_format {date_format!r} has no year (%Y, %y or %G); dates without one cannot be read"
+        raise InvalidParameterError(message)
     return date_format
 
 

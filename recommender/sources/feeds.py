@@ -2,12 +2,14 @@
 
 The body is the full content when the feed carries it (``content:encoded`` in RSS, ``<content>`` in
 Atom), else the summary (``<description>`` / ``<summary>``), with HTML removed. The id is the path of
-the entry's link (``https://site/2024/05/post/`` -> ``2024/05/post``), else its ``guid`` / ``<id>``.
+the entry's link (``https://site/2024/05/post/`` -> ``2024/05/post``), with its query when that names the
+post (``https://site/?p=12`` -> ``site/?p=12``, ``index.php?p=12``), else its ``guid`` / ``<id>``.
 Dates become ISO dates; categories become ``tags`` (the first also ``category``).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,10 +131,17 @@ def _atom_text(element: Any) -> str:
     return html_to_text(text) if kind in ("html", "text/html") else " ".join(text.split())
 
 
+_SCRIPT = re.compile(r"(?:^|/)[^/]+\.(?:php|asp|aspx|cgi|jsp|pl)$", re.IGNORECASE)
+
+
 def _id_from(link: str, fallback: str) -> str | None:
+    """The path of ``link`` without its slashes and page suffix; when the post is named by the query
+    (WordPress's plain ``/?p=12``, ``index.php?p=12``), the path and query (``blog.example/?p=12``)."""
     if link:
         parts = urlsplit(link)
         path = parts.path.strip("/")
+        if parts.query and (not path or _SCRIPT.search(path)):
+            return f"{path}?{parts.query}" if path else f"{parts.netloc}/?{parts.query}"
         for suffix in (".html", ".htm", ".php"):
             path = path.removesuffix(suffix)
         if path:

@@ -23,7 +23,7 @@ from ..types import CorpusError
 from ._base import Located, Skip, html_to_text, per_file
 from .dates import day_of
 
-__all__ = ["markdown_to_text", "parse_front_matter", "parse_yaml_subset", "read_markdown"]
+__all__ = ["markdown_to_text", "parse_front_matter", "parse_yaml", "parse_yaml_subset", "read_markdown"]
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 _JEKYLL_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>.+)$")
@@ -53,30 +53,49 @@ def markdown_to_text(markdown: str) -> str:
 
 
 def parse_yaml_subset(lines: list[str], *, first_line: int = 2) -> dict[str, Any]:
-    """The ``key: value`` subset of YAML front matter: scalars, ``[a, b]`` lists and ``- item`` lists."""
+    """The ``key: value`` subset of YAML front matter: scalars, ``[a, b]`` lists, ``- item`` lists, and
+    mappings nested by indentation (``seo:`` then ``  title: …``), kept nested so they never overwrite a
+    top-level key."""
     data: dict[str, Any] = {}
-    current: str | None = None
+    parents: list[tuple[int, dict[str, Any]]] = [(-1, data)]  # open mappings, with the indent of their key
+    last: tuple[int, dict[str, Any], str] | None = None  # the last key: its indent, its mapping, its name
     for number, line in enumerate(lines, start=first_line):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         stripped = line.strip()
-        if stripped.startswith("- ") and current is not None:
-            items = data.get(current)
+        if stripped.startswith("- ") and last is not None:
+            _, mapping, name = last
+            items = mapping.get(name)
             if not isinstance(items, list):
                 items = []
             items.append(_unquote(stripped[2:]))
-            data[current] = items
+            mapping[name] = items
             continue
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
             message = f"line {number}: front matter line is not 'key: value': {line.strip()!r}"
             raise ValueError(message)
-        current = key.strip()
+        indent = len(line) - len(line.lstrip())
+        if last is not None and indent > last[0]:
+            if last[1][last[2]] is not None:
+                message = (
+                    f"line {number}: front matter nested under {last[2]!r} in a way the built-in reader "
+                    "does not follow (install PyYAML: pip install 'recommender[markdown]')"
+                )
+                raise ValueError(message)
+            nested: dict[str, Any] = {}
+            last[1][last[2]] = nested
+            parents.append((last[0], nested))
+        while indent <= parents[-1][0]:
+            parents.pop()
+        mapping = parents[-1][1]
+        name = key.strip()
         value = value.strip()
         if value.startswith("[") and value.endswith("]"):
-            data[current] = [_unquote(item) for item in value[1:-1].split(",") if item.strip()]
+            mapping[name] = [_unquote(item) for item in value[1:-1].split(",") if item.strip()]
         else:
-            data[current] = _unquote(value) if value else None
+            mapping[name] = _unquote(value) if value else None
+        last = (indent, mapping, name)
     return data
 
 
@@ -102,6 +121,12 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
     inner = lines[1:end]
     body = "\n".join(lines[end + 1 :])
     return (_toml(inner) if fence == "+++" else _yaml(inner)), body
+
+
+def parse_yaml(lines: list[str]) -> dict[str, Any]:
+    """YAML front matter as a mapping with dates as ISO days: read with PyYAML when it is installed, else
+    with :func:`parse_yaml_subset`."""
+    return {key: _plain(value) for key, value in _yaml(lines).items()}
 
 
 def _yaml(lines: list[str]) -> dict[str, Any]:

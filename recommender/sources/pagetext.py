@@ -29,9 +29,11 @@ from ._base import Located, per_file
 __all__ = ["clean_page_text", "looks_like_page_text", "read_page_text"]
 
 _BYLINE = re.compile(r"^(?:by|written by|author)\s*[:\-–—]?\s+(?P<name>\S.{0,60})$", re.IGNORECASE)
-_COMMENT_PROMPT = re.compile(
-    r"^(?:there are no comments|no comments yet|post a comment|leave a (?:reply|comment)|add a comment"
-    r"|\d+\s+comments?\b|comments?\s*(?:\(\d+\))?$)",
+# A comment prompt is a line of its own: a count ("3 comments", "Comments (3)") is the whole line, a phrase
+# starts a short line ("There are no comments for this article"); never the start of a sentence of the body.
+_COMMENT_COUNT = re.compile(r"^(?:\d+\s+comments?|comments?(?:\s*\(\d+\))?)\s*:?$", re.IGNORECASE)
+_COMMENT_PHRASE = re.compile(
+    r"^(?:there are no comments|no comments yet|post a comment|leave a (?:reply|comment)|add a comment)\b",
     re.IGNORECASE,
 )
 _RELATED_HEADING = re.compile(
@@ -52,12 +54,19 @@ def parse_date(line: str) -> str | None:
         return None
 
 
+def _comment_prompt(line: str) -> bool:
+    """Whether ``line`` is a comment prompt: a whole short line, not a sentence starting with the words."""
+    if _COMMENT_COUNT.match(line):
+        return True
+    return bool(_COMMENT_PHRASE.match(line)) and len(line.split()) < _PARAGRAPH_WORDS
+
+
 def looks_like_page_text(text: str) -> bool:
     """Whether a text file has the marks of a scraped page (a byline near the top, comment prompts…)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     top = lines[:12]
     return any(_BYLINE.match(line) for line in top) or any(
-        _COMMENT_PROMPT.match(line) or _RELATED_HEADING.match(line) for line in lines
+        _comment_prompt(line) or _RELATED_HEADING.match(line) for line in lines
     )
 
 
@@ -74,7 +83,7 @@ def clean_page_text(text: str, *, article_id: str) -> dict[str, Any]:
     end = len(lines)
     related_at: int | None = None
     for i in range(start, len(lines)):
-        if _COMMENT_PROMPT.match(lines[i]) or _RELATED_HEADING.match(lines[i]):
+        if _comment_prompt(lines[i]) or _RELATED_HEADING.match(lines[i]):
             end = i
             break
     for i in range(end, len(lines)):
@@ -115,7 +124,7 @@ def _related_block(lines: list[str]) -> list[dict[str, Any]]:
     """Titles and dates of the site's similar-posts block, each title once, in page order."""
     related: list[dict[str, Any]] = []
     for line in lines:
-        if not line or _RELATED_HEADING.match(line) or _COMMENT_PROMPT.match(line):
+        if not line or _RELATED_HEADING.match(line) or _comment_prompt(line):
             continue
         date = parse_date(line)
         if date is not None:

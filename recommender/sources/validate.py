@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..text.languages import language_code
 from ..text.printable import CONTROL
-from ..types import CorpusError, EmptyCorpusError
+from ..types import CorpusError, EmptyCorpusError, InvalidParameterError
 from ._base import Problem, Skip
 from .dates import DateError, check_date_format, parse_date
 
@@ -30,6 +31,7 @@ _VALIDATED = "recommender_validated"
 #: Known columns, in output order. Anything else a source carries is kept after them as metadata.
 FIELDS = ("id", "title", "body", "date", "author", "category", "tags", "url")
 _MAX_REPORTED = 5
+_SHOWN_INVALID = 3  # problems named when every record was invalid
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,11 @@ def validated(
         log.debug("skipped %s", problem)
     if not count:
         message = f"{source}: no articles found" if not problems else f"{source}: every record was invalid"
-        if left_out and not problems:
+        if problems:
+            shown = "; ".join(str(problem) for problem in problems[:_SHOWN_INVALID])
+            more = f"; and {len(problems) - _SHOWN_INVALID} more" if len(problems) > _SHOWN_INVALID else ""
+            message += f" ({len(problems)}: {shown}{more})"
+        elif left_out:
             message += f" ({len(left_out)} left out, first: {left_out[0]})"
         raise EmptyCorpusError(message)
 
@@ -185,6 +191,8 @@ def _clean_record(record: Any, date_format: str | None) -> dict[str, Any]:
     row["category"] = _category_field(record.get("category"), article_id)
     row["date"] = _date_field(record.get("date"), article_id, date_format)
     row["tags"] = _tags_field(record.get("tags"), article_id)
+    for name in ("lang", "language"):
+        _check_language(record.get(name), name, article_id)
     return row
 
 
@@ -217,6 +225,20 @@ def _category_field(value: Any, article_id: str) -> str | list[str] | None:
         message = f"article {article_id!r}: 'category' must be text or a list of strings"
         raise ValueError(message)
     return _text_field(value, "category", article_id)
+
+
+def _check_language(value: Any, name: str, article_id: str) -> None:
+    """A declared language must be one the analysis can read (checked here, where the record is known)."""
+    if value is None or value is pd.NA or (isinstance(value, str) and not value.strip()):
+        return
+    if not isinstance(value, str):
+        message = f"article {article_id!r}: {name!r} must be a language code such as 'en', found {value!r}"
+        raise ValueError(message)
+    try:
+        language_code(value)
+    except InvalidParameterError as error:
+        message = f"article {article_id!r}: {error}"
+        raise ValueError(message) from None
 
 
 def _date_field(value: Any, article_id: str, date_format: str | None) -> str | None:

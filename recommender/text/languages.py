@@ -61,6 +61,12 @@ __all__ = [
 DEFAULT_LANGUAGE = "en"
 _NAMES = {name: code for code, name in SNOWBALL.items()}
 _CODE = re.compile(r"^[a-z]{2,3}$")
+# ISO 639-2 (and 639-3) codes of the Snowball languages, for the ISO 639-1 codes used here ("eng" -> "en").
+_THREE_LETTERS = {
+    "ara": "ar", "dan": "da", "deu": "de", "ger": "de", "eng": "en", "spa": "es", "fin": "fi", "fra": "fr",
+    "fre": "fr", "hun": "hu", "ita": "it", "nld": "nl", "dut": "nl", "nor": "no", "nob": "no", "nno": "no",
+    "por": "pt", "ron": "ro", "rum": "ro", "rus": "ru", "swe": "sv",
+}  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
@@ -137,7 +143,8 @@ _ALPHABETS = {
 
 
 def language_code(value: str) -> str:
-    """An ISO 639-1 code from a code, a locale or a language name: ``"en-GB"``, ``"ru_RU"``, ``"French"``."""
+    """An ISO 639-1 code from a code, a locale or a language name: ``"en-GB"``, ``"ru_RU"``, ``"French"``,
+    ``"eng"`` (the three-letter codes of the Snowball languages are mapped to theirs)."""
     text = str(value).strip().lower().replace("_", "-")
     if text in _NAMES:
         return _NAMES[text]
@@ -145,7 +152,7 @@ def language_code(value: str) -> str:
     if not _CODE.match(code):
         message = f"language {value!r} is not an ISO 639 code (like 'en', 'ru', 'fr') or a Snowball name"
         raise InvalidParameterError(message)
-    return code
+    return _THREE_LETTERS.get(code, code)
 
 
 def detect_language(text: str, *, default: str = DEFAULT_LANGUAGE) -> str:
