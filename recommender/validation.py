@@ -7,6 +7,7 @@ with EXPECTED written from those kinds. Standard library only.
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass
 from numbers import Real
@@ -35,6 +36,9 @@ class Allowed:
 class Interval(Allowed):
     """Numbers of one ``kind`` ("int", "float" or "number") between optional bounds.
 
+    Floats and numbers must be finite (infinity and NaN would make a NaN model) and are stored as a
+    plain ``float`` (a numpy scalar or a ``Fraction`` could not be written to the manifest).
+
     ``closed`` says which bounds are included ("both", "left", "right"); ``noun`` follows the kind in
     messages ("an int count >= 1"); ``text`` replaces the whole description when it reads better.
     """
@@ -55,7 +59,12 @@ class Interval(Allowed):
             except TypeError:
                 return False
         elif isinstance(value, float if self.kind == "float" else Real):
-            number = value
+            try:
+                number = float(value)
+            except (OverflowError, TypeError, ValueError):
+                return False
+            if not math.isfinite(number):
+                return False
         else:
             return False
         low_ok = self.low is None or (
@@ -67,13 +76,15 @@ class Interval(Allowed):
         return bool(low_ok and high_ok)
 
     def convert(self, value: Any) -> Any:
-        return operator.index(value) if self.kind == "int" else value
+        return operator.index(value) if self.kind == "int" else float(value)
 
     def terms(self) -> list[str]:
         if self.text:
             return [self.text]
         article = "an" if self.kind == "int" else "a"
-        described = " ".join(part for part in (article, self.kind, self.noun) if part)
+        # Without an upper bound, say that infinity is not a number here.
+        finite = "finite" if self.kind != "int" and self.high is None else ""
+        described = " ".join(part for part in (article, finite, self.kind, self.noun) if part)
         if self.low is not None and self.high is not None:
             left = "[" if self.closed in ("both", "left") else "("
             right = "]" if self.closed in ("both", "right") else ")"

@@ -69,11 +69,27 @@ def test_parse_duration_rejects(value: object) -> None:
         ({"mmr": 2}, "mmr must be"),
         ({"max_exposure": 0}, "max_exposure must be"),
         ({"half_life": "soon"}, "half_life must be"),
+        ({"past_only": "false"}, "^past_only must be True or False, got 'false'$"),
+        ({"same_category": "no"}, "^same_category must be True or False, got 'no'$"),
+        ({"fill": "0"}, "^fill must be True or False, got '0'$"),
+        ({"fill": 1}, "^fill must be True or False, got 1$"),
     ],
 )
 def test_bad_controls(options: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidParameterError, match=match):
         Controls.make(**options)
+
+
+def test_yes_no_controls_take_real_bools() -> None:
+    chosen = Controls.make(past_only=True, same_category=np.bool_(True), fill=False)
+    assert (chosen.past_only, chosen.same_category, chosen.fill) == (True, True, False)
+    assert type(chosen.same_category) is bool
+    assert Controls.make(past_only=None) == Controls()
+
+
+def test_a_string_for_a_yes_no_control_is_an_error_in_related(model: Recommender) -> None:
+    with pytest.raises(InvalidParameterError, match=r"^same_category must be True or False, got 'no'$"):
+        model.related(SEED, k=5, same_category="no")
 
 
 def test_default_controls_are_inactive() -> None:

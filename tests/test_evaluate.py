@@ -137,6 +137,16 @@ def test_unknown_label_field(tiny_records: list[dict[str, Any]]) -> None:
         evaluate(tiny_records, {"min_df": 1}, label="topic")
 
 
+def test_unknown_exclude_field_is_an_error_like_an_unknown_label(tiny_records: list[dict[str, Any]]) -> None:
+    with pytest.raises(
+        InvalidParameterError, match=r"^no field 'nosuchfield' in the articles to leave out by"
+    ):
+        evaluate(tiny_records, {"min_df": 1}, exclude="nosuchfield")
+    # The default field is optional (most corpora have no duplicate_of), and '' or None keeps every article.
+    for exclude in ("duplicate_of", "", None):
+        assert evaluate(tiny_records, {"min_df": 1}, k=1, exclude=exclude).excluded == 0
+
+
 def test_list_labels_intersect(tiny_records: list[dict[str, Any]]) -> None:
     for record, labels in zip(tiny_records, [["x", "y"], ["y"], ["z"], ["z", "x"], [], ["w"]], strict=True):
         record["category"] = labels

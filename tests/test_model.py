@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,45 @@ def test_old_manifests_load_with_the_old_behaviour() -> None:
 def test_bad_ranking_settings(setting: str, value: object) -> None:
     with pytest.raises(InvalidParameterError, match=setting):
         Recommender(**{setting: value})
+
+
+def test_related_many_refuses_one_id_string(tiny: Recommender, tmp_path: Path) -> None:
+    with pytest.raises(
+        InvalidParameterError, match=r"^related_many\(\) takes a list of article ids, not one"
+    ):
+        list(tiny.related_many("oil-prices-rise", k=3))
+    with pytest.raises(InvalidParameterError, match="not one string"):
+        list(Index.load(tiny.save(tmp_path / "m")).related_many("oil-prices-rise", k=3))
+    assert [article_id for article_id, _ in tiny.related_many(["oil-prices-rise"], k=3)] == [
+        "oil-prices-rise"
+    ]
+
+
+def test_an_integer_id_is_told_that_ids_are_strings(tmp_path: Path) -> None:
+    records = [
+        {"id": number, "title": f"Oil {number}", "body": f"oil prices opec crude {number}"}
+        for number in range(12)
+    ]
+    model = Recommender(min_df=1).fit(records)
+    assert model.ids[0] == "0"
+    for answering in (model, Index.load(model.save(tmp_path / "m"))):
+        with pytest.raises(
+            UnknownArticleError, match=r"^article ids are strings: got int 0; did you mean '0'\?$"
+        ):
+            answering.related(0)  # type: ignore[arg-type]
+        with pytest.raises(UnknownArticleError, match=r"^article ids are strings: got NoneType None$"):
+            answering.related(None)  # type: ignore[arg-type]
+    assert "0" in model
+
+
+def test_numpy_and_fraction_settings_save(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
+    model = Recommender(min_df=1, title_weight=np.float32(2.0), hub_weight=Fraction(1, 4))
+    folder = model.fit(tiny_records).save(tmp_path / "m")
+    parameters = Index.load(folder).manifest["parameters"]
+    assert (parameters["title_weight"], parameters["hub_weight"]) == (2.0, 0.25)
+
+
+def test_an_infinite_weight_is_refused_before_fitting() -> None:
+    for name in ("title_weight", "bm25_k1"):
+        with pytest.raises(InvalidParameterError, match=f"^{name} must be a finite number >= 0, got inf$"):
+            Recommender(**{name: float("inf")})

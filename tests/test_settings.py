@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import fields
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,10 @@ from .conftest import HEAVY, ROOT, modules_after
 # One bad value per setting (at least), with the whole message a user sees, written out by hand.
 _STOP_WORDS = "stop_words must be 'english', 'bundled', 'nltk', None or a list of words"
 BAD = [
-    ("title_weight", -1, "title_weight must be a number >= 0, got -1"),
-    ("title_weight", "2", "title_weight must be a number >= 0, got '2'"),
+    ("title_weight", -1, "title_weight must be a finite number >= 0, got -1"),
+    ("title_weight", "2", "title_weight must be a finite number >= 0, got '2'"),
+    ("title_weight", float("inf"), "title_weight must be a finite number >= 0, got inf"),
+    ("title_weight", float("nan"), "title_weight must be a finite number >= 0, got nan"),
     ("min_df", 0, "min_df must be an int count >= 1 or a float share in (0, 1], got 0"),
     ("min_df", 1.5, "min_df must be an int count >= 1 or a float share in (0, 1], got 1.5"),
     ("min_df", "2", "min_df must be an int count >= 1 or a float share in (0, 1], got '2'"),
@@ -50,7 +53,10 @@ BAD = [
     ("duplicate_threshold", 0, "duplicate_threshold must be a number in (0, 1], got 0"),
     ("hub_weight", 2, "hub_weight must be a number in [0, 1], got 2"),
     ("tf", "raw", "tf must be 'log' or 'bm25', got 'raw'"),
-    ("bm25_k1", -1, "bm25_k1 must be a number >= 0, got -1"),
+    ("bm25_k1", -1, "bm25_k1 must be a finite number >= 0, got -1"),
+    ("bm25_k1", float("inf"), "bm25_k1 must be a finite number >= 0, got inf"),
+    ("bm25_k1", np.float64("inf"), "bm25_k1 must be a finite number >= 0, got "),
+    ("lsa_weight", float("nan"), "lsa_weight must be a number in [0, 1), got nan"),
     ("bm25_b", 1.5, "bm25_b must be a number in [0, 1], got 1.5"),
     ("language", 5, "language must be 'auto' or a language code, locale or name, got 5"),
     ("language", "12", "language '12' is not an ISO 639 code"),
@@ -82,15 +88,27 @@ def test_every_setting_has_a_bad_value_case() -> None:
         ("min_df", 0.5, 0.5),
         ("min_df", 3, 3),
         ("max_df", 1, 1),
+        ("min_df", np.float64(0.5), 0.5),
         ("k", np.int64(5), 5),
-        ("lsa_weight", 0, 0),
-        ("duplicate_threshold", 1, 1),
+        ("lsa_weight", 0, 0.0),
+        ("duplicate_threshold", 1, 1.0),
+        # numbers are stored as plain floats, which the manifest can hold (numpy scalars and Fractions not)
+        ("title_weight", np.float32(2.0), 2.0),
+        ("title_weight", 3, 3.0),
+        ("lsa_weight", np.float32(0.5), 0.5),
+        ("hub_weight", Fraction(1, 4), 0.25),
+        ("bm25_k1", np.int64(2), 2.0),
     ],
 )
 def test_good_values_are_stored_normalised(name: str, value: Any, stored: Any) -> None:
     settings = Settings(**{name: value})
     assert getattr(settings, name) == stored
     assert type(getattr(settings, name)) is type(stored)
+
+
+def test_a_number_too_big_for_a_float_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match=r"^title_weight must be a finite number >= 0, got 1000"):
+        Settings(title_weight=10**400)
 
 
 def test_check_k_shares_the_settings_rule() -> None:
@@ -116,6 +134,13 @@ def test_round_trip_through_the_manifest() -> None:
     assert data["stop_words"] == ["b", "a"]
     assert Settings.from_dict(data) == chosen
     assert hash(Settings.from_dict(data)) == hash(chosen)
+
+
+def test_numpy_and_fraction_values_round_trip_through_the_manifest() -> None:
+    chosen = Settings(title_weight=np.float32(2.0), lsa_weight=np.float32(0.25), hub_weight=Fraction(1, 4))
+    data = json.loads(json.dumps(chosen.to_dict()))
+    assert (data["title_weight"], data["lsa_weight"], data["hub_weight"]) == (2.0, 0.25, 0.25)
+    assert Settings.from_dict(data) == chosen
 
 
 def test_old_manifests_take_the_legacy_values_and_unknown_keys_are_ignored() -> None:

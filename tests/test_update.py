@@ -160,6 +160,22 @@ def test_update_errors() -> None:
         apply_update(base, add=[RECORDS[3]], remove=[RECORDS[3]["id"]])
 
 
+def test_one_id_string_to_remove_is_an_error_not_its_characters(tmp_path: Path) -> None:
+    base = Recommender().fit(RECORDS[:20])
+    one = RECORDS[3]["id"]
+    with pytest.raises(InvalidParameterError, match=r"^remove takes a list of article ids, not one string"):
+        apply_update(base, remove=one)
+    with pytest.raises(InvalidParameterError, match=r"^remove takes a list of article ids, not one string"):
+        update_model(tmp_path / "no-model-needed", remove=one)
+    assert apply_update(base, remove=(one,))[1].removed == 1
+
+
+def test_read_ids_drops_a_byte_order_mark_and_splits_only_at_line_feeds(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes("\ufeffalpha\r\n# a comment\nbeta\u2028gamma\n\n  delta  \n".encode())
+    assert read_ids(ids) == ["alpha", "beta\u2028gamma", "delta"]
+
+
 def test_models_saved_without_raw_pools_say_to_rebuild_once(tmp_path: Path) -> None:
     folder = tmp_path / "old"
     Recommender().fit(RECORDS[:30]).save(folder)

@@ -162,6 +162,13 @@ def evaluate(
             f"no field {label!r} in the articles; choose one with --label (fields: {list(frame.columns)})"
         )
         raise InvalidParameterError(message)
+    # A field named for exclude must exist, as the label must; only the default (BBC's) may be absent.
+    if exclude and exclude not in frame.columns and exclude != "duplicate_of":
+        message = (
+            f"no field {exclude!r} in the articles to leave out by; choose one with --exclude, or '' to keep "
+            f"all (fields: {list(frame.columns)})"
+        )
+        raise InvalidParameterError(message)
     excluded = 0
     if exclude and exclude in frame.columns:
         keep = frame[exclude].map(lambda value: not _label_set(value) or value is False)

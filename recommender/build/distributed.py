@@ -83,6 +83,9 @@ def dask_mapper(scheduler: Any) -> DaskMapper:
     if isinstance(scheduler, str) and scheduler.strip():
         try:
             return DaskMapper(Client(scheduler, timeout=CONNECT_TIMEOUT), owned=True)
+        except ValueError as error:  # an address Dask cannot parse ("missing port number")
+            message = f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r} ({error})"
+            raise InvalidParameterError(message) from None
         except (OSError, TimeoutError) as error:
             message = (
                 f"cannot reach the Dask scheduler at {scheduler!r} ({error}); start one with "

@@ -88,10 +88,15 @@ class Counts:
 
 
 def read_ids(path: str | os.PathLike[str]) -> list[str]:
-    """Article ids from a text file, one per line (blank lines and ``#`` comments ignored)."""
+    """Article ids from a text file, one per line (blank lines and ``#`` comments ignored).
+
+    A byte-order mark is dropped, and lines end only at a line feed (a carriage return before it is
+    dropped): ``splitlines`` would also cut an id at a Unicode line or paragraph separator.
+    """
     file_path = Path(path)
     try:
-        lines = file_path.read_text(encoding="utf-8").splitlines()
+        with file_path.open(encoding="utf-8-sig", newline="") as handle:
+            lines = [line.removesuffix("\r") for line in handle.read().split("\n")]
     except (OSError, UnicodeDecodeError) as error:
         message = f"{file_path}: cannot read the ids file ({error})"
         raise InvalidParameterError(message) from None
@@ -271,7 +276,15 @@ def _stored_records(model: Recommender) -> store.Records:
     return records
 
 
+def _no_single_id(remove: Iterable[str]) -> None:
+    """An error for one id given as ``remove`` (iterating it would remove each of its characters)."""
+    if isinstance(remove, str):
+        message = f"remove takes a list of article ids, not one string: give [{remove!r}]"
+        raise InvalidParameterError(message)
+
+
 def _checked_removals(model: Recommender, remove: Iterable[str], new_ids: list[str]) -> list[str]:
+    _no_single_id(remove)
     removed = list(dict.fromkeys(remove))
     unknown = [article_id for article_id in removed if article_id not in model]
     if unknown:
@@ -361,6 +374,7 @@ def update_model(
     ``date_format`` read ``add`` as ``read_articles`` does; ``semantic`` is the encoder folder of a semantic
     model that moved since the build (it must have the recorded fingerprint).
     """
+    _no_single_id(remove)  # before reading anything or taking the lock
     stage = stage or untimed
     if add is not None:
         with stage("read"):

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..settings import SETTINGS, Setting, Switch, ValueFlag
+from ..types import InvalidParameterError
 
 __all__ = ["add_controls", "add_filters", "add_settings", "controls_given", "settings_given"]
 
@@ -51,6 +52,9 @@ def controls_given(args: argparse.Namespace) -> dict[str, Any]:
     from ..serve.controls import CONTROL_NAMES
     from ..serve.overrides import load_overrides
 
+    if getattr(args, "lenient", False) and not getattr(args, "overrides", None):
+        message = "--lenient applies to the ids in --overrides: give --overrides FILE too, or drop --lenient"
+        raise InvalidParameterError(message)
     options: dict[str, Any] = {}
     for name in CONTROL_NAMES:
         value = getattr(args, name, None)
@@ -80,7 +84,7 @@ def add_settings(parser: argparse.ArgumentParser, command: str) -> None:
         group.add_argument(
             flag.name,
             dest=setting.name,
-            type=_argument_type(flag.parse),
+            type=_argument_type(flag.parse) if flag.scale == 1 else _scaled_type(setting, flag),
             choices=tuple(flag.words) if flag.words is not None else None,
             metavar=flag.metavar,
             help=_escaped(f"{flag.help or setting.help} (default {flag.shown(setting.default)})"),
@@ -94,6 +98,9 @@ def settings_given(args: argparse.Namespace, command: str) -> dict[str, Any]:
         given = getattr(args, setting.name)
         if given is not None:
             chosen[setting.name] = flag.setting_value(given) if isinstance(flag, ValueFlag) else given
+    if "semantic_weight" in chosen and chosen.get("semantic") is None:
+        message = "--semantic-weight weighs the semantic view: give --semantic MODEL too, or drop it"
+        raise InvalidParameterError(message)
     return chosen
 
 
@@ -108,6 +115,24 @@ def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
+    return convert
+
+
+def _scaled_type(setting: Setting, flag: ValueFlag) -> Callable[[str], Any]:
+    """argparse's ``type=`` for a flag in another unit than its setting (``--memory-budget`` in MB, the
+    setting in bytes): a bad value is a usage error in the flag's unit, not the setting's."""
+    parse = _argument_type(flag.parse)
+
+    def convert(text: str) -> Any:
+        value = parse(text)
+        try:
+            setting.check(flag.setting_value(value))
+        except InvalidParameterError:
+            message = f"must be a positive number of {flag.metavar}, got {text!r}"
+            raise argparse.ArgumentTypeError(message) from None
+        return value
+
+    convert.__name__ = getattr(parse, "__name__", "convert")  # argparse's "invalid int value: 'x'"
     return convert
 
 

@@ -418,7 +418,7 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="event batches a second one client address may send (default 5; 0 = no limit)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     parser.add_argument(
         "--token",
         help="allows the writes: POST /reload and the editor's changes (default: $RECOMMENDER_TOKEN; "
@@ -431,6 +431,18 @@ def _serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksums at each load (faster)")
     parser.add_argument("--quiet", action="store_true", help="no line per request on standard error")
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port number, 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        message = f"a port is a whole number from 0 to 65535, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return port
 
 
 def _report(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

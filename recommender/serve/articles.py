@@ -25,6 +25,18 @@ def suggest(article_id: str, ids: Sequence[str]) -> list[str]:
     return difflib.get_close_matches(article_id, list(ids), n=3, cutoff=0.6)
 
 
+def _not_a_string(article_id: object, held: bool, ids: Sequence[str]) -> UnknownArticleError:
+    """The error for an id that is not a string (fit() stores ``0`` as ``'0'``): it says so, and suggests
+    the id as a string when the model holds it. Still an ``UnknownArticleError``, which callers handle."""
+    text = str(article_id)
+    error = UnknownArticleError(text, [text] if held else suggest(text, ids))
+    message = f"article ids are strings: got {type(article_id).__name__} {article_id!r}"
+    if error.suggestions:
+        message += "; did you mean " + ", ".join(repr(s) for s in error.suggestions) + "?"
+    error.args = (message,)
+    return error
+
+
 class ArticleTable:
     """Ids, rows and stored metadata (title, date, url, category, author, tags, lang) of a model."""
 
@@ -72,9 +84,11 @@ class ArticleTable:
 
     def row(self, article_id: str) -> int:
         """The row of ``article_id``; an unknown id raises ``UnknownArticleError`` with suggestions."""
-        row = self.find(article_id) if isinstance(article_id, str) else None
+        if not isinstance(article_id, str):
+            raise _not_a_string(article_id, self.find(str(article_id)) is not None, self.ids())
+        row = self.find(article_id)
         if row is None:
-            raise UnknownArticleError(str(article_id), suggest(str(article_id), self.ids()))
+            raise UnknownArticleError(article_id, suggest(article_id, self.ids()))
         return row
 
     def row_map(self) -> dict[str, int]:

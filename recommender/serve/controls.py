@@ -57,6 +57,14 @@ def _words(value: object, name: str) -> frozenset[str]:
     return frozenset(word for word in words if word)
 
 
+def _switch(value: object, name: str) -> bool:
+    """A yes/no control: a real bool, so that ``"false"`` or ``"no"`` is not taken for True."""
+    if not isinstance(value, bool | np.bool_):
+        message = f"{name} must be True or False, got {value!r}"
+        raise InvalidParameterError(message)
+    return bool(value)
+
+
 def _share(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
         message = f"{name} must be a number between 0 and 1, got {value!r}"
@@ -97,8 +105,8 @@ class Controls:
             if options.get(name) is not None:
                 values[name] = parse_duration(options[name], name=name)
         for name in ("past_only", "same_category", "fill"):
-            if name in options:
-                values[name] = bool(options[name])
+            if options.get(name) is not None:
+                values[name] = _switch(options[name], name)
         values["exclude_ids"] = _words(options.get("exclude_ids"), "exclude_ids")
         for name in ("exclude_categories", "exclude_tags", "include_tags"):
             values[name] = frozenset(w.casefold() for w in _words(options.get(name), name))

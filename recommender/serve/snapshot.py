@@ -157,6 +157,9 @@ class Snapshot:
         self, article_ids: Iterable[str] | None, options: ListOptions
     ) -> Iterator[tuple[str, list[Neighbor]]]:
         """Many articles' lists (see ``Index.related_many``)."""
+        if isinstance(article_ids, str):  # iterating it would look up each of its characters
+            message = "related_many() takes a list of article ids, not one string (use related() for one)"
+            raise InvalidParameterError(message)
         k, explain, overrides = check_k(options.k), options.explain, options.overrides
         settings = Controls.make(**options.controls)
         rows = [self.row(a) for a in article_ids] if article_ids is not None else range(len(self))
