@@ -87,7 +87,7 @@ def _edit_manifest(path: Path, **changes: Any) -> None:
         (lambda p: os.remove(p / fmt.MANIFEST), "not a recommender model"),
         (lambda p: (p / fmt.MANIFEST).write_text("{not json"), "corrupt manifest"),
         (lambda p: _edit_manifest(p, format="annoy"), "not a recommender model"),
-        (lambda p: _edit_manifest(p, format_version=99), "format version 99 is not supported.*rebuild"),
+        (lambda p: _edit_manifest(p, format_version=99), "version 99 is not supported.*upgrade this"),
         (lambda p: _edit_manifest(p, files=None), "no file list"),
         (lambda p: os.remove(p / "names.json"), "names.json: missing"),
         (lambda p: (p / "names.json").write_text('["x", "y"]\n'), "names.json: checksum mismatch.*rebuild"),

@@ -448,3 +448,174 @@ def test_an_array_given_in_pieces_is_the_file_np_save_writes(tmp_path: Path) -> 
     with pytest.raises(RecommenderError, match="nothing was published"):
         fmt.write_model(tmp_path / "m", **parts)
     assert sorted(os.listdir(tmp_path / "m")) == before  # the last good model stays, no staging left
+
+
+def test_a_link_to_a_generation_is_refused_and_the_generation_stays_whole(tmp_path: Path) -> None:
+    path = publish(tmp_path / "m", 1)
+    link = tmp_path / "live"
+    link.symlink_to(path / str(fmt.current_generation(path)))  # the generation's own manifest is ours
+    before = snapshot(path)
+    for attempt in (
+        lambda: publish(link, 2),
+        lambda: fmt.upgrade(link),
+        lambda: fmt.writer(link).__enter__(),
+    ):
+        with pytest.raises(
+            ModelFormatError, match=r"is a generation of the model .*m, and generations never"
+        ):
+            attempt()
+        assert snapshot(path) == before
+    with pytest.raises(ModelFormatError, match="generations never change"):
+        fmt.check_target(link)
+    assert_holds(fmt.open_model(path), 1)
+
+
+def test_cleanup_never_takes_a_generations_manifest_for_a_legacy_folders(tmp_path: Path) -> None:
+    from recommender.store.clean import clean
+
+    path = publish(tmp_path / "m", 1)
+    generation = path / str(fmt.current_generation(path))
+    (generation / "CURRENT").write_text(f"{generation.name}\n")  # as a writer inside it would leave it
+    listed = sorted(os.listdir(generation))
+    fd = os.open(generation, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        clean(fd, generation, keep=2)
+    finally:
+        os.close(fd)
+    assert sorted(os.listdir(generation)) == listed
+    (generation / "CURRENT").unlink()
+    assert_holds(fmt.open_model(path), 1)
+
+
+def test_removing_an_old_generation_leaves_the_files_it_was_not_written_with(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = publish(tmp_path / "m", 1)
+    first = path / str(fmt.current_generation(path))
+    (first / "notes.txt").write_text("mine")
+    (first / "mine.npy").write_bytes(b"mine too")  # a part's kind of name, but not in the manifest
+    staging = path / ".staging-000009-0123abcd"  # what a crashed writer left, and a file of the user's
+    staging.mkdir()
+    (staging / "marker.npy").write_bytes(b"half written")
+    (staging / "notes.txt").write_text("mine")
+    with caplog.at_level(logging.WARNING, logger="recommender.store.clean"):
+        publish(path, 2, keep=1)
+    assert sorted(os.listdir(first)) == ["mine.npy", "notes.txt"]
+    assert (first / "notes.txt").read_text() == "mine"
+    assert (first / "mine.npy").read_bytes() == b"mine too"
+    assert sorted(os.listdir(staging)) == ["notes.txt"]
+    assert "left in place" in caplog.text
+    assert "mine.npy, notes.txt" in caplog.text
+    publish(path, 3, keep=1)  # the leftovers stay, and stay out of the way
+    assert sorted(os.listdir(first)) == ["mine.npy", "notes.txt"]
+    assert_holds(fmt.open_model(path), 3)
+
+
+def test_an_index_reloads_as_it_was_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = [
+        {"id": f"a{n}", "title": f"oil prices {n}", "body": "crude oil output rose " * (n + 1)}
+        for n in range(4)
+    ]
+    path = Recommender(min_df=1, k=2).fit(tiny).save(tmp_path / "m")
+    opened: list[dict[str, Any]] = []
+    real = fmt.open_model
+
+    def open_model(model_path: Any, **options: Any) -> fmt.ModelFolder:
+        opened.append(options)
+        return real(model_path, **options)
+
+    monkeypatch.setattr(fmt, "open_model", open_model)
+    index = Index.load(path, mmap=False, verify=False)
+    Recommender(min_df=1, k=1).fit(tiny[:3]).save(path)
+    assert index.reload()
+    assert opened == [{"verify": False, "mmap": False}] * 2
+    assert len(index) == 3
+
+
+def test_a_foreign_pointer_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    database = tmp_path / "leveldb"  # a LevelDB folder: CURRENT names its manifest, LOCK is its own
+    database.mkdir()
+    (database / "CURRENT").write_text("MANIFEST-000005\n")
+    (database / "LOCK").write_text("")
+    (database / "LOG").write_text("2024/01/01 opened\n")
+    (database / "MANIFEST-000005").write_bytes(b"\x00\x01")
+    before = snapshot(database)
+    for attempt in (
+        lambda: fmt.check_target(database),
+        lambda: publish(database, 1),
+        lambda: fmt.upgrade(database),
+        lambda: fmt.writer(database).__enter__(),
+    ):
+        with pytest.raises(
+            ModelFormatError, match=r"names no generation of a recommender model.*not a model"
+        ):
+            attempt()
+        assert snapshot(database) == before
+    (tmp_path / "only").mkdir()  # a pointer and a lock alone: every name is ours, but the pointer is not
+    (tmp_path / "only" / "CURRENT").write_text("MANIFEST-000001\n")
+    (tmp_path / "only" / "LOCK").write_text("theirs")
+    with pytest.raises(ModelFormatError, match="not a model folder"):
+        publish(tmp_path / "only", 1)
+    assert (tmp_path / "only" / "LOCK").read_text() == "theirs"
+
+
+def test_a_dangling_link_or_an_unwritable_folder_is_refused_before_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dangling = tmp_path / "dl"
+    dangling.symlink_to(tmp_path / "nowhere")
+    for attempt in (lambda: fmt.check_target(dangling), lambda: publish(dangling, 1)):
+        with pytest.raises(
+            ModelFormatError, match=r"dl: is a symbolic link to .*nowhere, which does not exist"
+        ):
+            attempt()
+    assert not (tmp_path / "nowhere").exists()
+    model = publish(tmp_path / "m", 1)
+    locked = {str(model), str(tmp_path / "ro")}  # as for another user's folder (tests may run as root)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: str(p) not in locked and real(p, mode, **kw))
+    (tmp_path / "ro").mkdir()
+    for target, shown in ((model, model), (tmp_path / "ro" / "new" / "m", tmp_path / "ro")):
+        with pytest.raises(
+            RecommenderError, match=rf"cannot write a model here: {re.escape(str(shown))} is not"
+        ):
+            fmt.check_target(target)
+    assert not (tmp_path / "ro" / "new").exists()
+
+
+def test_the_writers_file_system_errors_name_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender.store import lock
+
+    path = publish(tmp_path / "m", 1)
+
+    def refused(self: Any) -> int:
+        raise PermissionError(13, "Permission denied", "LOCK")
+
+    monkeypatch.setattr(lock.ModelLock, "_open", refused)  # as for another user's model folder
+    with pytest.raises(
+        RecommenderError, match=rf"{re.escape(str(path))}: cannot write the model: Permission denied"
+    ):
+        publish(path, 2)
+    monkeypatch.undo()
+    assert_holds(fmt.open_model(path), 1)
+
+
+@pytest.mark.parametrize(
+    ("version", "advice"),
+    [
+        (True, "rebuild it"),
+        (1.0, "rebuild it"),
+        ("2", "rebuild it"),
+        (3, "it was written by a newer release: upgrade this library"),
+    ],
+)
+def test_the_format_version_is_a_known_whole_number(tmp_path: Path, version: Any, advice: str) -> None:
+    path = publish(tmp_path / "m", 1)
+    manifest_path = path / str(fmt.current_generation(path)) / "manifest.json"
+    write_manifest(manifest_path, {**json.loads(manifest_path.read_text()), "format_version": version})
+    with pytest.raises(
+        ModelFormatError, match=rf"format version {re.escape(repr(version))} is not[^;]*; {advice}"
+    ):
+        fmt.open_model(path)

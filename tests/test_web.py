@@ -354,3 +354,51 @@ def test_query_takes_a_semantic_models_draft_vector(tmp_path: Path, tiny_encoder
     response = client.post("/query", json={"text": text, "vector": [0.5, 0.5]})
     assert response.status_code == 422
     assert "vector has 2 numbers" in response.json()["error"]
+
+
+def test_a_generation_that_fails_to_open_leaves_the_one_before_answering(
+    model: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from recommender import store
+    from recommender.web.app import Service
+
+    service = Service(
+        model, token=TOKEN, overrides=None, check_every=60.0, max_body=1 << 20, max_age=60, verify=True
+    )
+    client = TestClient(service.asgi(), raise_server_exceptions=False)
+    before = client.get("/healthz").json()
+    assert before["reload_error"] is None
+    update_model(model, add=[{"id": "new-piece", "title": "Kazakhstan", "body": "Kazakhstan oil " * 30}])
+    broken = model / str(store.current_generation(model)) / "scores.npy"
+    original = broken.read_bytes()
+    broken.write_bytes(original[:200] + bytes(4) + original[204:])  # a bad disk, or a bad copy
+    looked: list[str | None] = []
+    reload = Index.reload
+    monkeypatch.setattr(Index, "reload", lambda index: looked.append(index.generation) or reload(index))
+    service._checked -= 61  # the check interval has passed
+    with caplog.at_level(logging.ERROR, logger="recommender.web.app"):
+        for _ in range(3):
+            response = client.get(f"/related/{SEED}?k=2")
+            assert response.status_code == 200
+            assert response.headers["x-recommender-generation"] == before["generation"]
+    assert len(looked) == 1  # the next look waits for the check interval
+    assert caplog.text.count("scores.npy: checksum mismatch") == 1
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["generation"] == before["generation"]
+    assert "scores.npy: checksum mismatch" in health.json()["reload_error"]
+    assert "recommender_reload_failing 1\n" in client.get("/metrics").text
+    answer = client.post("/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 503
+    assert "scores.npy: checksum mismatch" in answer.json()["error"]
+    assert answer.json()["generation"] == before["generation"]
+    assert caplog.text.count("scores.npy: checksum mismatch") == 1  # logged once per failure
+    broken.write_bytes(original)
+    answer = client.post("/reload", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200
+    assert answer.json()["reloaded"] is True
+    assert client.get("/healthz").json()["reload_error"] is None
+    assert client.get("/related/new-piece?k=2").status_code == 200
+    assert "recommender_reload_failing 0\n" in client.get("/metrics").text

@@ -33,8 +33,10 @@ class Index:
     Every call reads the snapshot current when it starts, and only that one, to its end.
     """
 
-    def __init__(self, stored: Any, *, verify: bool = True, stem_unseen: bool = True) -> None:
-        self._verify = verify
+    def __init__(
+        self, stored: Any, *, verify: bool = True, stem_unseen: bool = True, mmap: bool = True
+    ) -> None:
+        self._verify, self._mmap = verify, mmap  # how reload() opens the next generation: as this one
         self._stem_unseen = stem_unseen
         self._snapshot = Snapshot(stored, stem_unseen=stem_unseen)
 
@@ -47,7 +49,8 @@ class Index:
         ``stem_unseen=False`` leaves a draft's words the corpus never wrote unstemmed even where NLTK is
         installed, so answers do not depend on it (``recommender.serve.drafts``).
         """
-        return cls(store.open_model(path, verify=verify, mmap=mmap), verify=verify, stem_unseen=stem_unseen)
+        opened = store.open_model(path, verify=verify, mmap=mmap)
+        return cls(opened, verify=verify, stem_unseen=stem_unseen, mmap=mmap)
 
     def reload(self) -> bool:
         """Open the model's current generation if another was published since; returns whether it did.
@@ -58,7 +61,7 @@ class Index:
         model_path = self._snapshot.model_path
         if model_path is None or store.current_generation(model_path) == self.generation:
             return False
-        opened = store.open_model(model_path, verify=self._verify)
+        opened = store.open_model(model_path, verify=self._verify, mmap=self._mmap)
         self._snapshot = Snapshot(opened, stem_unseen=self._stem_unseen)
         return True
 
@@ -66,8 +69,9 @@ class Index:
         """An ``Index`` over the generation this one answers from now, unchanged by later reloads (a
         server answers each request, its ETag included, from one generation)."""
         pinned = object.__new__(Index)
-        pinned._verify, pinned._stem_unseen, pinned._snapshot = (
+        pinned._verify, pinned._mmap, pinned._stem_unseen, pinned._snapshot = (
             self._verify,
+            self._mmap,
             self._stem_unseen,
             self._snapshot,
         )

@@ -408,11 +408,13 @@ def _checked_manifest(folder_fd: int, folder: Path, rebuild: str) -> dict[str, A
         message = f"{folder}: not a recommender model (no {MANIFEST}); {rebuild}"
         raise _Vanished(message) from None
     version = manifest.get("format_version")
-    if version not in READABLE_VERSIONS:
+    newer = isinstance(version, int) and not isinstance(version, bool) and version > max(READABLE_VERSIONS)
+    if type(version) is not int or version not in READABLE_VERSIONS:  # not true, nor 1.0
         readable = ", ".join(str(v) for v in READABLE_VERSIONS)
+        advice = "it was written by a newer release: upgrade this library (pip install -U recommender)"
         message = (
             f"{folder}: model format version {version!r} is not supported by this library "
-            f"(it reads versions {readable}); {rebuild}"
+            f"(it reads versions {readable}); {advice if newer else rebuild}"
         )
         raise ModelFormatError(message)
     files = manifest.get("files")

@@ -34,8 +34,10 @@ Nothing is removed through a symbolic link.
 
 A legacy flat folder (``manifest.json`` directly in the path: every release before generations) opens
 read-only as before; the first writer (or ``store.upgrade``) turns it into this layout. Before changing
-anything, writers refuse a path that is a file, a generation folder, or a non-empty folder holding
-neither ``CURRENT`` nor a ``manifest.json`` of this format (a web app's own manifest is not ours).
+anything (before taking the lock, too), writers refuse a path that is a file, a dangling link, a
+generation folder (or a link to one), a folder whose ``CURRENT`` names no generation (a database's is
+not ours), a non-empty folder holding neither ``CURRENT`` nor a ``manifest.json`` of this format (a web
+app's own manifest is not ours), or a folder this user cannot write.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -71,22 +71,27 @@ class Writer:
         self._lock: ModelLock | None = None
 
     def __enter__(self) -> Writer:
-        check_target(self.path)
-        if not self.path.exists():
-            step(f"create folder {self.path}")
-            self.path.mkdir(parents=True, exist_ok=True)
-            step(f"sync folder {self.path.parent}")
-            _sync_folder(self.path.parent)
-        model_fd = os.open(self.path, _FOLDER)
+        model_fd = None
         try:
-            lock = ModelLock(model_fd, self.path)
-            lock.acquire(wait=self._wait)
+            with _writing(self.path):
+                check_target(self.path)  # before the lock: a folder that is not ours gets no LOCK file
+                if not self.path.exists():
+                    step(f"create folder {self.path}")
+                    self.path.mkdir(parents=True, exist_ok=True)
+                    step(f"sync folder {self.path.parent}")
+                    _sync_folder(self.path.parent)
+                model_fd = os.open(self.path, _FOLDER)
+                _refuse_generation(self.path)  # again, now that the folder is open
+                lock = ModelLock(model_fd, self.path)
+                lock.acquire(wait=self._wait)
         except BaseException:
-            os.close(model_fd)
+            if model_fd is not None:
+                os.close(model_fd)
             raise
         self._model_fd, self._lock = model_fd, lock
         try:
-            clean(model_fd, self.path, keep=self._keep)
+            with _writing(self.path):
+                clean(model_fd, self.path, keep=self._keep)
         except BaseException:
             self._release()
             raise
@@ -122,7 +127,18 @@ class Writer:
         the manifest (such as ``lineage``). Afterwards generations past the ``keep`` newest are removed.
         """
         model_fd = self._held()
-        arrays, documents = dict(arrays), dict(documents)
+        with _writing(self.path):
+            return self._publish(
+                model_fd, dict(arrays), dict(documents), manifest_header(parameters, counts, extra)
+            )
+
+    def _publish(
+        self,
+        model_fd: int,
+        arrays: dict[str, np.ndarray | Pieces],
+        documents: dict[str, Any],
+        header: dict[str, Any],
+    ) -> Path:
         tabulate(arrays, documents)
         encoded = {
             _file_name(name, ".json"): _json(document, indent=None) for name, document in documents.items()
@@ -131,7 +147,6 @@ class Writer:
             _file_name(name, ".npy"): _array_writer(array) for name, array in arrays.items()
         }
         writes.update({name: _bytes_writer(data) for name, data in encoded.items()})
-        header = manifest_header(parameters, counts, extra)
         current = read_pointer(model_fd, self.path)
         number = 1 + max(
             [*generation_numbers(model_fd).values(), generation_number(current) if current else 0]
@@ -209,32 +224,83 @@ def upgrade(path: str | os.PathLike[str], *, wait: bool = True, keep: int = 2) -
 
 
 def check_target(path: str | os.PathLike[str]) -> None:
-    """Refuse a file, or a non-empty folder holding neither a pointer nor a manifest of ours (a writer
-    checks this first; call it before a long build to fail at once)."""
+    """Refuse, before anything is written, a path a model cannot be published at: a file, a dangling link,
+    a generation folder, a non-empty folder holding neither our pointer nor a manifest of ours, or a folder
+    this user cannot write (a writer checks this first; call it before a long build to fail at once)."""
     path = Path(path)
     nothing = "nothing was changed; choose a new or empty folder"
     try:
         info = os.stat(path)
     except FileNotFoundError:
+        if os.path.islink(path):
+            message = f"{path}: is a symbolic link to {os.readlink(path)}, which does not exist; {nothing}"
+            raise ModelFormatError(message) from None
+        _check_writable(path)
         return
     if not stat.S_ISDIR(info.st_mode):
         message = f"{path}: exists and is not a folder; {nothing}"
         raise ModelFormatError(message)
-    model = Path(os.path.abspath(path)).parent
-    if GENERATION.fullmatch(Path(os.path.abspath(path)).name) and (model / POINTER).exists():
+    _refuse_generation(path)
+    names = os.listdir(path)
+    if POINTER in names:
+        _check_pointer(path, nothing)
+    elif not (all(is_ours(name) for name in names) or (MANIFEST in names and _legacy(path))):
         message = (
-            f"{path}: is a generation of the model {model}, and generations never change; write to "
-            f"{model} instead; nothing was changed"
+            f"{path}: folder is not empty and holds no model (no {POINTER}, no {MANIFEST} of a recommender "
+            f"model), so it is not overwritten; {nothing}"
         )
         raise ModelFormatError(message)
-    names = os.listdir(path)
-    if POINTER in names or all(is_ours(name) for name in names) or (MANIFEST in names and _legacy(path)):
-        return
-    message = (
-        f"{path}: folder is not empty and holds no model (no {POINTER}, no {MANIFEST} of a recommender "
-        f"model), so it is not overwritten; {nothing}"
-    )
-    raise ModelFormatError(message)
+    _check_writable(path)
+
+
+def _refuse_generation(path: Path) -> None:
+    """Refuse a path that is (or links to) a generation folder of a model: generations never change."""
+    real = Path(os.path.realpath(path))
+    if GENERATION.fullmatch(real.name) and (real.parent / POINTER).exists():
+        message = (
+            f"{path}: is a generation of the model {real.parent}, and generations never change; write to "
+            f"{real.parent} instead; nothing was changed"
+        )
+        raise ModelFormatError(message)
+
+
+def _check_pointer(path: Path, nothing: str) -> None:
+    """Refuse a folder whose ``CURRENT`` is not our pointer (another program's, such as a database's)."""
+    model_fd = os.open(path, _FOLDER)
+    try:
+        read_pointer(model_fd, path)
+    except ModelFormatError:
+        message = (
+            f"{path}: folder holds a {POINTER} that names no generation of a recommender model, so it is "
+            f"not a model folder (or its pointer is damaged) and it is not overwritten; {nothing}"
+        )
+        raise ModelFormatError(message) from None
+    finally:
+        os.close(model_fd)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a folder (or, for a new path, its nearest existing parent) this user cannot write."""
+    folder = Path(os.path.abspath(path))
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        message = (
+            f"{path}: cannot write a model here: {folder} is not writable for this user; nothing was "
+            "changed; choose a folder you can write to, or fix its permissions"
+        )
+        raise RecommenderError(message)
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn the file system's errors while writing the model at ``path`` into an error naming the model."""
+    try:
+        yield
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename is not None else ""
+        message = f"{path}: cannot write the model: {error.strerror or error}{where}"
+        raise RecommenderError(message) from error
 
 
 def _legacy(path: Path) -> bool:

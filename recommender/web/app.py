@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 import os
 import threading
@@ -56,6 +57,7 @@ from .params import HttpError, controls, holds, host_of, integer, published, ser
 __all__ = ["Service", "app"]
 
 _Handler = Callable[[Request, Index], Awaitable[Response]]
+_log = logging.getLogger(__name__)
 
 
 def app(
@@ -141,6 +143,7 @@ class Service:
         self._check_every, self._max_body, self._max_age = check_every, max_body, max_age
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
+        self.failures: dict[str, str] = {}  # variant: why its newest generation could not be opened
         self._editing = threading.Lock()
         self._audited: tuple[object, dict[str, Any]] = (None, {})
         self._origins: frozenset[str] = frozenset()
@@ -184,17 +187,9 @@ class Service:
             Route("/overrides", self._endpoint("overrides", self._show_overrides), methods=["GET"]),
             Route("/overrides", self._endpoint("edit", self._edit_overrides), methods=["POST"]),
         ]
-        middleware = []
-        if cors_origins:
-            middleware.append(
-                Middleware(
-                    CORSMiddleware,
-                    allow_origins=list(cors_origins),
-                    allow_methods=["GET", "POST"],
-                    max_age=600,
-                )
-            )
-        return Starlette(routes=routes, middleware=middleware)
+        origins = list(cors_origins)
+        cors = Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], max_age=600)
+        return Starlette(routes=routes, middleware=[cors] if origins else [])
 
     # --- the model and the overrides, kept current ------------------------------------------------------
 
@@ -204,20 +199,30 @@ class Service:
         # One request looks; the others answer from the generation they find (never wait for a reload).
         if time.monotonic() - self._checked >= self._check_every and self._reloading.acquire(blocking=False):
             try:
-                for index in self.indexes.values():
-                    index.reload()
-                self._checked = time.monotonic()
+                self._take_new()
             finally:
                 self._reloading.release()
         return self.indexes[variant].current() if variant is not None else self.index.current()
 
     def reload(self) -> bool:
-        """Take a newly published generation of every variant now (``POST /reload``); whether there was
-        one."""
+        """Take every variant's newly published generation now (``POST /reload``); whether there was one."""
         with self._reloading:
-            reloaded = [index.reload() for index in self.indexes.values()]
-            self._checked = time.monotonic()
-        return any(reloaded)
+            return self._take_new()
+
+    def _take_new(self) -> bool:
+        """Open each variant's newly published generation (under ``_reloading``); one that fails is logged
+        once and kept in ``failures``, the one before answers, and the next look is ``check_every`` later."""
+        reloaded = False
+        for name, index in self.indexes.items():
+            try:
+                reloaded = index.reload() or reloaded
+                self.failures.pop(name, None)
+            except (RecommenderError, OSError) as error:
+                if self.failures.get(name) != str(error):
+                    _log.error("newest generation unreadable (%s answers): %s", index.generation, error)
+                self.failures[name] = str(error)
+        self._checked = time.monotonic()
+        return reloaded
 
     def overrides(self) -> Overrides | None:
         """The overrides file's decisions, read again when the file changed."""
@@ -354,13 +359,16 @@ class Service:
             "articles": len(index),
             "library_version": manifest.get("library_version"),
             "published": published(index),
+            "reload_error": self.failures.get(request.state.variant),  # the generation before answers
         }
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def _reload(self, request: Request, index: Index) -> Response:
         self._authorised(request)
         reloaded = await run_in_threadpool(self.reload)
-        return JSONResponse({"reloaded": reloaded, "generation": self.index.generation})
+        data = {"reloaded": reloaded, "generation": self.index.generation}
+        failed = "; ".join(self.failures.values())  # the generation before answers: a 503 says why
+        return JSONResponse({"error": failed, **data}, 503) if failed else JSONResponse(data)
 
     async def _show_overrides(self, request: Request, index: Index) -> Response:
         overrides = await run_in_threadpool(self.overrides)
@@ -421,7 +429,9 @@ class Service:
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def _metrics(self, request: Request) -> Response:
-        text = self._metrics_store.text(self.index.current())
+        gauge, failing = "recommender_reload_failing", int(bool(self.failures))  # an older generation answers
+        about = f"# HELP {gauge} 1 while the newest generation cannot be opened.\n# TYPE {gauge} gauge\n"
+        text = self._metrics_store.text(self.index.current()) + f"{about}{gauge} {failing}\n"
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     # --- the parts the endpoints share ------------------------------------------------------------------
