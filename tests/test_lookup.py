@@ -95,6 +95,21 @@ def test_parts_that_disagree_are_refused(tmp_path: Path, tiny_records: list[dict
         Index.load(path, verify=False).related("oil-prices-rise")  # unverified: checked on first read
 
 
+def test_a_damaged_record_read_without_verifying_names_the_file(
+    tmp_path: Path, tiny_records: list[dict[str, Any]]
+) -> None:
+    path = Recommender(min_df=1).fit(tiny_records).save(tmp_path / "m")
+    records = model_files(path) / "articles_bytes.npy"
+    data = np.load(records)
+    data[0] = ord("#")  # the first record's opening brace
+    np.save(records, data)
+    index = Index.load(path, verify=False)
+    with pytest.raises(ModelFormatError, match=r"articles of row 0 is not a record .*verify=True"):
+        index.article(index.ids[0])
+    with pytest.raises(ModelFormatError, match="articles of row 0 is not a record"):
+        index.records()
+
+
 def test_version_2_model_answers_like_version_1(tmp_path: Path, tiny_records: list[dict[str, Any]]) -> None:
     # The golden model predates BM25 weights and re-ranking: build the same plain TF-IDF model.
     settings = {"tf": "log", "hub_weight": 0.0, "hide_duplicates": False, "lsa_weight": 0.0}

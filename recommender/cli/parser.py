@@ -280,7 +280,7 @@ def _update(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     parser.add_argument("--add", metavar="NEW_CORPUS", help="articles to add or replace (any corpus format)")
     parser.add_argument("--remove", metavar="IDS_FILE", help="a file of article ids to remove, one per line")
     parser.add_argument("-o", "--output", metavar="NEW_MODEL_DIR", help="default: replace MODEL_DIR")
-    parser.add_argument("--format", choices=("jsonl", "json", "csv", "parquet", "text"), help="corpus format")
+    parser.add_argument("--format", choices=FORMATS, help="format of NEW_CORPUS (default: guessed)")
     parser.add_argument(
         "--max-unseen", type=float, default=0.2, help="recommend a rebuild past this unseen-token share"
     )

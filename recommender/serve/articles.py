@@ -44,6 +44,7 @@ class ArticleTable:
         self._id_list: list[str] | None = None
         self._rows: dict[str, int] | None = None
         self._metadata: Sequence[dict[str, Any]] | None = None
+        self._path = stored.path
         if stored.version >= 2:
             self._strings = stored.strings(store.IDS)
             self._table = store.IdTable(self._strings, stored.array(store.ID_TABLE))
@@ -101,13 +102,27 @@ class ArticleTable:
         """The stored record of one article."""
         if self._metadata is not None:
             return dict(self._metadata[row])
-        record: dict[str, Any] = json.loads(self._columns[3][row])
+        return self._record(self._columns[3][row], row)
+
+    def _record(self, text: str, row: int) -> dict[str, Any]:
+        """One stored record decoded; damaged bytes (a model loaded without verifying its checksums) are a
+        ``ModelFormatError`` naming the file and the row, as any other damage is."""
+        try:
+            record = json.loads(text)
+        except ValueError as error:
+            record = error
+        if not isinstance(record, dict):
+            message = (
+                f"{self._path}: {store.ARTICLES} of row {row} is not a record ({record}); the model is "
+                "damaged: load it with verify=True to check every file, or rebuild it"
+            )
+            raise ModelFormatError(message)
         return record
 
     def all_metadata(self) -> list[dict[str, Any]]:
         """Every article's record (decoded once, on the first call that filters or fills)."""
         if self._metadata is None:
-            self._metadata = [json.loads(text) for text in self._columns[3].to_list()]
+            self._metadata = [self._record(text, row) for row, text in enumerate(self._columns[3].to_list())]
         elif not isinstance(self._metadata, list):
             self._metadata = list(self._metadata)  # stored records decode on access: decode them once
         return self._metadata

@@ -84,7 +84,7 @@ class DraftAnalyzer:
             known = ", ".join(sorted(self._settings))
             message = (
                 f"this model has no analyzer for language {language!r} (it has: {known}); "
-                "pass lang= one of those"
+                "give one of those (--lang, or lang= in Python)"
             )
             raise InvalidParameterError(message)
         body = Counter(self._columns(text, language))

@@ -305,7 +305,8 @@ def _guess_format(source: Path) -> str:
     kind = _EXTENSIONS.get(suffix)
     if kind is None:
         message = (
-            f"{source}: cannot tell the format from the file name; pass format= one of {', '.join(FORMATS)}"
+            f"{source}: cannot tell the format from the file name; give it (--format, or format= in Python): "
+            f"one of {', '.join(FORMATS)}"
         )
         raise CorpusError(message)
     return kind
@@ -342,7 +343,7 @@ def _guess_xml(source: Path) -> str:
         return "atom"
     message = (
         f"{source}: XML that is neither a WordPress export, an RSS nor an Atom feed; "
-        "pass format= wxr, rss or atom if it is one"
+        "give the format (--format, or format= in Python) wxr, rss or atom if it is one"
     )
     raise CorpusError(message)
 
