@@ -276,3 +276,17 @@ def test_intra_list_similarity_is_the_ranking_similarity(semantic_model: Recomme
             matrix = engine.pair_similarity(members.tolist())
             means.append((matrix.sum() - np.trace(matrix)) / (members.size * (members.size - 1)))
     assert report.intra_list_similarity == pytest.approx(float(np.mean(means)), abs=1e-5)
+
+
+def test_articles_added_again_as_they_are_are_unchanged_with_the_view(
+    semantic_model: Recommender, frame: Any
+) -> None:
+    again, counts = apply_update(semantic_model, add=frame.head(10))
+    assert (counts.added, counts.edited, counts.unchanged) == (0, 0, 10)
+    np.testing.assert_array_equal(again.neighbors, semantic_model.neighbors)
+    edited = frame.head(2).copy()
+    assert "." in edited.loc[0, "body"]
+    # Same length, same terms and words: only the embedding, which reads punctuation, can tell.
+    edited.loc[0, "body"] = edited.loc[0, "body"].replace(".", "?", 1)
+    _, counts = apply_update(semantic_model, add=edited)
+    assert (counts.edited, counts.unchanged) == (1, 1)

@@ -66,6 +66,27 @@ def test_update_equals_a_frozen_rebuild(settings: dict[str, Any], k: int) -> Non
     _assert_same(updated, rebuild_frozen(base, [*survivors, *added, edited]))
 
 
+def test_articles_added_again_as_they_are_stay_in_place() -> None:
+    """A feed read again: the articles the model holds as given are unchanged, not edits; any change the
+    model would store (body, title, the case of a word, a tag) makes an edit."""
+    base = Recommender().fit(RECORDS[:100])
+    again, counts = apply_update(base, add=RECORDS[:100])
+    assert (counts.added, counts.edited, counts.unchanged, counts.recomputed) == (0, 0, 100, 0)
+    _assert_same(again, base)
+    changed = [
+        {**RECORDS[3], "body": RECORDS[3]["body"] + " One more sentence about pipelines."},
+        {**RECORDS[4], "title": RECORDS[4]["title"] + " (updated)"},
+        {**RECORDS[5], "body": RECORDS[5]["body"].replace("Russia", "RUSSIA", 1)},  # its own word changes
+        {**RECORDS[6], "tags": ["a-new-tag"]},
+    ]
+    assert "Russia" in RECORDS[5]["body"]
+    updated, counts = apply_update(base, add=[*RECORDS[10:20], *changed, *RECORDS[100:]])
+    assert (counts.added, counts.edited, counts.unchanged) == (36, 4, 10)
+    edited_ids = {record["id"] for record in changed}
+    survivors = [record for record in RECORDS[:100] if record["id"] not in edited_ids]
+    _assert_same(updated, rebuild_frozen(base, [*survivors, *changed, *RECORDS[100:]]))
+
+
 def test_defaults_store_raw_pools_wider_than_the_lists() -> None:
     model = Recommender().fit(RECORDS)
     assert model.pools is not None

@@ -36,6 +36,7 @@ from .incremental import incremental_pools
 from .lists import pool_width, rank_pools, search_pools
 from .pipeline import Stage, untimed
 from .tables import StoredForms
+from .unchanged import unchanged_rows
 
 __all__ = ["UpdateReport", "apply_update", "check_updatable", "read_ids", "rebuild_frozen", "update_model"]
 
@@ -56,6 +57,7 @@ class UpdateReport:
     rebuild_recommended: bool
     advice: str
     embedded: int = 0
+    unchanged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON data."""
@@ -65,7 +67,8 @@ class UpdateReport:
         """A short human-readable report."""
         return (
             f"updated {self.path}: {self.articles} articles ({self.added} added, {self.edited} edited, "
-            f"{self.removed} removed); {self.refreshed} existing candidate pools gained new articles "
+            f"{self.removed} removed{f', {self.unchanged} unchanged' if self.unchanged else ''}); "
+            f"{self.refreshed} existing candidate pools gained new articles "
             f"(reverse refresh), {self.recomputed} searched again after removals and edits\n"
             f"drift: {self.unseen_token_share:.1%} of the new articles' tokens are not in the vocabulary; "
             f"{self.added_share:.1%} of articles were added or edited since the last full build\n"
@@ -85,6 +88,7 @@ class Counts:
     unseen: int
     tokens: int
     embedded: int = 0
+    unchanged: int = 0
 
 
 def read_ids(path: str | os.PathLike[str]) -> list[str]:
@@ -210,7 +214,8 @@ def _carried_words(model: Recommender, survivors: np.ndarray, new: NewRows | Non
 def apply_update(
     model: Recommender, *, add: Articles | None = None, remove: Iterable[str] = ()
 ) -> tuple[Recommender, Counts]:
-    """A new model: ``model`` without ``remove``, with ``add`` (new or same-id edited) appended.
+    """A new model: ``model`` without ``remove``, with ``add`` (new or same-id edited) appended; added
+    articles the model holds exactly as given are left in place (``Counts.unchanged``).
 
     Equal to :func:`rebuild_frozen` of the surviving articles (in model order) followed by ``add``.
     """
@@ -218,6 +223,12 @@ def apply_update(
     frame = load_articles(add) if add is not None else None
     new_ids = [str(article_id) for article_id in frame["id"]] if frame is not None else []
     removed = _checked_removals(model, remove, new_ids)
+    unchanged = checked_embedded = 0
+    if frame is not None:  # articles the model holds exactly as given stay where they are
+        same, checked_embedded = unchanged_rows(model, frame)
+        unchanged = int(same.sum())
+        frame = frame[~same].reset_index(drop=True) if unchanged < len(frame) else None
+        new_ids = [article_id for article_id, kept in zip(new_ids, same.tolist(), strict=True) if not kept]
     edited = [article_id for article_id in new_ids if article_id in model]
     index = model.index()
     dropped = {index.row(article_id) for article_id in (*removed, *edited)}
@@ -260,7 +271,8 @@ def apply_update(
         recomputed,
         new.unseen if new is not None else 0,
         new.tokens if new is not None else 0,
-        new.embedded if new is not None else 0,
+        checked_embedded + (new.embedded if new is not None else 0),
+        unchanged,
     )
     return updated, counts
 
@@ -444,6 +456,7 @@ def _updated(
         "rebuild_recommended": bool(reasons),
         "advice": advice,
         "embedded": counts.embedded,
+        "unchanged": counts.unchanged,
     }
     return report, parts
 
