@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -454,17 +455,11 @@ def test_a_link_to_a_generation_is_refused_and_the_generation_stays_whole(tmp_pa
     path = publish(tmp_path / "m", 1)
     link = tmp_path / "live"
     link.symlink_to(path / str(fmt.current_generation(path)))  # the generation's own manifest is ours
-    before = snapshot(path)
-    for attempt in (
-        lambda: publish(link, 2),
-        lambda: fmt.upgrade(link),
-        lambda: fmt.writer(link).__enter__(),
-    ):
-        with pytest.raises(
-            ModelFormatError, match=r"is a generation of the model .*m, and generations never"
-        ):
-            attempt()
-        assert snapshot(path) == before
+    _each_refused_changing_nothing(
+        path,
+        [lambda: publish(link, 2), lambda: fmt.upgrade(link), lambda: fmt.writer(link).__enter__()],
+        r"is a generation of the model .*m, and generations never",
+    )
     with pytest.raises(ModelFormatError, match="generations never change"):
         fmt.check_target(link)
     assert_holds(fmt.open_model(path), 1)
@@ -539,18 +534,16 @@ def test_a_foreign_pointer_file_is_refused_before_anything_is_written(tmp_path: 
     (database / "LOCK").write_text("")
     (database / "LOG").write_text("2024/01/01 opened\n")
     (database / "MANIFEST-000005").write_bytes(b"\x00\x01")
-    before = snapshot(database)
-    for attempt in (
-        lambda: fmt.check_target(database),
-        lambda: publish(database, 1),
-        lambda: fmt.upgrade(database),
-        lambda: fmt.writer(database).__enter__(),
-    ):
-        with pytest.raises(
-            ModelFormatError, match=r"names no generation of a recommender model.*not a model"
-        ):
-            attempt()
-        assert snapshot(database) == before
+    _each_refused_changing_nothing(
+        database,
+        [
+            lambda: fmt.check_target(database),
+            lambda: publish(database, 1),
+            lambda: fmt.upgrade(database),
+            lambda: fmt.writer(database).__enter__(),
+        ],
+        r"names no generation of a recommender model.*not a model",
+    )
     (tmp_path / "only").mkdir()  # a pointer and a lock alone: every name is ours, but the pointer is not
     (tmp_path / "only" / "CURRENT").write_text("MANIFEST-000001\n")
     (tmp_path / "only" / "LOCK").write_text("theirs")
@@ -619,3 +612,12 @@ def test_the_format_version_is_a_known_whole_number(tmp_path: Path, version: Any
         ModelFormatError, match=rf"format version {re.escape(repr(version))} is not[^;]*; {advice}"
     ):
         fmt.open_model(path)
+
+
+def _each_refused_changing_nothing(folder: Path, attempts: list[Callable[[], object]], match: str) -> None:
+    """Every attempt fails with ``match`` and leaves every file under ``folder`` as it was."""
+    before = snapshot(folder)
+    for attempt in attempts:
+        with pytest.raises(ModelFormatError, match=match):
+            attempt()
+        assert snapshot(folder) == before
