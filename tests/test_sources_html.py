@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,17 @@ def test_page_without_article_text_is_reported(tmp_path: Path) -> None:
     assert skipped.location == str(tmp_path / "tag-index.html")
     assert "no article text" in skipped.reason
     assert not skipped.invalid
+
+
+def test_an_empty_page_is_reported_without_trafilaturas_own_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "empty.html").write_text("", encoding="utf-8")
+    (tmp_path / "page.html").write_text((PAGES / "caspian-pipeline-talks.html").read_text(), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        frame = read_articles(tmp_path, format="html")
+    assert [record.message for record in caplog.records if record.name.startswith("trafilatura")] == []
+    assert any("empty.html" in str(skipped) for skipped in frame.attrs["skipped"])
 
 
 def test_site_related_without_block() -> None:

@@ -69,6 +69,13 @@ def test_bad_front_matter_names_the_file(tmp_path: Path) -> None:
         read_articles(tmp_path, format="markdown")
 
 
+def test_a_date_that_is_not_a_real_day_says_so(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")  # PyYAML makes dates itself; the built-in reader keeps the text
+    (tmp_path / "post.md").write_text("---\ntitle: T\ndate: 2024-13-01\n---\nBody text.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"post\.md: front matter holds a date that is not a real day"):
+        read_articles(tmp_path, format="markdown")
+
+
 @pytest.mark.parametrize(
     ("markdown", "text"),
     [

@@ -61,3 +61,10 @@ def test_unknown_xml_asks_for_a_format(tmp_path: Path) -> None:
     path.write_text('<?xml version="1.0"?><urlset><url><loc>x</loc></url></urlset>', encoding="utf-8")
     with pytest.raises(CorpusError, match="neither a WordPress export, an RSS nor an Atom feed"):
         read_articles(path)
+
+
+def test_an_empty_feed_file_is_called_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.rss"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"empty\.rss: the file is empty"):
+        read_articles(path)

@@ -341,6 +341,9 @@ def _guess_xml(source: Path) -> str:
         return "rss"
     if "<feed" in head:
         return "atom"
+    if not head.strip():
+        message = f"{source}: the file is empty: no feed or export to read"
+        raise CorpusError(message)
     message = (
         f"{source}: XML that is neither a WordPress export, an RSS nor an Atom feed; "
         "give the format (--format, or format= in Python) wxr, rss or atom if it is one"

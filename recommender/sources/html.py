@@ -8,6 +8,7 @@ It uses lxml, which we then use to keep the page's own "similar posts" block as 
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -39,15 +40,23 @@ def _trafilatura() -> Any:
 def extract_page(page: str, *, article_id: str) -> dict[str, Any] | None:
     """One article from a whole HTML page, or ``None`` when it holds no article (under ``MIN_WORDS``)."""
     trafilatura = _trafilatura()
-    document = trafilatura.bare_extraction(
-        page,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        favor_precision=True,
-        deduplicate=False,
-    )
+    # trafilatura's own messages ("discarding data: None") name no file and ask nothing of the user; a page
+    # that yields no article is reported by the reader, with its file.
+    quiet = logging.getLogger("trafilatura")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        document = trafilatura.bare_extraction(
+            page,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            favor_precision=True,
+            deduplicate=False,
+        )
+    finally:
+        quiet.setLevel(level)
     if document is None or len((document.text or "").split()) < MIN_WORDS:
         return None
     title = document.title or ""

@@ -141,6 +141,12 @@ def _yaml(lines: list[str]) -> dict[str, Any]:
         where = f"line {mark.line + 2}: " if mark is not None else ""
         message = f"{where}front matter is not valid YAML: {getattr(error, 'problem', error)}"
         raise ValueError(message) from None
+    except ValueError as error:  # PyYAML builds dates itself: "2024-13-01" fails as a date, not as YAML
+        message = (
+            f"front matter holds a date that is not a real day ({error}); correct it, or quote the value "
+            "to keep it as text"
+        )
+        raise ValueError(message) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
