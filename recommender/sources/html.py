@@ -34,29 +34,26 @@ def _trafilatura() -> Any:
     except ImportError:
         message = "reading HTML pages needs trafilatura: pip install 'recommender[html]'"
         raise CorpusError(message) from None
+    # Its own messages ("discarding data: None") name no file and ask nothing of the user; a page that
+    # yields no article is reported by the reader, with its file. Left alone if the caller set a level.
+    own = logging.getLogger("trafilatura")
+    if own.level == logging.NOTSET:
+        own.setLevel(logging.CRITICAL)
     return trafilatura
 
 
 def extract_page(page: str, *, article_id: str) -> dict[str, Any] | None:
     """One article from a whole HTML page, or ``None`` when it holds no article (under ``MIN_WORDS``)."""
     trafilatura = _trafilatura()
-    # trafilatura's own messages ("discarding data: None") name no file and ask nothing of the user; a page
-    # that yields no article is reported by the reader, with its file.
-    quiet = logging.getLogger("trafilatura")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)
-    try:
-        document = trafilatura.bare_extraction(
-            page,
-            with_metadata=True,
-            include_comments=False,
-            include_tables=False,
-            include_images=False,
-            favor_precision=True,
-            deduplicate=False,
-        )
-    finally:
-        quiet.setLevel(level)
+    document = trafilatura.bare_extraction(
+        page,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        include_images=False,
+        favor_precision=True,
+        deduplicate=False,
+    )
     if document is None or len((document.text or "").split()) < MIN_WORDS:
         return None
     title = document.title or ""
