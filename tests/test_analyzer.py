@@ -234,8 +234,8 @@ def test_written_tokens_keep_case_and_accents() -> None:
     _, english = Analyzer().written_tokens("Orbán’s Straße, L’Union ﬁne")
     assert english == ["Orbán’s", "Straße", "L’Union", "ﬁne"]
     tokens, french = Analyzer(language="fr").written_tokens("L'État x\u0301y İ")
-    assert french == ["L'État", "x\u0301", "y", "İ"]
-    assert tokens == ["l'état", "x", "y", "i"]  # a mark that joins no letter splits, as it does the tokens
+    assert french == ["L'État", "x\u0301y", "İ"]
+    assert tokens == ["l'état", "x\u0301y", "i"]  # a mark continues its word, in tokens as in words
 
 
 def test_a_character_read_as_several_tokens_is_written_for_each() -> None:
@@ -292,3 +292,40 @@ def test_each_distinct_token_is_stemmed_once() -> None:
     expected = ["sanction", "sanction", "nation", "sanction", "nation", "nation"]
     assert analyzer(text) == analyzer(text) == expected
     assert sorted(calls) == ["nation", "nations", "sanctions"]  # "nation's" shares the verdict of "nation"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "terms"),
+    [
+        ("hi", "हिन्दी भाषा हिन्दी", ["हिनदी", "भाषा", "हिनदी"]),  # vowel signs and virama stay in the word
+        ("he", "שָׁלוֹם שלום", ["שלום", "שלום"]),  # vowelled and plain spelling are one term
+        ("ar", "كَتَبَ كتب", ["كتب", "كتب"]),
+        ("ru", "за́мок замок", ["замок", "замок"]),  # a stress mark is not part of the spelling
+        ("tr", "İzmir izmir", ["izmir", "izmir"]),  # casefold writes İ as i and a combining dot
+        ("en", "inter\u00adnational international", ["intern", "intern"]),  # a soft hyphen (&shy;)
+        ("en", "Ka\u200bzakhstan Kazakh\u2060stan Kazakhstan\ufeff", ["kazakhstan"] * 3),
+        (
+            "en",
+            "\U00011013\U00011038\U00011022 \U00011013\U00011038\U00011022",
+            ["\U00011013\U00011038\U00011022"] * 2,
+        ),
+    ],
+)
+def test_marks_and_invisible_characters_never_split_a_word(
+    language: str, text: str, terms: list[str]
+) -> None:
+    analyzer = Analyzer(language=language, stem=language in ("en", "ru", "ar"))
+    assert analyzer(text) == terms
+    tokens, written = analyzer.written_tokens(text)
+    assert len(tokens) == len(written) == len(text.split())
+
+
+def test_the_mark_table_is_every_combining_mark() -> None:
+    from recommender.text import analyzer as module
+
+    if unicodedata.unidata_version != "14.0.0":
+        pytest.skip(f"the table is of Unicode 14.0; this Python has {unicodedata.unidata_version}")
+    table = re.compile(f"[{module._MARKS}{module._ASTRAL_MARKS}]")
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert bool(table.match(char)) == unicodedata.category(char).startswith("M"), hex(code)
