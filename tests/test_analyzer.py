@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import pickle
 import re
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from nltk.stem.snowball import SnowballStemmer
 
+from recommender import Recommender
 from recommender.text.analyzer import (
     SNOWBALL,
     Analyzer,
@@ -106,10 +108,36 @@ def test_nltk_stop_words_missing_corpus_is_explained(monkeypatch: pytest.MonkeyP
         raise LookupError(message)
 
     fake = types.ModuleType("nltk.corpus")
-    fake.stopwords = types.SimpleNamespace(words=missing)  # type: ignore[attr-defined]
+    fake.stopwords = types.SimpleNamespace(words=missing, fileids=missing)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "nltk.corpus", fake)
     with pytest.raises(InvalidParameterError, match="use stop_words='english'"):
         resolve_stop_words("nltk")
+
+
+def test_a_language_the_nltk_corpus_has_no_list_for_keeps_every_word(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An installed corpus without a language's list: that language has no stop words (as most have none
+    in the bundled lists), with a warning; the build goes on."""
+    import types
+
+    def words(name: str) -> list[str]:
+        return {"english": ["the", "a"]}[name]
+
+    fake = types.ModuleType("nltk.corpus")
+    fake.stopwords = types.SimpleNamespace(words=words, fileids=lambda: ["english"])  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "nltk.corpus", fake)
+    assert resolve_stop_words("nltk") == ("a", "the")
+    with caplog.at_level(logging.WARNING):
+        assert resolve_stop_words("nltk", "pl") == ()
+    assert "no list for pl" in caplog.text
+    records = [
+        {"id": "en1", "body": "The pipeline crosses the sea.", "lang": "en"},
+        {"id": "en2", "body": "The pipeline reaches the port.", "lang": "en"},
+        {"id": "pl1", "body": "Gazociąg przecina morze.", "lang": "pl"},
+    ]
+    model = Recommender(stop_words="nltk", min_df=1).fit(records)
+    assert "pipelin" in model.vocabulary
 
 
 @pytest.mark.parametrize(
@@ -329,3 +357,8 @@ def test_the_mark_table_is_every_combining_mark() -> None:
     for code in range(sys.maxunicode + 1):
         char = chr(code)
         assert bool(table.match(char)) == unicodedata.category(char).startswith("M"), hex(code)
+
+
+def test_stop_words_with_an_apostrophe_match_their_tokens() -> None:
+    assert Analyzer(language="fr")("aujourd'hui la France") == ["franc"]
+    assert Analyzer(stop_words=["o'neill"])("O'Neill spoke") == ["spoke"]

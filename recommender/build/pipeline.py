@@ -33,7 +33,7 @@ from ..text.languages import (
     settle,
     warm_detector,
 )
-from ..types import CorpusError
+from ..types import CorpusError, InvalidParameterError
 from .analysis import MIN_PARALLEL, Analysis, ChunkMapper, analyse
 from .assemble import ModelParts, OwnWords, assemble, records_of
 from .blend import blend_rows, fit_components
@@ -162,6 +162,8 @@ def _analyse(
             max_df=settings.max_df,
             cluster=cluster,
         )
+    except InvalidParameterError:
+        raise  # a setting's own error (such as a stop-word list NLTK lacks), not an empty vocabulary
     except ValueError as error:
         message = (
             f"no terms left to index ({error}); the corpus has {len(frame)} article(s): "

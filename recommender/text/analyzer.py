@@ -7,6 +7,7 @@ one language; :mod:`recommender.text.languages` keeps one per language of a corp
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -96,6 +97,7 @@ _APOSTROPHES = str.maketrans(
 )
 # Distinct tokens (or pieces of text) an analyzer remembers; beyond this the memory restarts (bounded).
 _CACHE_LIMIT = 2_000_000
+_log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
@@ -165,21 +167,28 @@ def resolve_stop_words(stop_words: str | Iterable[str] | None, language: str = "
             raise InvalidParameterError(message)
     else:
         words = [str(word) for word in stop_words]
-    normalised = {_surface(word, language).strip() for word in words}
+    # Shaped as tokens are (French elisions undone, possessives cut), so "aujourd'hui" matches its token.
+    normalised = {shape_token(_surface(word, language).strip(), language) for word in words}
     return tuple(sorted(word for word in normalised if word))
 
 
 def _nltk_stop_words(name: str) -> list[str]:
+    """NLTK's list for ``name``; none (with a warning) for a language the installed corpus has no list
+    for, as the bundled lists have none for most languages; an error if the corpus is not installed."""
     try:
         from nltk.corpus import stopwords
 
-        words: list[str] = stopwords.words(name)
+        available = stopwords.fileids()
     except (LookupError, OSError) as error:
         message = (
             "stop_words='nltk' needs NLTK's stopwords corpus, which is not installed here; "
             "use stop_words='english' (the bundled list) instead"
         )
         raise InvalidParameterError(message) from error
+    if name not in available:
+        _log.warning("NLTK's stopwords corpus has no list for %s: its articles keep every word", name)
+        return []
+    words: list[str] = stopwords.words(name)
     return words
 
 
