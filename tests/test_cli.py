@@ -300,7 +300,7 @@ def test_evaluate_json_and_compare(
     assert first["precision_at_k"] == 1.0
     assert first["settings"]["min_df"] == 1
     (tmp_path / "a.json").write_text(json.dumps(first), encoding="utf-8")
-    assert main(["evaluate", str(tiny_jsonl), "-k", "2", "--min-df", "1", "--json"]) == 0
+    assert main(["evaluate", str(tiny_jsonl), "-k", "1", "--min-df", "1", "--hub-weight", "0", "--json"]) == 0
     (tmp_path / "b.json").write_text(capsys.readouterr().out, encoding="utf-8")
     assert main(["evaluate", "--compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
     out = capsys.readouterr().out

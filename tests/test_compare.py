@@ -130,3 +130,84 @@ def test_bad_comparisons_are_clear_errors() -> None:
         compare(a, a, metrics=["accuracy"])
     with pytest.raises(InvalidParameterError, match="not an evaluation report"):
         Report.from_dict({"n": 3}, source="runs/a.json")
+
+
+def test_a_metric_reads_the_same_whichever_others_are_asked_for() -> None:
+    neighbors, labels = _lists(300, 9)
+    a = _report(neighbors, labels)
+    b = _report(np.roll(neighbors, 1, axis=1), labels)
+    together = compare(a, b, resamples=500, metrics=["precision_at_k", "ndcg_at_k", "mrr"])
+    for metric in ("precision_at_k", "mrr"):
+        alone = compare(a, b, resamples=500, metrics=[metric])
+        assert alone.loc[metric].equals(together.loc[metric])
+        assert (
+            intervals(a, resamples=500, metrics=[metric])
+            .loc[metric]
+            .equals(intervals(a, resamples=500).loc[metric])
+        )
+
+
+def test_runs_of_another_label_are_refused() -> None:
+    neighbors, labels = _lists(100, 10)
+    a = _report(neighbors, labels)
+    b = Report(**{**a.to_dict(), "by_label": {}, "label": "topic"})
+    with pytest.raises(InvalidParameterError, match=r"label 'category' and .* label 'topic'"):
+        compare(a, b)
+    longer = Report(**{**a.to_dict(), "by_label": {}, "k": a.k + 5})
+    with pytest.raises(InvalidParameterError, match=r"has k 10 and .* k 15: runs of a different k"):
+        compare(a, longer)
+
+
+def test_how_many_articles_each_run_scored_is_kept() -> None:
+    neighbors, labels = _lists(300, 7)
+    ids = [f"a{row}" if row < 200 else f"b{row}" for row in range(300)]
+    result = compare(_report(neighbors, labels), _report(neighbors, labels, ids), resamples=100)
+    assert result.attrs["scored"] == {"a": 300, "b": 300, "shared": 200}
+
+
+def test_a_run_that_scored_nothing_is_not_called_old() -> None:
+    a = _report(*_lists(100, 11))
+    empty = Report(
+        **{**a.to_dict(), "by_label": {}, "per_article": {"id": [], **{name: [] for name in METRICS}}}
+    )
+    with pytest.raises(InvalidParameterError, match="scored no article"):
+        compare(empty, a)
+
+
+def _saved(report: Report, **changes: Any) -> dict[str, Any]:
+    data = json.loads(json.dumps(report.to_dict()))
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda data: data["per_article"]["mrr"].pop(), r"'per_article' lists differ in length \(.*mrr 99\)"),
+        (lambda data: data["per_article"]["precision_at_k"].__setitem__(0, "x"), r"'precision_at_k' of 'a0'"),
+        (lambda data: data["per_article"].pop("ndcg_at_k"), "'per_article' has no ndcg_at_k"),
+        (lambda data: data["per_article"].__setitem__("mrr", "1.0"), "'mrr' must be a list"),
+        (lambda data: data["per_article"]["id"].__setitem__(0, 7), "id 1 must be a string"),
+        (lambda data: data.__setitem__("by_label", {"x": {"n": 1}}), "by_label 'x' must hold exactly"),
+        (
+            lambda data: data.__setitem__("by_label", {"x": {**dict.fromkeys(METRICS, 0.5), "n": "1"}}),
+            "'n' must",
+        ),
+        (lambda data: data.__setitem__("k", None), "'k' must be a number"),
+        (lambda data: data.__setitem__("n", 2.5), "'n' must be a whole number"),
+        (lambda data: data.__setitem__("label", 3), "'label' must be a string"),
+        (lambda data: data.__setitem__("pearson", "high"), "'pearson' must be a number or null"),
+    ],
+)
+def test_a_malformed_saved_report_names_its_file(change: Any, match: str) -> None:
+    data = _saved(_report(*_lists(100, 12)))
+    change(data)
+    with pytest.raises(InvalidParameterError, match=rf"^runs/a\.json: .*{match}"):
+        Report.from_dict(data, source="runs/a.json")
+
+
+def test_undefined_judgment_statistics_of_older_reports_read_as_none() -> None:
+    data = _saved(_report(*_lists(100, 13)), judgments=2, pearson=float("nan"), auc=0.75)
+    report = Report.from_dict(data, source="old.json")
+    assert report.pearson is None
+    assert report.auc == 0.75

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from typing import Any
 
 import numpy as np
@@ -152,4 +154,102 @@ def test_list_labels_intersect(tiny_records: list[dict[str, Any]]) -> None:
         record["category"] = labels
     report = evaluate(tiny_records, {"min_df": 1}, k=1)
     assert report.n == 4  # the unlabelled article and the lone "w" have nothing to find
+    assert report.precision_at_k == 1.0
+
+
+def test_judgment_scores_are_none_where_undefined() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's ConstantInputWarning must not reach the user
+        assert judgment_scores([0.1, 0.2, 0.3], [2.0, 2.0, 2.0]) == (None, None, None)
+        pearson, spearman, auc = judgment_scores([0.1, 0.1, 0.1], [1.0, 2.0, 3.0])
+    assert pearson is None
+    assert spearman is None
+    assert auc == 0.5
+    with pytest.raises(InvalidParameterError, match="finite"):
+        judgment_scores([0.1, 0.2], [1.0, float("nan")])
+
+
+def test_a_judged_score_that_is_not_finite_names_its_article(tiny_records: list[dict[str, Any]]) -> None:
+    for bad in (float("nan"), float("inf")):
+        tiny_records[0]["judgments"] = [{"other_id": "opec-output-cut", "score": bad}]
+        with pytest.raises(CorpusError, match=r"'oil-prices-rise': judgment 1 score must be a finite"):
+            evaluate(tiny_records, {"min_df": 1}, k=1)
+
+
+def test_constant_judged_scores_leave_the_statistics_undefined(tiny_records: list[dict[str, Any]]) -> None:
+    tiny_records[0]["judgments"] = [
+        {"other_id": "opec-output-cut", "score": 3},
+        {"other_id": "cup-final-penalties", "score": 3},
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = evaluate(tiny_records, {"min_df": 1}, k=1)
+    assert report.judgments == 2
+    assert (report.pearson, report.spearman, report.auc) == (None, None, None)
+    data = report.to_dict()
+    assert data["pearson"] is None
+    json.dumps(data, allow_nan=False)
+
+
+def test_judgments_touching_an_excluded_article_are_left_out_and_counted(
+    tiny_records: list[dict[str, Any]],
+) -> None:
+    tiny_records[5]["duplicate_of"] = "parliament-election-called"
+    excluded = tiny_records[5]["id"]
+    tiny_records[0]["judgments"] = [
+        {"other_id": "opec-output-cut", "score": 4},
+        {"other_id": "cup-final-penalties", "score": 1},
+        {"other_id": excluded, "score": 2},
+    ]
+    tiny_records[5]["judgments"] = [{"other_id": "oil-prices-rise", "score": 1}]
+    report = evaluate(tiny_records, {"min_df": 1}, k=1)
+    assert report.excluded == 1
+    assert report.judgments == 2
+    assert report.judgments_left_out == 2  # one naming the excluded article, one made by it
+    assert report.to_dict()["judgments_left_out"] == 2
+    # An article the corpus does not hold stays an error, with or without exclusions.
+    tiny_records[0]["judgments"].append({"other_id": "nowhere", "score": 1})
+    with pytest.raises(CorpusError, match="judgment 4 names unknown article 'nowhere'"):
+        evaluate(tiny_records, {"min_df": 1}, k=1)
+
+
+def test_a_self_judgment_is_refused(tiny_records: list[dict[str, Any]]) -> None:
+    tiny_records[0]["judgments"] = [{"other_id": "oil-prices-rise", "score": 5}]
+    with pytest.raises(CorpusError, match="article 'oil-prices-rise': judgment 1 judges the article against"):
+        evaluate(tiny_records, {"min_df": 1}, k=1)
+
+
+def test_a_label_no_two_articles_share_is_refused(tiny_records: list[dict[str, Any]]) -> None:
+    with pytest.raises(InvalidParameterError, match=r"no article shares a 'title' value.*choose another"):
+        evaluate(tiny_records, {"min_df": 1}, k=1, label="title")
+    for record in tiny_records:
+        record["category"] = " "
+    with pytest.raises(InvalidParameterError, match=r"no article has a 'category' value"):
+        evaluate(tiny_records, {"min_df": 1}, k=1)
+
+
+@pytest.mark.parametrize("unset", [None, float("nan"), False, 0, 0.0, "", " ", []])
+def test_falsy_exclude_values_keep_the_article(tiny_records: list[dict[str, Any]], unset: object) -> None:
+    for record in tiny_records:
+        record["retired"] = unset
+    tiny_records[5]["retired"] = 1
+    report = evaluate(tiny_records, {"min_df": 1}, k=1, exclude="retired")
+    assert report.excluded == 1
+    assert report.articles == 5
+
+
+def test_excluding_every_article_is_a_clear_error(tiny_records: list[dict[str, Any]]) -> None:
+    for record in tiny_records:
+        record["duplicate_of"] = "elsewhere"
+    with pytest.raises(InvalidParameterError, match=r"every article has 'duplicate_of' set; nothing left"):
+        evaluate(tiny_records, {"min_df": 1}, k=1)
+
+
+def test_labels_are_stripped(tiny_records: list[dict[str, Any]]) -> None:
+    for record in tiny_records[::2]:
+        record["category"] = f" {record['category']} "
+    tiny_records[1]["category"] = [" Energy", "Energy "]
+    report = evaluate(tiny_records, {"min_df": 1}, k=1)
+    assert sorted(report.by_label) == ["Energy", "Politics", "Sport"]
+    assert report.n == 6
     assert report.precision_at_k == 1.0

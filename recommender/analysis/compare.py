@@ -19,7 +19,7 @@ import pandas as pd
 from ..types import InvalidParameterError
 from .evaluate import METRICS, Report
 
-__all__ = ["COMPARED", "compare", "intervals"]
+__all__ = ["COMPARED", "check_comparable", "compare", "intervals"]
 
 #: The metrics :func:`compare` reports by default.
 COMPARED = ("precision_at_k", "ndcg_at_k", "mrr")
@@ -35,14 +35,16 @@ def intervals(
     seed: int = 0,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Each metric's mean over the run's scored articles and its bootstrap interval (``low``, ``high``)."""
-    values = _frame(report, "report", metrics)
-    rng = np.random.default_rng(seed)
-    rows = []
-    for metric in metrics:
-        column = values[metric].to_numpy(dtype=np.float64)
-        low, high = _interval(column, resamples, rng, level)
-        rows.append({"metric": metric, "n": column.size, "mean": column.mean(), "low": low, "high": high})
+    """Each metric's mean over the run's scored articles and its bootstrap interval (``low``, ``high``).
+
+    The resamples are drawn once and serve every metric, so a metric's interval does not depend on which
+    others are asked for."""
+    values = _frame(report, "report", metrics)[list(metrics)].to_numpy(dtype=np.float64)
+    lows, highs = _intervals(values, resamples, _generators(seed)[0], level)
+    rows = [
+        {"metric": metric, "n": len(values), "mean": column.mean(), "low": low, "high": high}
+        for column, metric, low, high in zip(_columns(values), metrics, lows, highs, strict=True)
+    ]
     return pd.DataFrame(rows).set_index("metric")
 
 
@@ -57,32 +59,53 @@ def compare(
 ) -> pd.DataFrame:
     """``b`` against ``a`` over the articles both runs scored: per metric ``n``, the means ``a`` and ``b``,
     ``difference`` (b − a), its bootstrap interval (``low``, ``high``) and the randomization test's
-    ``p_value`` (two-sided)."""
+    ``p_value`` (two-sided).
+
+    Runs of a different label field measure different things and are refused. The resamples and
+    sign flips are drawn once and serve every metric. ``attrs["scored"]`` holds how many articles each
+    run scored and how many both did (``a``, ``b``, ``shared``)."""
+    check_comparable(a, b)
     left, right = _frame(a, "first run", metrics), _frame(b, "second run", metrics)
     shared = left.index.intersection(right.index)
     if shared.empty:
         message = "the two runs share no scored article: compare runs of the same corpus and label"
         raise InvalidParameterError(message)
-    rng = np.random.default_rng(seed)
-    rows = []
-    for metric in metrics:
-        first = left.loc[shared, metric].to_numpy(dtype=np.float64)
-        second = right.loc[shared, metric].to_numpy(dtype=np.float64)
-        differences = second - first
-        low, high = _interval(differences, resamples, rng, level)
-        rows.append(
-            {
-                "metric": metric,
-                "n": int(shared.size),
-                "a": first.mean(),
-                "b": second.mean(),
-                "difference": differences.mean(),
-                "low": low,
-                "high": high,
-                "p_value": _randomization_p(differences, resamples, rng),
-            }
-        )
-    return pd.DataFrame(rows).set_index("metric")
+    first = left.loc[shared, list(metrics)].to_numpy(dtype=np.float64)
+    second = right.loc[shared, list(metrics)].to_numpy(dtype=np.float64)
+    differences = second - first
+    bootstrap, flips = _generators(seed)
+    lows, highs = _intervals(differences, resamples, bootstrap, level)
+    p_values = _randomization_p(differences, resamples, flips)
+    rows = [
+        {
+            "metric": metric,
+            "n": int(shared.size),
+            "a": _columns(first)[column].mean(),
+            "b": _columns(second)[column].mean(),
+            "difference": _columns(differences)[column].mean(),
+            "low": lows[column],
+            "high": highs[column],
+            "p_value": p_values[column],
+        }
+        for column, metric in enumerate(metrics)
+    ]
+    result = pd.DataFrame(rows).set_index("metric")
+    result.attrs["scored"] = {"a": len(left), "b": len(right), "shared": int(shared.size)}
+    return result
+
+
+def check_comparable(
+    a: Report, b: Report, names: tuple[str, str] = ("the first run", "the second run")
+) -> None:
+    """Refuse two runs of a different label field or list length ``k`` (named by ``names``): their metrics
+    measure different things, and a difference between them is not one of quality."""
+    for name, first, second in (("label", a.label, b.label), ("k", a.k, b.k)):
+        if first != second:
+            message = (
+                f"{names[0]} has {name} {first!r} and {names[1]} {name} {second!r}: runs of a different "
+                f"{name} measure different things; compare runs of the same {name}"
+            )
+            raise InvalidParameterError(message)
 
 
 def _frame(report: Report, name: str, metrics: Sequence[str]) -> pd.DataFrame:
@@ -91,6 +114,9 @@ def _frame(report: Report, name: str, metrics: Sequence[str]) -> pd.DataFrame:
         message = f"unknown metric(s) {', '.join(unknown)}; choose among {', '.join(METRICS)}"
         raise InvalidParameterError(message)
     frame = report.per_article_frame()
+    if frame.empty and report.per_article:
+        message = f"the {name} scored no article (articles scored 0): there is nothing to compare"
+        raise InvalidParameterError(message)
     if frame.empty:
         message = (
             f"the {name} has no per-article values (a report saved before they were kept): evaluate it again"
@@ -102,30 +128,52 @@ def _frame(report: Report, name: str, metrics: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
+def _generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Two independent seeded generators: the bootstrap's resamples and the randomization's sign flips."""
+    bootstrap, flips = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(bootstrap), np.random.default_rng(flips)
+
+
 def _batches(total: int) -> Iterator[int]:
     for start in range(0, total, _BATCH):
         yield min(_BATCH, total - start)
 
 
-def _interval(
+def _intervals(
     values: np.ndarray, resamples: int, rng: np.random.Generator, level: float
-) -> tuple[float, float]:
-    """The central ``level`` bootstrap interval of the mean of ``values`` (``resamples`` resamples drawn
-    with replacement)."""
-    n = values.size
-    means = [values[rng.integers(0, n, size=(size, n))].mean(axis=1) for size in _batches(resamples)]
-    low, high = np.quantile(np.concatenate(means), [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
-
-
-def _randomization_p(differences: np.ndarray, resamples: int, rng: np.random.Generator) -> float:
-    """Two-sided p-value of the paired sign-flip test of a zero mean difference (with the observed
-    arrangement counted, so it is never 0)."""
-    observed = abs(differences.mean())
-    # Means equal up to float rounding count as reaching the observed one (identical runs give p = 1).
-    tolerance = 1e-12 * max(1.0, float(np.abs(differences).max(initial=0.0)))
-    reached = 0
+) -> tuple[list[float], list[float]]:
+    """The central ``level`` bootstrap interval of the mean of each column of ``values`` (articles by
+    metrics): ``resamples`` resamples of the articles, drawn with replacement once for all columns."""
+    columns = _columns(values)
+    n = values.shape[0]
+    means: list[list[np.ndarray]] = [[] for _ in columns]
     for size in _batches(resamples):
-        signs = rng.integers(0, 2, size=(size, differences.size)) * 2 - 1
-        reached += int(np.sum(np.abs(signs @ differences / differences.size) >= observed - tolerance))
-    return (reached + 1) / (resamples + 1)
+        drawn = rng.integers(0, n, size=(size, n))
+        for column, mean in zip(columns, means, strict=True):
+            mean.append(column[drawn].mean(axis=1))
+    quantiles = [(1 - level) / 2, (1 + level) / 2]
+    bounds = [np.quantile(np.concatenate(mean), quantiles) for mean in means]
+    return [float(low) for low, _ in bounds], [float(high) for _, high in bounds]
+
+
+def _randomization_p(differences: np.ndarray, resamples: int, rng: np.random.Generator) -> list[float]:
+    """Two-sided p-value of the paired sign-flip test of a zero mean difference, per column of
+    ``differences`` (articles by metrics), the same flips for every column: (arrangements at least as
+    extreme + 1) / (resamples + 1), the observed one counted, so it is never 0."""
+    columns = _columns(differences)
+    count = differences.shape[0]
+    observed = [abs(column.mean()) for column in columns]
+    # Means equal up to float rounding count as reaching the observed one (identical runs give p = 1).
+    tolerance = [1e-12 * max(1.0, float(np.abs(column).max(initial=0.0))) for column in columns]
+    reached = [0] * len(columns)
+    for size in _batches(resamples):
+        signs = rng.integers(0, 2, size=(size, count)) * 2 - 1
+        for place, column in enumerate(columns):
+            flipped = np.abs(signs @ column / count)
+            reached[place] += int(np.sum(flipped >= observed[place] - tolerance[place]))
+    return [(value + 1) / (resamples + 1) for value in reached]
+
+
+def _columns(values: np.ndarray) -> list[np.ndarray]:
+    """Each column as its own contiguous array: a metric's sums then do not depend on the other columns."""
+    return [np.ascontiguousarray(values[:, column]) for column in range(values.shape[1])]

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from ..settings import check_k
 from ..sources.corpus import Articles, load_articles
-from ..types import CorpusError, InvalidParameterError
+from ..types import InvalidParameterError
+from .judgments import judgment_pairs, judgment_scores, roc_auc
+from .saved import checked_fields, checked_per_article
 
 if TYPE_CHECKING:
     from ..build.pipeline import Stage
@@ -36,6 +38,7 @@ __all__ = [
     "judgment_scores",
     "label_scores",
     "label_values",
+    "roc_auc",
 ]
 
 #: The per-article ranking metrics, in the order ``label_values`` gives them.
@@ -57,7 +60,9 @@ class Scores:
 class Report:
     """One evaluation run: metrics, link-graph health, judgments (when present) and build time.
 
-    ``by_label`` maps each label value to the metrics of the articles carrying it.
+    ``by_label`` maps each label value to the metrics of the articles carrying it. ``pearson``,
+    ``spearman`` and ``auc`` are None where undefined (constant scores, or every pair on one side of the
+    threshold). ``judgments_left_out`` counts judged pairs with an article left out by ``exclude``.
     """
 
     n: int
@@ -78,6 +83,7 @@ class Report:
     spearman: float | None = None
     auc: float | None = None
     judgments: int = 0
+    judgments_left_out: int = 0
     excluded: int = 0
     hidden_duplicates: int = 0
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -104,7 +110,8 @@ class Report:
         if missing:
             message = f"{source}: not an evaluation report (no {', '.join(missing)})"
             raise InvalidParameterError(message)
-        fields = {key: value for key, value in data.items() if key in known}
+        fields = {key: value for key, value in checked_fields(data, source, METRICS).items() if key in known}
+        checked_per_article(fields.get("per_article") or {}, source, METRICS)
         fields["by_label"] = {
             value: Scores(**scores) for value, scores in dict(data.get("by_label") or {}).items()
         }
@@ -112,6 +119,7 @@ class Report:
 
     def per_article_frame(self) -> pd.DataFrame:
         """Each scored article's P@k, recall@k, nDCG@k and MRR, indexed by id (what the means average)."""
+        checked_per_article(self.per_article, "report", METRICS)
         if not self.per_article:
             return pd.DataFrame(columns=list(METRICS), index=pd.Index([], name="id"), dtype=float)
         frame = pd.DataFrame({key: list(values) for key, values in self.per_article.items()})
@@ -169,33 +177,77 @@ def evaluate(
             f"all (fields: {list(frame.columns)})"
         )
         raise InvalidParameterError(message)
-    excluded = 0
-    if exclude and exclude in frame.columns:
-        keep = frame[exclude].map(lambda value: not _label_set(value) or value is False)
-        excluded = int((~keep).sum())
-        frame = frame[keep].reset_index(drop=True)
+    frame, left_out, left_out_judgments = _leave_out(frame, exclude)
+    _check_scorable(frame, label)
     chosen = dict(settings or {})
     chosen["k"] = max(k, int(chosen.get("k", k)))
     started = time.perf_counter()
     model = Recommender(**chosen).fit(frame, stage=stage)
     seconds = time.perf_counter() - started
-    report = evaluate_model(model, frame, label=label, k=k, threshold=threshold)
+    report = evaluate_model(model, frame, label=label, k=k, threshold=threshold, excluded=left_out)
     return Report(
         **{
             **asdict(report),
             "by_label": report.by_label,
             "seconds": seconds,
-            "excluded": excluded,
+            "excluded": len(left_out),
+            "judgments_left_out": report.judgments_left_out + left_out_judgments,
             "settings": model.settings.to_dict(),
             "per_article": report.per_article,
         }
     )
 
 
+def _leave_out(frame: pd.DataFrame, exclude: str | None) -> tuple[pd.DataFrame, frozenset[str], int]:
+    """``frame`` without the articles whose ``exclude`` field is set, their ids, and how many judgments
+    those articles made (left out with them)."""
+    if not exclude or exclude not in frame.columns:
+        return frame, frozenset(), 0
+    dropped = frame[exclude].map(_is_set).astype(bool)
+    if dropped.all():
+        message = f"every article has {exclude!r} set; nothing left to evaluate (--exclude '' keeps them all)"
+        raise InvalidParameterError(message)
+    judged = frame.loc[dropped, "judgments"] if "judgments" in frame.columns else pd.Series([], dtype=object)
+    made = sum(len(judgments) for judgments in judged if isinstance(judgments, list))
+    ids = frozenset(str(article_id) for article_id in frame.loc[dropped, "id"])
+    return frame[~dropped].reset_index(drop=True), ids, made
+
+
+def _is_set(value: Any) -> bool:
+    """Whether an ``exclude`` field holds something: None, NaN, False, 0, 0.0 and blank text are unset."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if pd.api.types.is_scalar(value):
+        return not pd.isna(value) and bool(value)
+    return bool(_label_set(value))
+
+
+def _check_scorable(frame: pd.DataFrame, label: str) -> None:
+    """Refuse a label no two articles share: every article would be left unscored (all metrics 0)."""
+    counts = Counter(value for labels in frame[label] for value in _label_set(labels))
+    if not counts:
+        message = f"no article has a {label!r} value; nothing to score: choose another --label"
+        raise InvalidParameterError(message)
+    if max(counts.values()) < 2:
+        message = (
+            f"no article shares a {label!r} value with another ({len(counts)} distinct values), so none "
+            "can be scored: choose another --label"
+        )
+        raise InvalidParameterError(message)
+
+
 def evaluate_model(
-    model: Any, frame: pd.DataFrame, *, label: str = "category", k: int = 10, threshold: float | None = None
+    model: Any,
+    frame: pd.DataFrame,
+    *,
+    label: str = "category",
+    k: int = 10,
+    threshold: float | None = None,
+    excluded: Collection[str] = (),
 ) -> Report:
-    """Score a fitted ``Recommender`` whose rows are ``frame``'s rows (no build time measured)."""
+    """Score a fitted ``Recommender`` whose rows are ``frame``'s rows (no build time measured).
+
+    Judgments naming an ``excluded`` id (an article left out before building) are skipped and counted."""
     labels = [_label_set(value) for value in frame[label]]
     neighbors = np.asarray(model.neighbors)[:, :k]
     overall, by_label = label_scores(neighbors, labels, k=k)
@@ -207,9 +259,9 @@ def evaluate_model(
     coverage, max_in_degree, gini = graph_health(neighbors, len(labels), hidden=hidden)
     intra = intra_list_similarity(*_ranking_rows(model), neighbors)
     pearson = spearman = auc = None
-    count = 0
+    count = skipped = 0
     if "judgments" in frame.columns:
-        pairs = _judgment_pairs(frame, model)
+        pairs, skipped = judgment_pairs(frame, model, frozenset(excluded))
         if pairs:
             count = len(pairs)
             pearson, spearman, auc = judgment_scores(
@@ -234,6 +286,7 @@ def evaluate_model(
         spearman=spearman,
         auc=auc,
         judgments=count,
+        judgments_left_out=skipped,
         hidden_duplicates=len(hidden),
         per_article=per_article,
     )
@@ -243,12 +296,12 @@ def _label_set(value: Any) -> frozenset[str]:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return frozenset()
     if isinstance(value, str):
-        return frozenset([value]) if value.strip() else frozenset()
+        return frozenset([value.strip()]) if value.strip() else frozenset()
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, Iterable):
-        return frozenset(str(item) for item in value if str(item).strip())
-    return frozenset([str(value)])
+        return frozenset(text for text in (str(item).strip() for item in value) if text)
+    return frozenset([str(value).strip()])
 
 
 def label_scores(
@@ -383,66 +436,3 @@ def _ranking_rows(model: Any) -> tuple[sp.csr_matrix, np.ndarray | None]:
     data = np.asarray(rows.data, dtype=np.float64) * float(rows.scale)
     terms = sp.csr_matrix((data, rows.indices, rows.indptr), shape=(rows.n_rows, rows.n_terms))
     return terms, rows.dense
-
-
-def judgment_scores(
-    ours: Sequence[float], theirs: Sequence[float], *, threshold: float | None = None
-) -> tuple[float, float, float]:
-    """Pearson and Spearman of our scores against judged scores, and ROC AUC for ``judged >= threshold``."""
-    ours_array = np.asarray(ours, dtype=np.float64)
-    theirs_array = np.asarray(theirs, dtype=np.float64)
-    if ours_array.size < 2:
-        message = "judgments need at least two scored pairs"
-        raise InvalidParameterError(message)
-    if threshold is None:
-        threshold = (theirs_array.min() + theirs_array.max()) / 2.0
-    pearson = float(stats.pearsonr(ours_array, theirs_array)[0]) if np.ptp(ours_array) else float("nan")
-    spearman = float(stats.spearmanr(ours_array, theirs_array)[0]) if np.ptp(ours_array) else float("nan")
-    return pearson, spearman, roc_auc(ours_array, theirs_array >= threshold)
-
-
-def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney, ties count half); NaN when one class is missing."""
-    positive = np.asarray(positive, dtype=bool)
-    n_positive = int(positive.sum())
-    n_negative = positive.size - n_positive
-    if n_positive == 0 or n_negative == 0:
-        return float("nan")
-    ranks = stats.rankdata(scores)
-    return float((ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0) / (n_positive * n_negative))
-
-
-def _judgment_pairs(frame: pd.DataFrame, model: Any) -> list[tuple[float, float]]:
-    """(our score, judged score) for every judged pair; a malformed judgment names its article.
-
-    Our score is the ranking's similarity (the blend of TF-IDF, LSA and the semantic view, as a link's
-    ``similarity``), so a lever of any part shows in the agreement with people."""
-    rows = {article_id: row for row, article_id in enumerate(model.ids)}
-    engine = model.index().engine
-    pairs: list[tuple[float, float]] = []
-    for article_id, judgments in zip(frame["id"], frame["judgments"], strict=True):
-        if judgments is None or (isinstance(judgments, float) and math.isnan(judgments)):
-            continue
-        if not isinstance(judgments, list):
-            message = f"article {article_id!r}: 'judgments' must be a list of {{other_id, score}} objects"
-            raise CorpusError(message)
-        others: list[int] = []
-        judged: list[float] = []
-        for number, judgment in enumerate(judgments, start=1):
-            if not isinstance(judgment, Mapping) or "other_id" not in judgment or "score" not in judgment:
-                message = f"article {article_id!r}: judgment {number} needs 'other_id' and 'score'"
-                raise CorpusError(message)
-            other = str(judgment["other_id"])
-            if other not in rows:
-                message = f"article {article_id!r}: judgment {number} names unknown article {other!r}"
-                raise CorpusError(message)
-            score = judgment["score"]
-            if isinstance(score, bool) or not isinstance(score, int | float):
-                message = f"article {article_id!r}: judgment {number} score must be a number, got {score!r}"
-                raise CorpusError(message)
-            others.append(rows[other])
-            judged.append(float(score))
-        if others:
-            ours = engine.similarity(rows[article_id], others)
-            pairs.extend(zip(ours.tolist(), judged, strict=True))
-    return pairs

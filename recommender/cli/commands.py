@@ -240,20 +240,7 @@ def evaluate(args: argparse.Namespace) -> int:
         if args.corpus:
             message = "give a CORPUS to evaluate or --compare A.json B.json, not both"
             raise InvalidParameterError(message)
-        runs = [_read_report(path) for path in args.compare]
-        paired = _paired(runs, args.compare)
-        if args.json:
-            print_json({"a": args.compare[0], "b": args.compare[1], "comparison": paired})
-            return 0
-        print_reports(runs, [Path(path).name for path in args.compare])
-        print()
-        if paired is None:
-            print(
-                "no per-article values in a run (saved by an older version): evaluate it again for intervals"
-            )
-        else:
-            print_comparison(paired)
-        return 0
+        return _compare_runs(args)
     if not args.corpus:
         message = "give the CORPUS to evaluate (or --compare A.json B.json)"
         raise InvalidParameterError(message)
@@ -277,13 +264,39 @@ def evaluate(args: argparse.Namespace) -> int:
     )
     data = report.to_dict()
     if args.json:
-        print_json(data)
+        print_json(data, strict=True)
         return 0
     print_reports([data], [Path(args.corpus).name])
     if report.excluded:
-        print(f"left out {report.excluded} article(s) with {args.exclude} set")
+        print(printable(f"left out {report.excluded} article(s) with {args.exclude} set"))
+    if report.judgments_left_out:
+        print(
+            printable(
+                f"left out {report.judgments_left_out} judgment(s) naming or made by an article with "
+                f"{args.exclude} set"
+            )
+        )
     print()
-    print(report.to_frame().round(3).to_string())
+    print(printable(report.to_frame().round(3).to_string()))
+    return 0
+
+
+def _compare_runs(args: argparse.Namespace) -> int:
+    """``recommender evaluate --compare A.json B.json``: two saved runs side by side, then paired."""
+    runs = [_read_report(path) for path in args.compare]
+    paired = _paired(runs, args.compare)
+    if args.json:
+        comparison = None if paired is None else paired[0]
+        scored = None if paired is None else paired[1]
+        data = {"a": args.compare[0], "b": args.compare[1], "scored": scored, "comparison": comparison}
+        print_json(data, strict=True)
+        return 0
+    print_reports(runs, [Path(path).name for path in args.compare])
+    print()
+    if paired is None:
+        print("no per-article values in a run (saved by an older version): evaluate it again for intervals")
+    else:
+        print_comparison(*paired)
     return 0
 
 
@@ -292,19 +305,28 @@ def _shown(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _paired(runs: list[dict[str, Any]], paths: list[str]) -> dict[str, dict[str, Any]] | None:
-    """B against A article by article (``analysis.compare``), or None when a run lacks per-article values."""
-    from ..analysis.compare import compare
+def _paired(
+    runs: list[dict[str, Any]], paths: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, int]] | None:
+    """B against A article by article (``analysis.compare``) and how many articles each run scored and
+    both did, or None when a run lacks per-article values. Runs of a different label are refused."""
+    from ..analysis.compare import check_comparable, compare
     from ..analysis.evaluate import Report
 
     reports = [Report.from_dict(run, source=path) for run, path in zip(runs, paths, strict=True)]
+    check_comparable(reports[0], reports[1], names=(paths[0], paths[1]))
+    for report, path in zip(reports, paths, strict=True):
+        if report.per_article and not len(report.per_article.get("id", [])):
+            message = f"{path}: the run scored no article (articles scored 0): there is nothing to compare"
+            raise InvalidParameterError(message)
     if any(not report.per_article for report in reports):
         return None
     frame = compare(*reports)
-    return {
+    rows = {
         str(metric): {str(column): _plain(frame.at[metric, column]) for column in frame.columns}
         for metric in frame.index
     }
+    return rows, dict(frame.attrs["scored"])
 
 
 def _plain(value: Any) -> Any:

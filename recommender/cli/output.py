@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,11 +35,27 @@ _REPORT_ROWS = (
     ("hidden_duplicates", "near-duplicates hidden"),
     ("seconds", "build seconds"),
 )
+#: The rows of statistics of judgments: shown as n/a when a run with judgments could not define them.
+_JUDGED = frozenset({"pearson", "spearman", "auc"})
 
 
-def print_json(data: Any) -> None:
-    """``data`` as indented JSON, non-ASCII text kept readable."""
-    print(json_escaped(json.dumps(data, ensure_ascii=False, indent=2)))
+def print_json(data: Any, *, strict: bool = False) -> None:
+    """``data`` as indented JSON, non-ASCII text kept readable; ``strict``: a NaN or infinite number
+    (which JSON cannot hold) is written as null, never as the ``NaN`` JSON readers refuse."""
+    if strict:
+        data = _finite(data)
+    print(json_escaped(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=not strict)))
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with each NaN or infinite float replaced by None, in nested dicts and lists too."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
 
 
 def print_links(links: list[Neighbor], *, as_json: bool) -> None:
@@ -103,28 +120,40 @@ def report_skipped(skipped: Sequence[Any]) -> None:
         print(f"left out {len(skipped) - invalid} non-article record(s) (drafts, pages…)", file=sys.stderr)
 
 
-def print_comparison(rows: dict[str, dict[str, Any]]) -> None:
-    """Two runs compared article by article (``analysis.compare.compare`` as records by metric)."""
+def print_comparison(rows: dict[str, dict[str, Any]], scored: dict[str, int] | None = None) -> None:
+    """Two runs compared article by article (``analysis.compare.compare`` as records by metric; ``scored``:
+    how many articles A and B scored, and both). A p-value under 0.001 shows as ``<0.001``: with R
+    resamples it is at least 1/(R + 1), never 0."""
     captions = dict(_REPORT_ROWS)
     count = int(next(iter(rows.values()))["n"]) if rows else 0
+    if scored and not scored["a"] == scored["b"] == scored["shared"]:
+        print(
+            f"A scored {scored['a']:,} articles and B {scored['b']:,}; {scored['shared']:,} are in both, "
+            "and only those are paired"
+        )
     print(f"paired over {count:,} articles: B − A, its 95% bootstrap interval, randomization test p")
     print(f"{'':<24}{'A':>8}{'B':>8}{'B − A':>10}   {'95% interval':<22}{'p':>7}")
     for metric, row in rows.items():
         interval = f"[{row['low']:+.4f}, {row['high']:+.4f}]"
         means = f"{row['a']:>8.3f}{row['b']:>8.3f}{row['difference']:>+10.4f}"
-        print(f"{captions.get(metric, metric):<24}{means}   {interval:<22}{row['p_value']:>7.3f}")
+        p_value = "<0.001" if row["p_value"] < 0.001 else f"{row['p_value']:.3f}"
+        print(f"{captions.get(metric, metric):<24}{means}   {interval:<22}{p_value:>7}")
 
 
 def print_reports(runs: list[dict[str, Any]], names: list[str]) -> None:
-    """Evaluation reports (``Report.to_dict()``) in columns headed by ``names``; empty rows left out."""
-    width = max(12, *(len(name) for name in names))
-    print(f"{'':<24}" + "".join(f"{name:>{width + 2}}" for name in names))
+    """Evaluation reports (``Report.to_dict()``) in columns headed by ``names`` (control characters
+    escaped); rows no run has are left out, and a value a run lacks or could not define shows as n/a."""
+    width = max(12, *(len(printable(name)) for name in names))
+    print(f"{'':<24}" + "".join(f"{printable(name):>{width + 2}}" for name in names))
     for key, caption in _REPORT_ROWS:
-        if all(key not in run or run[key] is None for run in runs):
+        judged = any(run.get("judgments") for run in runs)  # a statistic of judgments may be undefined
+        if all(run.get(key) is None for run in runs) and not (judged and key in _JUDGED):
             continue
         cells = []
         for run in runs:
             value = run.get(key)
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                value = "n/a"
             cells.append(
                 f"{value:>{width + 2}.3f}" if isinstance(value, float) else f"{value!s:>{width + 2}}"
             )
