@@ -171,3 +171,27 @@ def test_editors_in_several_processes_never_lose_a_change(tmp_path: Path) -> Non
     assert len(pins) == 45  # every process's every change is there
     assert set(pins.values()) == {("shared-target",)}
     assert [p.name for p in tmp_path.iterdir()] == ["overrides.json"]
+
+
+def test_within_drops_the_ids_a_model_lacks_as_lenient_resolve_does(index: Index) -> None:
+    overrides = Overrides.from_dict(
+        {
+            "pins": {"oil-prices-rise": ["ghost", "cup-final-penalties"], "phantom": ["opec-output-cut"]},
+            "blocks": [["ghost", "opec-output-cut"]],
+            "hide": ["ghost", "goalkeeper-hero"],
+            "disable": ["phantom"],
+        }
+    )
+    known = overrides.within(index)
+    assert known.ids() == {"oil-prices-rise", "cup-final-penalties", "goalkeeper-hero"}
+    rows = {article_id: index.row(article_id) for article_id in index.ids}
+    lenient = Overrides.from_dict(overrides.to_dict(), lenient=True)
+    assert known.resolve(rows) == lenient.resolve(rows)
+    assert known.resolve(rows).hidden == frozenset({rows["goalkeeper-hero"]})
+
+
+def test_an_edit_in_a_missing_folder_is_a_file_error(tmp_path: Path) -> None:
+    from recommender.serve.overrides import OverridesFileError, edit_overrides
+
+    with pytest.raises(OverridesFileError, match=r"ov\.json: cannot write overrides in .*no-such-folder"):
+        edit_overrides(tmp_path / "no-such-folder" / "ov.json", "hide", "a")

@@ -17,7 +17,7 @@ from .conftest import BUNDLED
 @pytest.fixture(scope="module")
 def logged(bundled_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     """Every article's top 5 of the bundled model shown once; its rank-1 and rank-4 links clicked; one
-    page the model does not know."""
+    page the model does not know (an impression and a click, in the counts returned)."""
     path = tmp_path_factory.mktemp("events") / "events.db"
     index = Index.load(bundled_model_dir)
     clicks = impressions = 0
@@ -37,8 +37,9 @@ def logged(bundled_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
                     events.append({"type": "click", **shown})
                     clicks += 1
             store.add(validate_batch(events))
-        store.add(validate_batch([{"type": "impression", "article_id": "gone", "link_id": "x", "rank": 1}]))
-    return path, {"impressions": impressions + 1, "clicks": clicks}
+        gone = {"article_id": "gone", "link_id": "x", "rank": 1}
+        store.add(validate_batch([{"type": "impression", **gone}, {"type": "click", **gone}]))
+    return path, {"impressions": impressions + 1, "clicks": clicks + 1}
 
 
 def test_the_served_model_replays_to_its_own_ctr(
@@ -47,12 +48,17 @@ def test_the_served_model_replays_to_its_own_ctr(
     path, counts = logged
     result = replay(bundled_model_dir, path, k=5)
     assert result.unknown_pages == 1
-    assert result.logged_impressions == counts["impressions"]
-    assert result.logged_clicks == counts["clicks"]
-    assert result.matched_impressions == counts["impressions"] - 1  # all but the unknown page's
+    # The skipped page's events are counted apart, in no total and no rate.
+    assert (result.unknown_impressions, result.unknown_clicks) == (1, 1)
+    assert result.logged_impressions == counts["impressions"] - 1
+    assert result.logged_clicks == counts["clicks"] - 1
+    assert result.matched_impressions == result.logged_impressions
+    assert result.coverage == 1.0
     assert result.click_recall == 1.0
+    assert result.logged_ctr == pytest.approx(result.replay_ctr)
+    assert "(1 not in the model, skipped: 1 impressions, 1 clicks)" in result.text()
     assert result.unseen_links == 0
-    assert result.replay_ctr == pytest.approx(counts["clicks"] / (counts["impressions"] - 1))
+    assert result.replay_ctr == pytest.approx((counts["clicks"] - 1) / (counts["impressions"] - 1))
 
 
 def test_a_shorter_list_keeps_only_the_clicks_it_shows(

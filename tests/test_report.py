@@ -131,3 +131,55 @@ def test_the_command_line_prints_tables_and_json(tmp_path: Path, capsys: pytest.
     assert [row["rank"] for row in data["by_rank"]] == [1, 2, 3, 4, 5]
     assert main(["report", str(path), "--since", "soon"]) == 1
     assert "since must be a span" in capsys.readouterr().err
+
+
+def test_clicks_without_impressions_are_flagged_not_shown_as_a_rate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.db"
+    shown = {"article_id": "page", "link_id": "link", "rank": 1}
+    with EventStore(path, clock=lambda: NOW) as store:
+        store.add(validate_batch([{"type": "impression", **shown, "visitor": "v-0"}]))
+        for number in range(3):  # a page that reports clicks but not what it showed
+            store.add(validate_batch([{"type": "click", **shown, "visitor": f"v-{number}"}]))
+    result = report(path, min_impressions=1)
+    overall = result.overall.loc["all"]
+    assert (overall["impressions"], overall["clicks"]) == (1, 3)
+    assert bool(overall["clicks_exceed_impressions"])
+    assert np.isnan(overall["low"])  # no interval for what is no rate
+    assert np.isnan(overall["high"])
+    where = "(overall; rank 1; reason similar; variant (none); article page; marked !)"
+    assert f"warning: more clicks than impressions {where}" in result.text()
+    assert "300.00% !" in result.text()
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["overall"]["clicks_exceed_impressions"] is True
+    assert (data["overall"]["low"], data["overall"]["high"]) == (None, None)
+    assert data["best"][0]["clicks_exceed_impressions"] is True
+    assert data["warnings"] == result.warnings()
+    assert len(data["warnings"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ({"alpha": 0.0}, "alpha must be a number between 0 and 1"),
+        ({"alpha": 1.5}, "alpha must be a number between 0 and 1"),
+        ({"alpha": float("nan")}, "alpha must be a number between 0 and 1"),
+        ({"power": 1.0}, "power must be a number between 0 and 1"),
+        ({"power": -0.2}, "power must be a number between 0 and 1"),
+    ],
+)
+def test_alpha_and_power_are_checked(tmp_path: Path, arguments: dict[str, float], words: str) -> None:
+    path = tmp_path / "events.db"
+    EventStore(path).close()
+    with pytest.raises(InvalidParameterError, match=words):
+        report(path, **arguments)
+
+
+def test_the_command_line_refuses_an_alpha_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.db"
+    EventStore(path).close()
+    assert main(["report", str(path), "--alpha", "5"]) == 1
+    assert "alpha must be a number between 0 and 1" in capsys.readouterr().err

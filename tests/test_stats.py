@@ -111,3 +111,18 @@ def test_a_difference_not_yet_significant_says_how_many_more_are_needed() -> Non
     assert result.low < result.difference < result.high
     no_difference = compare((np.ones(10), np.full(10, 5)), (np.ones(10), np.full(10, 5)))
     assert no_difference.needed_per_variant is None
+
+
+def test_more_clicks_than_impressions_is_flagged_and_has_no_interval() -> None:
+    result = rate([3, 20], [1, 0])
+    assert result.ctr == 23.0
+    assert result.clicks_exceed_impressions
+    assert math.isnan(result.stderr)
+    assert math.isnan(result.low)
+    assert math.isnan(result.high)
+    assert result.to_dict()["clicks_exceed_impressions"] is True
+    frame = pd.DataFrame({"page": ["a", "a", "b", "b"], "clicks": [5, 4, 1, 0], "impressions": [1, 0, 3, 3]})
+    table = rate_table(frame, "page")
+    assert table["clicks_exceed_impressions"].tolist() == [True, False]
+    assert table["low"].isna().tolist() == [True, False]
+    assert rate([1, 0], [3, 3]).clicks_exceed_impressions is False

@@ -5,7 +5,9 @@ were shown there. The logged impressions of links the candidate also shows are t
 CTR is the replay estimate of the candidate's CTR, and the share of logged clicks that fall on links the
 candidate keeps is its click recall. The estimate is biased towards the logged model (the candidate's new
 links have no evidence; ``unseen`` counts them), so it ranks candidates that resemble the served one
-well and says little about a very different one: an A/B test settles that.
+well and says little about a very different one: an A/B test settles that. Pages the candidate does not
+know are skipped: their events are counted apart (``unknown_impressions``, ``unknown_clicks``), in no
+total and no rate.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Replay:
     matched_impressions: int
     matched_clicks: int
     unseen_links: int
+    #: The events of the pages skipped (not in the candidate), in none of the counts above.
+    unknown_impressions: int = 0
+    unknown_clicks: int = 0
 
     @property
     def logged_ctr(self) -> float:
@@ -70,7 +75,12 @@ class Replay:
         return "\n".join(
             [
                 f"{self.model} (top {self.k}) against {self.pages:,} logged pages"
-                + (f" ({self.unknown_pages:,} not in the model, skipped)" if self.unknown_pages else ""),
+                + (
+                    f" ({self.unknown_pages:,} not in the model, skipped: {self.unknown_impressions:,} "
+                    f"impressions, {self.unknown_clicks:,} clicks)"
+                    if self.unknown_pages
+                    else ""
+                ),
                 f"  logged: {self.logged_impressions:,} impressions, {self.logged_clicks:,} clicks, "
                 f"CTR {percent(self.logged_ctr)}",
                 f"  the candidate also shows {percent(self.coverage)} of those impressions: "
@@ -103,15 +113,19 @@ def replay(
     logged: dict[str, dict[str, tuple[int, int]]] = {}
     for article_id, link_id, impressions, clicks in rows:
         logged.setdefault(article_id, {})[link_id] = (int(impressions), int(clicks))
-    counts = dict.fromkeys(("unknown", "li", "lc", "mi", "mc", "unseen"), 0)
+    counts = dict.fromkeys(("unknown", "ui", "uc", "li", "lc", "mi", "mc", "unseen"), 0)
     for article_id, links in logged.items():
-        counts["li"] += sum(impressions for impressions, _ in links.values())
-        counts["lc"] += sum(clicks for _, clicks in links.values())
+        impressions = sum(impressions for impressions, _ in links.values())
+        clicks = sum(clicks for _, clicks in links.values())
         try:
             shown = [link.article_id for link in index.related(article_id, k=k, **controls)]
         except UnknownArticleError:
             counts["unknown"] += 1
+            counts["ui"] += impressions
+            counts["uc"] += clicks
             continue
+        counts["li"] += impressions
+        counts["lc"] += clicks
         for link_id in shown:
             impressions, clicks = links.get(link_id, (0, 0))
             counts["mi"] += impressions
@@ -127,6 +141,8 @@ def replay(
         matched_impressions=counts["mi"],
         matched_clicks=counts["mc"],
         unseen_links=counts["unseen"],
+        unknown_impressions=counts["ui"],
+        unknown_clicks=counts["uc"],
     )
 
 

@@ -38,6 +38,8 @@ class FeedbackReport:
     ``overall`` has one row; ``by_rank``, ``by_reason``, ``by_variant`` are indexed by rank, reason and
     variant; ``best`` and ``worst`` are the articles (the page a block was on) with at least
     ``min_impressions``, by CTR; ``comparisons`` compares each variant with the first (alphabetical).
+    A row with more clicks than impressions (clicks logged without what was shown) is flagged in its
+    ``clicks_exceed_impressions`` column and named in :meth:`warnings`.
     """
 
     database: str
@@ -73,7 +75,31 @@ class FeedbackReport:
             "worst": table(self.worst, "article_id"),
             "min_impressions": self.min_impressions,
             "comparisons": [_plain_dict(comparison.to_dict()) for comparison in self.comparisons],
+            "warnings": self.warnings(),
         }
+
+    def warnings(self) -> list[str]:
+        """What makes some rates no rates: the rows, by table, with more clicks than impressions."""
+        places = []
+        for title, frame in (
+            ("overall", self.overall),
+            ("rank", self.by_rank),
+            ("reason", self.by_reason),
+            ("variant", self.by_variant),
+            ("article", pd.concat([self.best, self.worst])),
+        ):
+            over = list(dict.fromkeys(frame.index[frame["clicks_exceed_impressions"]])) if len(frame) else []
+            if over and title != "overall":
+                shown = ", ".join(str(key) for key in over[:5]) + (" …" if len(over) > 5 else "")
+                places.append(f"{title} {shown}")
+            elif over:
+                places.append(title)
+        if not places:
+            return []
+        return [
+            f"more clicks than impressions ({'; '.join(places)}; marked !): clicks were logged without "
+            "their impressions, so those CTRs are no rates and have no interval"
+        ]
 
     def text(self) -> str:
         """The report for a terminal: the tables, then the verdict of each comparison in words."""
@@ -91,6 +117,7 @@ class FeedbackReport:
             if len(frame):
                 parts.append(f"\n{title}:\n{_shown(frame)}")
         parts.extend("\n" + verdict(comparison) for comparison in self.comparisons)
+        parts.extend(f"\nwarning: {warning}" for warning in self.warnings())
         return "\n".join(parts)
 
 
@@ -115,6 +142,11 @@ def verdict(comparison: Comparison) -> str:
                 f"impressions per variant ({max(0, needed - have):,} more than the smaller has)"
             )
         lines.append(f"  not significant at {comparison.alpha:g}{more}")
+    for name, rate in ((comparison.a, a), (comparison.b, b)):
+        if rate.clicks_exceed_impressions:
+            lines.append(
+                f"  {name} has more clicks than impressions: its CTR is no rate, the test says nothing"
+            )
     return "\n".join(lines)
 
 
@@ -131,7 +163,13 @@ def report(
 
     ``since``: only events from then on (``"7d"``, ``"24h"``, ``"30m"``, ``"2w"``, an ISO date, a datetime
     or Unix seconds). ``top`` articles are listed best and worst among those with ``min_impressions``.
+    ``alpha`` is the tests' significance level and ``power`` the one the sample size is given for (each
+    strictly between 0 and 1).
     """
+    for name, value in (("alpha", alpha), ("power", power)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            message = f"{name} must be a number between 0 and 1 (exclusive, such as 0.05), got {value!r}"
+            raise InvalidParameterError(message)
     start = parse_since(since)
     with reading(database) as connection:
         clusters = read_clusters(connection, ["rank", "reason", "variant", "article_id"], start)
@@ -244,7 +282,9 @@ def _shown(frame: pd.DataFrame) -> str:
     shown = frame.copy()
     for name in ("ctr", "low", "high"):
         shown[name] = shown[name].map(percent)
-    return shown.drop(columns=["stderr", "clusters"]).to_string()
+    over = frame["clicks_exceed_impressions"].to_numpy(bool)
+    shown["ctr"] = [f"{ctr} !" if flagged else ctr for ctr, flagged in zip(shown["ctr"], over, strict=True)]
+    return shown.drop(columns=["stderr", "clusters", "clicks_exceed_impressions"]).to_string()
 
 
 def percent(value: float) -> str:

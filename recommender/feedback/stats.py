@@ -8,6 +8,10 @@ is its own), which equals the binomial variance when every cluster holds one imp
 is a two-sided z-test of the difference of two such proportions, with its confidence interval and, when
 it is not yet significant, the impressions each variant would need for the observed difference at the
 asked power.
+
+Clicks can outnumber impressions (a page that reports clicks but not what it showed): such a "CTR" above
+100% is no proportion, so it has no standard error nor interval (NaN), and is flagged
+(``clicks_exceed_impressions``) for the report to say so.
 """
 
 from __future__ import annotations
@@ -35,9 +39,14 @@ class Rate:
     high: float
     clusters: int
 
+    @property
+    def clicks_exceed_impressions(self) -> bool:
+        """Whether more clicks than impressions were logged: the "CTR" is then no rate (no interval)."""
+        return self.clicks > self.impressions
+
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict."""
-        return asdict(self)
+        """The fields (and ``clicks_exceed_impressions``) as a JSON-ready dict."""
+        return {**asdict(self), "clicks_exceed_impressions": self.clicks_exceed_impressions}
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ def rate(clicks: Any, impressions: Any, *, alpha: float = 0.05) -> Rate:
 
 def rate_table(clusters: pd.DataFrame, by: str | list[str], *, alpha: float = 0.05) -> pd.DataFrame:
     """:func:`rate` for each group of a table of clusters (columns ``by``, ``clicks``, ``impressions``):
-    impressions, clicks, ctr, stderr, low, high, clusters per group."""
+    impressions, clicks, ctr, stderr, low, high, clusters and clicks_exceed_impressions per group."""
     frame = clusters.assign(
         cc=clusters["clicks"] ** 2,
         cn=clusters["clicks"] * clusters["impressions"],
@@ -110,6 +119,7 @@ def rate_table(clusters: pd.DataFrame, by: str | list[str], *, alpha: float = 0.
             "low": low,
             "high": high,
             "clusters": sums["clusters"].astype(np.int64),
+            "clicks_exceed_impressions": sums["clicks"] > sums["impressions"],
         },
         index=sums.index,
     )
@@ -168,10 +178,11 @@ def _ratio(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """CTR, standard error and interval of ``c / n`` from per-group sums over clusters (``cc`` = Σ c²,
     ``cn`` = Σ c·n, ``nn`` = Σ n², ``m`` clusters): the delta-method variance of a ratio estimator,
-    m/(m−1) · Σ (c − p·n)² / n², expanded so that groups are computed at once."""
+    m/(m−1) · Σ (c − p·n)² / n², expanded so that groups are computed at once. A group with more clicks
+    than impressions keeps its ratio but has no standard error nor interval: it is no proportion."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ctr = np.where(n > 0, c / n, np.nan)
         squares = np.maximum(cc - 2 * ctr * cn + ctr**2 * nn, 0.0)
-        stderr = np.where((m > 1) & (n > 0), np.sqrt(m / (m - 1) * squares) / n, np.nan)
+        stderr = np.where((m > 1) & (n > 0) & (c <= n), np.sqrt(m / (m - 1) * squares) / n, np.nan)
     half = float(norm.ppf(1 - alpha / 2)) * stderr
     return ctr, stderr, np.clip(ctr - half, 0.0, 1.0), np.clip(ctr + half, 0.0, 1.0)

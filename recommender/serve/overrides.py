@@ -16,15 +16,15 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..types import OverridesError
 from .controls import Editorial
 
-__all__ = ["EDITS", "Overrides", "edit_overrides", "load_overrides", "save_overrides"]
+__all__ = ["EDITS", "Overrides", "OverridesFileError", "edit_overrides", "load_overrides", "save_overrides"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ EDITS = {
     "disable": False,
     "enable": False,
 }
+
+
+class OverridesFileError(OverridesError):
+    """The overrides file (or its folder) cannot be read or written: the machine's problem, not the data's."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,21 @@ class Overrides:
             mentioned.update(pair)
         return mentioned
 
+    def within(self, known: Container[str]) -> Overrides:
+        """These overrides without the ids ``known`` lacks (what a lenient :meth:`resolve` skips)."""
+        pins = {
+            article_id: tuple(other for other in pinned if other in known)
+            for article_id, pinned in self.pins.items()
+            if article_id in known
+        }
+        return replace(
+            self,
+            pins={article_id: pinned for article_id, pinned in pins.items() if pinned},
+            blocks=tuple((a, b) for a, b in self.blocks if a in known and b in known),
+            hide=frozenset(article_id for article_id in self.hide if article_id in known),
+            disable=frozenset(article_id for article_id in self.disable if article_id in known),
+        )
+
     def resolve(self, rows: Mapping[str, int]) -> Editorial:
         """Overrides as model rows; unknown ids raise ``OverridesError`` (or warn when lenient)."""
         unknown = sorted(article_id for article_id in self.ids() if article_id not in rows)
@@ -210,7 +229,7 @@ def load_overrides(path: str | os.PathLike[str], *, lenient: bool = False) -> Ov
         data = json.loads(file_path.read_text(encoding="utf-8"))
     except OSError as error:
         message = f"{file_path}: cannot read overrides ({error.strerror or error})"
-        raise OverridesError(message) from None
+        raise OverridesFileError(message) from None
     except ValueError as error:
         message = f"{file_path}: malformed JSON ({error}); fix the overrides file"
         raise OverridesError(message) from None
@@ -232,7 +251,7 @@ def save_overrides(path: str | os.PathLike[str], overrides: Overrides) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()  # our own temporary file, never the user's
         message = f"{file_path}: cannot write overrides ({error.strerror or error})"
-        raise OverridesError(message) from None
+        raise OverridesFileError(message) from None
     folder = os.open(file_path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
@@ -247,7 +266,11 @@ def edit_overrides(
     result. The file is read, changed and replaced under an exclusive lock on its folder, so editors in
     several processes never lose each other's changes."""
     file_path = Path(path)
-    folder = os.open(file_path.parent, os.O_RDONLY)
+    try:
+        folder = os.open(file_path.parent, os.O_RDONLY)
+    except OSError as error:
+        message = f"{file_path}: cannot write overrides in {file_path.parent} ({error.strerror or error})"
+        raise OverridesFileError(message) from None
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
         current = load_overrides(file_path) if file_path.exists() else Overrides(source=str(file_path))

@@ -19,10 +19,7 @@ for a body over the limit.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 import logging
-import math
 import os
 import threading
 import time
@@ -38,21 +35,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..feedback.events import EventStore, InvalidEventsError, assign_variant, batch_id, validate_batch
+from ..feedback.events import EventStore, assign_variant, batch_id, validate_batch
 from ..serve.index import Index
-from ..serve.overrides import EDITS, Overrides, edit_overrides, load_overrides
-from ..types import (
-    InvalidParameterError,
-    ModelFormatError,
-    OverridesError,
-    RecommenderError,
-    UnknownArticleError,
-)
+from ..serve.overrides import Overrides
+from ..types import InvalidParameterError, RecommenderError
+from .editing import OverridesFile, parse_edit
 from .editor import PAGE, SCRIPT, SECURITY_HEADERS
+from .errors import ANY_PATH, error_response, http_errors, read_json, unicode_fields
 from .feedback import SCRIPT as FEEDBACK_SCRIPT
 from .feedback import RateLimit
 from .metrics import Metrics
-from .params import HttpError, controls, holds, host_of, integer, published, served_variants
+from .params import HttpError, authorise, controls, holds, integer, published, served_variants
 
 __all__ = ["Service", "app"]
 
@@ -138,18 +131,15 @@ class Service:
 
             self._template = load_template(template)
         self._token = token or None
-        self._overrides_path = Path(overrides) if overrides is not None else None
-        self._overrides: tuple[float, Overrides] | None = None
+        self.edits = OverridesFile(Path(overrides) if overrides is not None else None)  # read now
         self._check_every, self._max_body, self._max_age = check_every, max_body, max_age
         self._checked = time.monotonic()
         self._reloading = threading.Lock()
         self.failures: dict[str, str] = {}  # variant: why its newest generation could not be opened
-        self._editing = threading.Lock()
         self._audited: tuple[object, dict[str, Any]] = (None, {})
         self._origins: frozenset[str] = frozenset()
         self._metrics_store = Metrics()
         self._titles: tuple[str | None, list[tuple[str, str, str]]] = (None, [])
-        self.overrides()  # a bad overrides file stops the start, as it stops the CLI
 
     @property
     def index(self) -> Index:
@@ -177,8 +167,12 @@ class Service:
             Route("/feedback.js", self._feedback_script, methods=["GET"]),
             Route("/events", self._endpoint("events", self._events), methods=["POST"]),
             Route("/audit", self._endpoint("audit", self._audit), methods=["GET"]),
-            Route("/block/{article_id:path}", self._endpoint("block", self._block), methods=["GET"]),
-            Route("/related/{article_id:path}", self._endpoint("related", self._related), methods=["GET"]),
+            Route(f"/block/{{article_id:{ANY_PATH}}}", self._endpoint("block", self._block), methods=["GET"]),
+            Route(
+                f"/related/{{article_id:{ANY_PATH}}}",
+                self._endpoint("related", self._related),
+                methods=["GET"],
+            ),
             Route("/query", self._endpoint("query", self._query), methods=["POST"]),
             Route("/articles", self._endpoint("articles", self._articles), methods=["GET"]),
             Route("/healthz", self._endpoint("healthz", self._health), methods=["GET"]),
@@ -188,8 +182,15 @@ class Service:
             Route("/overrides", self._endpoint("edit", self._edit_overrides), methods=["POST"]),
         ]
         origins = list(cors_origins)
-        cors = Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], max_age=600)
-        return Starlette(routes=routes, middleware=[cors] if origins else [])
+        cors = Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Recommender-Variant", "X-Recommender-Generation", "ETag"],  # for scripts
+            max_age=600,
+        )
+        return Starlette(routes=routes, middleware=[cors] if origins else [], exception_handlers=http_errors)
 
     # --- the model and the overrides, kept current ------------------------------------------------------
 
@@ -224,20 +225,10 @@ class Service:
         self._checked = time.monotonic()
         return reloaded
 
-    def overrides(self) -> Overrides | None:
-        """The overrides file's decisions, read again when the file changed."""
-        if self._overrides_path is None:
-            return None
-        try:
-            changed = self._overrides_path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return None  # none yet: the editor's first change writes the file
-        except OSError as error:
-            message = f"{self._overrides_path}: cannot read overrides ({error.strerror or error})"
-            raise OverridesError(message) from None
-        if self._overrides is None or self._overrides[0] != changed:
-            self._overrides = (changed, load_overrides(self._overrides_path))
-        return self._overrides[1]
+    def overrides(self, index: Index) -> Overrides | None:
+        """The overrides file's decisions for ``index``'s generation (ids it lacks skipped, see
+        :class:`~recommender.web.editing.OverridesFile`), read again when the file changed."""
+        return self.edits.fitted(index)[0]
 
     # --- the endpoints ----------------------------------------------------------------------------------
 
@@ -250,20 +241,8 @@ class Service:
             index = await run_in_threadpool(self.current, variant)
             try:
                 response = await handler(request, index)
-            except UnknownArticleError as error:
-                response = JSONResponse({"error": str(error), "suggestions": error.suggestions}, 404)
-            except InvalidEventsError as error:
-                response = JSONResponse({"error": str(error), "problems": error.problems}, 422)
-            except (InvalidParameterError, OverridesError) as error:
-                response = JSONResponse({"error": str(error)}, 422)
-            except HttpError as error:
-                response = JSONResponse({"error": str(error)}, error.status)
-                if error.retry_after is not None:
-                    response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
-            except ModelFormatError as error:
-                response = JSONResponse({"error": str(error)}, 503)
-            except RecommenderError as error:
-                response = JSONResponse({"error": str(error)}, 500)
+            except Exception as error:  # every error is JSON and counted (an unexpected one: a logged 500)
+                response = error_response(error, name)
             if index.generation is not None and name not in ("reload", "events"):
                 response.headers["X-Recommender-Generation"] = index.generation  # what answered
                 if self.experiment:
@@ -276,7 +255,7 @@ class Service:
     async def _related(self, request: Request, index: Index) -> Response:
         article_id = request.path_params["article_id"]
         options = controls(request.query_params)
-        overrides = await run_in_threadpool(self.overrides)
+        overrides = await run_in_threadpool(self.overrides, index)
         links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
         return self._cached(request, index, [link.to_dict() for link in links])
 
@@ -288,7 +267,7 @@ class Service:
         article_id = request.path_params["article_id"]
         options = controls(request.query_params)
         options.pop("explain", None)
-        overrides = await run_in_threadpool(self.overrides)
+        overrides = await run_in_threadpool(self.overrides, index)
         links = await run_in_threadpool(lambda: index.related(article_id, overrides=overrides, **options))
         headers = self._cache_headers(request, index)
         if holds(request, headers["ETag"]):
@@ -330,6 +309,7 @@ class Service:
 
     async def _query(self, request: Request, index: Index) -> Response:
         body = await self._json_body(request)
+        unicode_fields(body)
         text, title, lang = body.pop("text", None), body.pop("title", ""), body.pop("lang", None)
         if not isinstance(text, str) or not isinstance(title, str) or not isinstance(lang, str | None):
             message = "the body needs 'text' (and may have 'title' and 'lang') as strings"
@@ -360,6 +340,8 @@ class Service:
             "library_version": manifest.get("library_version"),
             "published": published(index),
             "reload_error": self.failures.get(request.state.variant),  # the generation before answers
+            "overrides_skipped": (await run_in_threadpool(self.edits.fitted, index))[1],  # ids not in it
+            "overrides_error": self.edits.error,  # why the file cannot be read (the last good one answers)
         }
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
@@ -371,10 +353,10 @@ class Service:
         return JSONResponse({"error": failed, **data}, 503) if failed else JSONResponse(data)
 
     async def _show_overrides(self, request: Request, index: Index) -> Response:
-        overrides = await run_in_threadpool(self.overrides)
+        overrides = await run_in_threadpool(self.edits.read)
         data = overrides.to_dict() if overrides is not None else Overrides().to_dict()
         return JSONResponse(
-            {"file": str(self._overrides_path or ""), **data}, headers={"Cache-Control": "no-store"}
+            {"file": str(self.edits.path or ""), **data}, headers={"Cache-Control": "no-store"}
         )
 
     async def _edit_overrides(self, request: Request, index: Index) -> Response:
@@ -382,27 +364,10 @@ class Service:
         overrides file at once (atomically), so the CLI and exports honour it too."""
         self._authorised(request)
         body = await self._json_body(request)
-        if self._overrides_path is None:
+        if self.edits.path is None:
             raise HttpError(409, "this server has no overrides file: start it with --overrides FILE")
-        action, article_id, other_id = body.get("action"), body.get("article_id"), body.get("other_id")
-        if action not in EDITS:
-            message = f"action must be one of {', '.join(EDITS)}, got {action!r}"
-            raise InvalidParameterError(message)
-        for given in (article_id, other_id) if EDITS[action] else (article_id,):
-            if not isinstance(given, str):
-                message = f"{action} needs 'article_id'" + (" and 'other_id'" if EDITS[action] else "")
-                raise InvalidParameterError(message)
-            index.row(given)  # an unknown id is a 404 with suggestions
-        second = other_id if isinstance(other_id, str) else None
-        edited = await run_in_threadpool(self._edit, str(action), str(article_id), second)
-        return JSONResponse({"file": str(self._overrides_path), **edited.to_dict()})
-
-    def _edit(self, action: str, article_id: str, other_id: str | None) -> Overrides:
-        assert self._overrides_path is not None
-        with self._editing:
-            edited = edit_overrides(self._overrides_path, action, article_id, other_id)
-            self._overrides = None  # read again (with the file's time) on the next request
-        return edited
+        edited = await run_in_threadpool(self.edits.edit, *parse_edit(body, index))
+        return JSONResponse({"file": str(self.edits.path), **edited.to_dict()})
 
     async def _page(self, request: Request) -> Response:
         return HTMLResponse(PAGE, headers=SECURITY_HEADERS)
@@ -419,8 +384,8 @@ class Service:
         generation and overrides file)."""
         from ..outputs.audit import audit_links
 
-        overrides = await run_in_threadpool(self.overrides)
-        key = (index.generation, self._overrides[0] if self._overrides else None)
+        overrides = await run_in_threadpool(self.overrides, index)
+        key = (index.generation, self.edits.version)
         if self._audited[0] != key:
             report = await run_in_threadpool(lambda: audit_links(index, overrides=overrides).to_dict())
             self._audited = (key, report)
@@ -429,9 +394,22 @@ class Service:
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
 
     async def _metrics(self, request: Request) -> Response:
-        gauge, failing = "recommender_reload_failing", int(bool(self.failures))  # an older generation answers
-        about = f"# HELP {gauge} 1 while the newest generation cannot be opened.\n# TYPE {gauge} gauge\n"
-        text = self._metrics_store.text(self.index.current()) + f"{about}{gauge} {failing}\n"
+        index = self.index.current()
+        skipped = len(await run_in_threadpool(lambda: self.edits.fitted(index)[1]))
+        gauges = [
+            ("reload_failing", "1 while the newest generation cannot be opened.", int(bool(self.failures))),
+            (
+                "overrides_failing",
+                "1 while the overrides file cannot be read.",
+                int(self.edits.error is not None),
+            ),
+            ("overrides_skipped_ids", "Ids in the overrides that the model lacks (skipped).", skipped),
+        ]
+        text = self._metrics_store.text(index) + "".join(
+            f"# HELP recommender_{name} {about}\n# TYPE recommender_{name} gauge\n"
+            f"recommender_{name} {value}\n"
+            for name, about, value in gauges
+        )
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
     # --- the parts the endpoints share ------------------------------------------------------------------
@@ -445,7 +423,7 @@ class Service:
 
     def _cache_headers(self, request: Request, index: Index) -> dict[str, str]:
         """``ETag`` (of the generation, the overrides and the request) and ``Cache-Control``."""
-        edits = self._overrides[0] if self._overrides is not None else None  # overrides change answers too
+        edits = self.edits.version  # overrides change answers too
         key = f"{index.generation}|{edits}|{request.url.path}|{request.url.query}"
         etag = '"' + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + '"'
         return {"ETag": etag, "Cache-Control": f"public, max-age={self._max_age}"}
@@ -456,37 +434,10 @@ class Service:
     async def _json_body(self, request: Request, *, any_json: bool) -> Any: ...
     async def _json_body(self, request: Request, *, any_json: bool = False) -> Any:
         """The request's JSON body, within the size limit; an object unless ``any_json``."""
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_body:
-            raise HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self._max_body:
-                raise HttpError(413, f"the request body is over the limit of {self._max_body} bytes")
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
-            message = f"the request body is not JSON ({error})"
-            raise InvalidParameterError(message) from None
-        if not isinstance(data, dict) and not any_json:
-            message = "the request body must be a JSON object"
-            raise InvalidParameterError(message)
-        return data
+        return await read_json(request, self._max_body, any_json=any_json)
 
     def _authorised(self, request: Request) -> None:
-        origin = request.headers.get("origin")
-        if (
-            origin is not None
-            and origin not in self._origins
-            and host_of(origin) != request.headers.get("host")
-        ):
-            raise HttpError(403, f"writes from the page of another site ({origin}) are refused")
-        if self._token is None:
-            raise HttpError(401, "this server is read-only: start it with a token (--token) to allow writes")
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode("utf-8"), self._token.encode("utf-8")):
-            raise HttpError(401, "a write needs the server's token: Authorization: Bearer TOKEN")
+        authorise(request, self._token, self._origins)
 
     def _titles_of(self, index: Index) -> list[tuple[str, str, str]]:
         """(id, title, folded title) of every article of ``index``'s generation, built once per generation."""

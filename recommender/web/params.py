@@ -3,6 +3,7 @@ the client's cached copy, the models of an A/B test with their shares; and error
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 import time
@@ -15,7 +16,15 @@ from ..serve.controls import CONTROL_NAMES
 from ..serve.index import Index
 from ..types import InvalidParameterError, RecommenderError
 
-__all__ = ["HttpError", "controls", "holds", "host_of", "integer", "published", "served_variants"]
+__all__ = [
+    "HttpError",
+    "authorise",
+    "controls",
+    "holds",
+    "integer",
+    "published",
+    "served_variants",
+]
 
 _FLAGS = frozenset({"past_only", "same_category", "fill"})
 _NUMBERS = frozenset({"min_score", "min_relative", "mmr"})
@@ -122,13 +131,26 @@ class HttpError(RecommenderError):
 
 
 def holds(request: Request, etag: str) -> bool:
-    """Whether the client's ``If-None-Match`` names ``etag`` (it holds this answer already)."""
-    return etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+    """Whether the client's ``If-None-Match`` names ``etag`` (it holds this answer already): ``*``, or the
+    tag, weak (``W/"…"``) or strong, as GET compares them."""
+    tags = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+    return "*" in tags or etag.removeprefix("W/") in [tag.removeprefix("W/") for tag in tags]
 
 
-def host_of(origin: str) -> str:
-    """The ``host[:port]`` of an ``Origin`` header's value."""
-    return origin.split("://", 1)[-1].rstrip("/")
+def authorise(request: Request, token: str | None, origins: frozenset[str]) -> None:
+    """Refuse a write from another site's page (403) or without the server's token (401): the header is
+    ``Authorization: Bearer TOKEN`` (the scheme in any case, as HTTP's are)."""
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin not in origins and origin.rstrip("/").lower() != own.lower():
+        raise HttpError(403, f"writes from the page of another site ({origin}) are refused")
+    if token is None:
+        raise HttpError(401, "this server is read-only: start it with a token (--token) to allow writes")
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode("utf-8"), token.encode("utf-8")
+    ):
+        raise HttpError(401, "a write needs the server's token: Authorization: Bearer TOKEN")
 
 
 def published(index: Index) -> str | None:
