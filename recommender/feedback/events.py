@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..text.printable import encodable
 from ..types import InvalidParameterError, RecommenderError
 
 __all__ = [
@@ -181,7 +182,7 @@ def _event(item: object, variants: Sequence[str]) -> Event:
     if visitor is not None and (not isinstance(visitor, str) or not 1 <= len(visitor) <= 128):
         message = f"'visitor' must be a string of 1 to 128 characters, got {visitor!r:.80}"
         raise ValueError(message)
-    if visitor is not None and not _unicode(visitor):
+    if visitor is not None and not encodable(visitor):
         message = "'visitor' must be valid Unicode text (it holds a lone surrogate)"
         raise ValueError(message)
     return Event(str(kind), article_id, link_id, rank, reason, variant, visitor)
@@ -195,19 +196,10 @@ def _text(item: Mapping[str, Any], name: str) -> str:
     if len(value) > _MAX_ID or _CONTROL.search(value):
         message = f"{name!r} must be at most {_MAX_ID} characters with no control characters"
         raise ValueError(message)
-    if not _unicode(value):
+    if not encodable(value):
         message = f"{name!r} must be valid Unicode text (it holds a lone surrogate)"
         raise ValueError(message)
     return value
-
-
-def _unicode(text: str) -> bool:
-    """Whether ``text`` can be stored as UTF-8 (a JSON string may hold lone surrogates, which cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def assign_variant(visitor: str, names: Sequence[str], split: Sequence[float]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CONTROL", "json_escaped", "printable"]
+__all__ = ["CONTROL", "encodable", "json_escaped", "printable"]
 
 #: C0 and C1 control characters, DEL, and the Unicode bidirectional overrides and isolates.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -32,3 +32,12 @@ def json_escaped(dumped: str) -> str:
     """JSON text from ``json.dumps(..., ensure_ascii=False)`` with no control character raw; it decodes
     to the same data."""
     return _LEFT_BY_JSON.sub(lambda match: f"\\u{ord(match.group(0)):04x}", dumped)
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8 (a JSON string may hold lone surrogates, which cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

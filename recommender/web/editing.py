@@ -11,8 +11,8 @@ from typing import Any
 
 from ..serve.index import Index
 from ..serve.overrides import EDITS, Overrides, edit_overrides, load_overrides
+from ..text.printable import encodable
 from ..types import InvalidParameterError, OverridesError
-from .errors import encodable
 from .params import HttpError
 
 __all__ = ["OverridesFile", "parse_edit"]

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..feedback.events import InvalidEventsError
 from ..serve.overrides import OverridesFileError
+from ..text.printable import encodable
 from ..types import (
     InvalidParameterError,
     ModelFormatError,
@@ -24,7 +25,7 @@ from ..types import (
 )
 from .params import HttpError
 
-__all__ = ["ANY_PATH", "encodable", "error_response", "http_errors", "read_json", "unicode_fields"]
+__all__ = ["ANY_PATH", "error_response", "http_errors", "read_json", "unicode_fields"]
 
 _log = logging.getLogger(__name__)
 
@@ -111,12 +112,3 @@ def unicode_fields(body: dict[str, Any]) -> None:
             if isinstance(item, str) and not encodable(item):
                 message = f"{name!r} must be valid Unicode text (it holds a lone surrogate)"
                 raise InvalidParameterError(message)
-
-
-def encodable(text: str) -> bool:
-    """Whether ``text`` can be written as UTF-8 (a JSON string may hold lone surrogates, which cannot)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
