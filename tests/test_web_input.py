@@ -270,3 +270,14 @@ def test_weak_tags_and_a_star_in_if_none_match_are_honoured(model: Path) -> None
     for held in (f"W/{etag}", "*", f'"other", W/{etag}'):
         assert client.get(f"/related/{SEED}?k=3", headers={"If-None-Match": held}).status_code == 304, held
     assert client.get(f"/related/{SEED}?k=3", headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_a_parameter_given_twice_or_a_number_with_underscores_is_refused(model: Path) -> None:
+    client = TestClient(app(model))
+    twice = client.get(f"/related/{SEED}?k=5&k=6")
+    assert twice.status_code == 422
+    assert "'k' is given more than once" in twice.json()["error"]
+    assert client.get(f"/related/{SEED}?k=5_0").status_code == 422  # int() would read 50
+    listed = client.get(f"/related/{SEED}?k=3&exclude_ids={OTHER},{GONE}")
+    assert listed.status_code == 200
+    assert len(listed.json()) == 3

@@ -72,8 +72,22 @@ def served_variants(
     return dict(variants), shares
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
 def controls(params: Mapping[str, str]) -> dict[str, Any]:
-    """``k``, ``explain`` and the ranking controls from query parameters, typed as the library takes them."""
+    """``k``, ``explain`` and the ranking controls from query parameters, typed as the library takes them.
+
+    A parameter given twice is an error (which one was meant is not for the server to guess); a list such
+    as ``exclude_ids`` is one comma-separated value."""
+    pairs = params.multi_items() if hasattr(params, "multi_items") else list(params.items())
+    repeated = sorted({name for name, _ in pairs if sum(1 for other, _ in pairs if other == name) > 1})
+    if repeated:
+        message = (
+            f"parameter {repeated[0]!r} is given more than once; give it once (lists such as exclude_ids "
+            "take one comma-separated value)"
+        )
+        raise InvalidParameterError(message)
     options: dict[str, Any] = {}
     for name, value in params.items():
         if name == "visitor":
@@ -114,11 +128,11 @@ def _number(value: str, name: str) -> float:
 
 
 def integer(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
+    """A whole number written in plain digits (``int()`` would also take ``5_0`` as 50)."""
+    if not _WHOLE.fullmatch(value.strip()):
         message = f"{name} must be a whole number, got {value!r}"
-        raise InvalidParameterError(message) from None
+        raise InvalidParameterError(message)
+    return int(value)
 
 
 class HttpError(RecommenderError):
