@@ -3,8 +3,8 @@
 A feed or an archive export read again brings back articles the model has. Re-adding one as it is would
 move it to the end, search it again, and count it as an edit toward the advice to rebuild. An added article
 is unchanged when everything the model stores of it would be the same: its record (title, date, url,
-category, author, tags, language), its length, its weighted terms and search row (TF-IDF, LSA and
-semantic parts), and the words it writes for its terms.
+category, author, tags, language), its length, its weighted terms (from which the LSA part follows), its
+embedding with the semantic view, and the words it writes for its terms.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import scipy.sparse as sp
 from .. import store
 from ..recommender import Recommender
 from .assemble import records_of
-from .frozen import NewRows, analyse_frozen_rows, stored_search_rows
+from .frozen import NewRows, analyse_frozen_rows
+from .semantic import uses_semantic
 
 __all__ = ["unchanged_rows"]
 
@@ -34,7 +35,10 @@ def unchanged_rows(model: Recommender, frame: pd.DataFrame) -> tuple[np.ndarray,
     rows = np.array([index.row(ids[place]) for place in places], dtype=np.int64)
     subset = frame.iloc[places].reset_index(drop=True)
     new = analyse_frozen_rows(model, subset)
-    held = stored_search_rows(model).take(rows)
+    # The search rows' terms and LSA part follow from the vectors; only the embedding is compared apart.
+    search = index.engine.search
+    dense = search.rows.dense if search is not None and uses_semantic(model.settings) else None
+    held = None if dense is None else dense[rows]
     records = store.Records.read(model.stored)
     fresh = records_of(subset, new.languages)
     old_words, new_words = _words(model, rows), _new_words(new)
@@ -45,8 +49,7 @@ def unchanged_rows(model: Recommender, frame: pd.DataFrame) -> tuple[np.ndarray,
             record == fresh[position]
             and int(model.lengths[row]) == len(subset["body"][position])
             and _same_row(model.vectors, row, new.vectors, position)
-            and _same_row(held.terms, position, new.search.terms, position)
-            and _same_dense(held.dense, new.search.dense, position)
+            and (held is None or _same_dense(held, new.search.dense, position))
             and old_words[position] == new_words[position]
         )
     return same, new.embedded
@@ -71,11 +74,8 @@ def _same_dense(first: np.ndarray | None, second: np.ndarray | None, row: int) -
 
 def _words(model: Recommender, rows: np.ndarray) -> list[list[str]]:
     """The words each of ``rows`` writes for its terms, as the model stores them."""
-    stored = model.stored
-    table = store.StringTable(
-        stored.array(f"{store.SURFACE_FORMS}_bytes"), stored.array(f"{store.SURFACE_FORMS}_offsets")
-    )
-    forms = np.asarray(stored.array(store.VECTOR_FORMS))
+    table = model.stored.strings(store.SURFACE_FORMS)
+    forms = np.asarray(model.stored.array(store.VECTOR_FORMS))
     indptr = np.asarray(model.vectors.indptr, dtype=np.int64)
     return [[table[int(entry)] for entry in forms[indptr[row] : indptr[row + 1]]] for row in rows.tolist()]
 

@@ -108,11 +108,7 @@ def export_links(
         )
         return write_file(target, text)
     block = _template(template)
-    links = list(
-        _progress(
-            iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
-        )
-    )
+    links = _all_links(index, progress, k=k, explain=explain, overrides=overrides, **controls)
     if format in SITE_FOLDERS:
         files = {f"{safe_file_name(a)}.json": _site_json(a, related) for a, related in links}
         return write_folder(target / SITE_FOLDERS[format], files, export_format=format)
@@ -138,11 +134,7 @@ def render_links(
         message = f"a {format} export is a folder of files, not one text; give a site folder to write to"
         raise InvalidParameterError(message)
     block = _template(template)
-    links = list(
-        _progress(
-            iter_links(index, k=k, explain=explain, overrides=overrides, **controls), len(index), progress
-        )
-    )
+    links = _all_links(index, progress, k=k, explain=explain, overrides=overrides, **controls)
     if format == "json":
         return _to_json(links)
     if format == "jsonl":
@@ -175,6 +167,11 @@ def _check_export(
 
 def _template(template: str | os.PathLike[str] | None) -> string.Template:
     return load_template(template) if template is not None else string.Template(DEFAULT_TEMPLATE)
+
+
+def _all_links(index: Index, progress: bool, **options: Any) -> list[tuple[str, list[Neighbor]]]:
+    """Every article's links (:func:`iter_links` with ``options``), with a progress bar if asked."""
+    return list(_progress(iter_links(index, **options), len(index), progress))
 
 
 def _progress(items: Iterator[Any], total: int, enabled: bool) -> Iterable[Any]:
